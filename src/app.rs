@@ -1,0 +1,221 @@
+//! `lvsd run`: bring up EAL, the mempool and the ports from the
+//! configuration, publish the first snapshot, start one worker per worker
+//! lcore, and run the management loop on the main lcore until SIGINT or
+//! SIGTERM; then stop the workers, close the ports and report the mempool
+//! (every mbuf must be back) before EAL cleanup releases the hugepages.
+use crate::config::{Device, Model};
+use crate::datapath::{neigh::NeighConfig, Counters, DropReason, PortView, RouteView, Snapshot};
+use crate::dpdk::{self, port::PortSetup, Eal, Mempool, Port};
+use crate::packet::ethernet::MacAddr;
+use crate::types::{PortId, WorkerId};
+use crate::worker::{self, Published, WorkerSetup};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// EAL arguments for a configuration.
+pub fn eal_args(m: &Model) -> Vec<String> {
+    let d = &m.dpdk;
+    let lcores = d.lcores.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    let mut a = vec!["-l".to_string(), lcores, format!("--file-prefix={}", d.file_prefix)];
+    a.push(format!("--main-lcore={}", d.main_lcore()));
+    if d.hugepages {
+        a.extend(["--huge-unlink".into(), "-m".into(), d.memory_mb.to_string()]);
+    } else {
+        a.extend(["--no-huge".into(), "--no-shconf".into(), "-m".into(), d.memory_mb.to_string()]);
+    }
+    let mut pci = false;
+    for p in &m.ports {
+        match &p.device {
+            Device::Vdev(s) => a.extend(["--vdev".into(), s.clone()]),
+            Device::Pci(s) => {
+                pci = true;
+                a.extend(["-a".into(), s.clone()]);
+            }
+        }
+    }
+    if !pci {
+        a.push("--no-pci".into());
+    }
+    a.extend(d.args.iter().cloned());
+    a
+}
+
+/// Build the datapath snapshot from the model and the ports' MACs.
+pub fn snapshot(m: &Model, macs: &[MacAddr], generation: u64) -> Snapshot {
+    let mut vips: Vec<Ipv4Addr> = m
+        .services
+        .iter()
+        .filter_map(|s| match s.vip {
+            std::net::IpAddr::V4(v) => Some(v),
+            std::net::IpAddr::V6(_) => None,
+        })
+        .collect();
+    vips.sort();
+    vips.dedup();
+    let ports = m
+        .ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| PortView {
+            name: p.name.clone(),
+            mac: p.mac.map(MacAddr).unwrap_or_else(|| macs.get(i).copied().unwrap_or(MacAddr::ZERO)),
+            addr: p.address,
+            mtu: p.mtu,
+            vips: vips.iter().copied().filter(|v| p.address.contains(*v)).collect(),
+        })
+        .collect();
+    let mut routes: Vec<RouteView> = m
+        .routes
+        .iter()
+        .map(|r| RouteView {
+            destination: r.destination,
+            via: r.via,
+            port: PortId(r.port as u16),
+        })
+        .collect();
+    routes.sort_by(|a, b| b.destination.prefix.cmp(&a.destination.prefix));
+    Snapshot {
+        generation,
+        ports,
+        routes,
+        static_neighbors: m
+            .neighbors
+            .iter()
+            .map(|n| (PortId(n.port as u16), n.address, MacAddr(n.mac)))
+            .collect(),
+        vips,
+    }
+}
+
+/// Run the director until a stop signal. Returns the process exit code.
+pub fn run(m: Model) -> anyhow::Result<i32> {
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+
+    let args = eal_args(&m);
+    tracing::info!(?args, version = %dpdk::version(), "starting EAL");
+    let eal = Eal::init(&args)?;
+    let workers = dpdk::lcore::worker_lcores();
+    if workers.is_empty() {
+        anyhow::bail!("dpdk.lcores: at least two lcores are needed (one management, one worker)");
+    }
+    let pool = Arc::new(Mempool::new("lvsd_pool", m.dpdk.mbufs, 256.min(m.dpdk.mbufs / 4), -1)?);
+    let mut ports = Vec::new();
+    for p in &m.ports {
+        let device_name = match &p.device {
+            Device::Vdev(_) => p.device.vdev_name().unwrap_or_default().to_string(),
+            Device::Pci(s) => s.clone(),
+        };
+        let setup = PortSetup {
+            device_name,
+            rx_queues: p.rx_queues,
+            tx_queues: p.tx_queue_count(workers.len()) as u16,
+            mtu: p.mtu,
+            rx_desc: 1024,
+            tx_desc: 1024,
+        };
+        let port = Port::open(&setup, pool.clone()).map_err(|e| anyhow::anyhow!("port {}: {e}", p.name))?;
+        tracing::info!(port = %p.name, device = %port.name(), mac = %MacAddr(port.mac()), address = %p.address.addr, "port started");
+        ports.push(port);
+    }
+    let macs: Vec<MacAddr> = ports.iter().map(|p| MacAddr(p.mac())).collect();
+    let published = Arc::new(Published::new(snapshot(&m, &macs, 1)));
+    let ports = Arc::new(ports);
+    let neigh = NeighConfig {
+        timeout_ms: m.arp.timeout.as_millis() as u64,
+        retry_ms: m.arp.retry.as_millis() as u64,
+        per_neighbor: m.arp.pending as usize,
+        max_held: (m.arp.pending as usize * 16).max(1024),
+        capacity: 4096,
+    };
+    let epoch = Instant::now();
+    let mut counters = Vec::new();
+    let n_workers = workers.len();
+    for (i, &lcore) in workers.iter().enumerate() {
+        let c = Arc::new(Counters::default());
+        counters.push(c.clone());
+        let rx = m
+            .ports
+            .iter()
+            .enumerate()
+            .flat_map(|(pi, p)| {
+                (0..p.rx_queues)
+                    .filter(move |q| usize::from(*q) % n_workers == i)
+                    .map(move |q| (PortId(pi as u16), q))
+            })
+            .collect();
+        let setup = WorkerSetup {
+            id: WorkerId(i as u16),
+            ports: ports.clone(),
+            rx,
+            tx_queue: i as u16,
+            pool: pool.clone(),
+            published: published.clone(),
+            stop: stop.clone(),
+            counters: c,
+            burst: usize::from(m.dpdk.burst),
+            neigh,
+            epoch,
+        };
+        dpdk::lcore::launch(lcore, move || worker::run(setup))?;
+    }
+    tracing::info!(workers = workers.len(), "lvsd running");
+
+    let mut last_links: Vec<bool> = vec![false; ports.len()];
+    while !stop.load(Ordering::Relaxed) {
+        for (i, p) in ports.iter().enumerate() {
+            let up = p.link_up();
+            if up != last_links[i] {
+                tracing::info!(port = %m.ports[i].name, up, "link state");
+                last_links[i] = up;
+            }
+        }
+        published.collect();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    tracing::info!("stopping");
+    for &lcore in &workers {
+        dpdk::lcore::wait(lcore);
+    }
+    report(&m, &ports, &counters);
+    drop(published);
+    let ports = Arc::try_unwrap(ports).map_err(|_| anyhow::anyhow!("ports still shared at shutdown"))?;
+    drop(ports);
+    let in_use = pool.in_use();
+    tracing::info!(mempool_in_use = in_use, "mempool at exit");
+    if in_use != 0 {
+        tracing::warn!(mempool_in_use = in_use, "mbufs leaked");
+    }
+    drop(pool);
+    drop(eal);
+    tracing::info!("stopped");
+    Ok(0)
+}
+
+fn report(m: &Model, ports: &[Port], counters: &[Arc<Counters>]) {
+    for (i, c) in counters.iter().enumerate() {
+        let drops: Vec<String> = DropReason::ALL
+            .iter()
+            .filter(|r| c.drops(**r) > 0)
+            .map(|r| format!("{}={}", r.as_str(), c.drops(*r)))
+            .collect();
+        tracing::info!(
+            worker = i,
+            rx = c.rx_packets.get(),
+            tx = c.tx_packets.get(),
+            arp_replies = c.arp_replies_sent.get(),
+            arp_requests = c.arp_requests_sent.get(),
+            echo_replies = c.icmp_echo_replies.get(),
+            drops = %drops.join(","),
+            "worker counters"
+        );
+    }
+    for (p, cfg) in ports.iter().zip(&m.ports) {
+        let s = p.stats();
+        tracing::info!(port = %cfg.name, ipackets = s.ipackets, opackets = s.opackets, imissed = s.imissed, ierrors = s.ierrors, oerrors = s.oerrors, rx_nombuf = s.rx_nombuf, "port counters");
+    }
+}

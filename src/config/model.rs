@@ -1,0 +1,393 @@
+//! The validated, typed configuration model produced by
+//! [`crate::config::load`]. Every default is filled in, every cross reference
+//! is resolved (ports are referred to by index into [`Model::ports`]), and
+//! every value is within its documented range.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use crate::config::net::{Ipv4Net, Mac};
+
+/// The whole validated configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Model {
+    pub dpdk: Dpdk,
+    /// At least one; indices are used by [`Neighbor::port`] and [`Route::port`].
+    pub ports: Vec<Port>,
+    pub neighbors: Vec<Neighbor>,
+    pub routes: Vec<Route>,
+    pub arp: Arp,
+    pub log: Log,
+    pub timeouts: Timeouts,
+    pub conn: Conn,
+    pub services: Vec<Service>,
+}
+
+impl Model {
+    /// Index of the port with this name.
+    pub fn port_index(&self, name: &str) -> Option<usize> {
+        self.ports.iter().position(|p| p.name == name)
+    }
+}
+
+/// `[dpdk]`: EAL and packet-buffer settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dpdk {
+    /// Sorted, deduplicated, at least two entries.
+    pub lcores: Vec<u32>,
+    pub memory_mb: u32,
+    /// `false` means EAL `--no-huge`.
+    pub hugepages: bool,
+    pub file_prefix: String,
+    /// Extra EAL arguments, verbatim.
+    pub args: Vec<String>,
+    /// 1..=512.
+    pub burst: u16,
+    /// >= 1023.
+    pub mbufs: u32,
+}
+
+impl Dpdk {
+    /// The management (EAL main) lcore: the first of `lcores`.
+    pub fn main_lcore(&self) -> u32 {
+        self.lcores.first().copied().unwrap_or(0)
+    }
+
+    /// The worker lcores: all but the first.
+    pub fn worker_lcores(&self) -> &[u32] {
+        self.lcores.get(1..).unwrap_or(&[])
+    }
+}
+
+/// How a port's device is named to DPDK.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Device {
+    /// A virtual device spec passed to `--vdev`, e.g. `net_af_xdp0,iface=lv-ext`.
+    Vdev(String),
+    /// A PCI address in full `DDDD:BB:DD.F` form (lower-case hex).
+    Pci(String),
+}
+
+impl Device {
+    /// The string handed to the EAL (`--vdev` value or PCI allow-list entry).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Device::Vdev(s) | Device::Pci(s) => s,
+        }
+    }
+
+    /// For a vdev, the driver instance name before the first comma (`net_af_xdp0`).
+    pub fn vdev_name(&self) -> Option<&str> {
+        match self {
+            Device::Vdev(s) => s.split(',').next(),
+            Device::Pci(_) => None,
+        }
+    }
+}
+
+/// `[[port]]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Port {
+    pub name: String,
+    pub device: Device,
+    /// The director's own address and the connected subnet.
+    pub address: Ipv4Net,
+    /// 1..=64.
+    pub rx_queues: u16,
+    /// 0..=64; 0 means one per worker lcore (see [`Port::tx_queue_count`]).
+    pub tx_queues: u16,
+    /// 68..=9000.
+    pub mtu: u16,
+    /// `None`: use the device's own MAC.
+    pub mac: Option<Mac>,
+}
+
+impl Port {
+    /// Effective TX queue count given the number of worker lcores.
+    pub fn tx_queue_count(&self, workers: usize) -> usize {
+        if self.tx_queues == 0 {
+            workers
+        } else {
+            usize::from(self.tx_queues)
+        }
+    }
+}
+
+/// `[[neighbor]]`: a static ARP entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Neighbor {
+    /// Index into [`Model::ports`].
+    pub port: usize,
+    pub address: Ipv4Addr,
+    pub mac: Mac,
+}
+
+/// `[[route]]`: a static route through a gateway.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// Host bits are zero.
+    pub destination: Ipv4Net,
+    pub via: Ipv4Addr,
+    /// Egress port: index into [`Model::ports`] whose subnet contains `via`.
+    pub port: usize,
+}
+
+/// `[arp]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Arp {
+    /// Reachable lifetime of a learned entry; refresh begins at 3/4 of it.
+    pub timeout: Duration,
+    /// Re-send interval for unresolved neighbours.
+    pub retry: Duration,
+    /// Packets held per unresolved neighbour, 1..=4096.
+    pub pending: u32,
+}
+
+/// `log.format`
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `[log]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Log {
+    pub format: LogFormat,
+    /// `tracing` env-filter directive string, passed through.
+    pub level: String,
+}
+
+/// `[timeouts]`: IPVS connection timeouts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub tcp: Duration,
+    pub tcp_fin: Duration,
+    pub udp: Duration,
+}
+
+/// `[conn]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conn {
+    /// Connection-table entries per worker, >= 1024.
+    pub capacity: u32,
+    pub expire_nodest_conn: bool,
+    pub expire_quiescent_template: bool,
+    pub sloppy_tcp: bool,
+}
+
+/// Transport protocol of a virtual service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    /// IANA protocol number (6, 17).
+    pub fn number(self) -> u8 {
+        match self {
+            Protocol::Tcp => 6,
+            Protocol::Udp => 17,
+        }
+    }
+
+    /// `"tcp"` / `"udp"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// IPVS scheduling algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scheduler {
+    Rr,
+    Wrr,
+    Lc,
+    Wlc,
+    Sed,
+    Nq,
+    Sh,
+    Dh,
+    Lblc,
+    Lblcr,
+    Fo,
+    Ovf,
+    Mh,
+    Twos,
+}
+
+impl Scheduler {
+    /// Every scheduler, in documentation order.
+    pub const ALL: [Scheduler; 14] = [
+        Scheduler::Rr,
+        Scheduler::Wrr,
+        Scheduler::Lc,
+        Scheduler::Wlc,
+        Scheduler::Sed,
+        Scheduler::Nq,
+        Scheduler::Sh,
+        Scheduler::Dh,
+        Scheduler::Lblc,
+        Scheduler::Lblcr,
+        Scheduler::Fo,
+        Scheduler::Ovf,
+        Scheduler::Mh,
+        Scheduler::Twos,
+    ];
+
+    /// The ipvsadm name (`"wlc"`, `"mh"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheduler::Rr => "rr",
+            Scheduler::Wrr => "wrr",
+            Scheduler::Lc => "lc",
+            Scheduler::Wlc => "wlc",
+            Scheduler::Sed => "sed",
+            Scheduler::Nq => "nq",
+            Scheduler::Sh => "sh",
+            Scheduler::Dh => "dh",
+            Scheduler::Lblc => "lblc",
+            Scheduler::Lblcr => "lblcr",
+            Scheduler::Fo => "fo",
+            Scheduler::Ovf => "ovf",
+            Scheduler::Mh => "mh",
+            Scheduler::Twos => "twos",
+        }
+    }
+
+    /// Inverse of [`Scheduler::as_str`].
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+impl fmt::Display for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Packet forwarding method of a real server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// Masquerading (DNAT/SNAT).
+    Nat,
+    /// Direct routing (MAC rewrite).
+    Dr,
+    /// IP-in-IP tunnelling.
+    Tun,
+}
+
+impl Method {
+    /// `"nat"` / `"dr"` / `"tun"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Nat => "nat",
+            Method::Dr => "dr",
+            Method::Tun => "tun",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Scheduler flags of a service, with the IPVS `IP_VS_SVC_F_SCHED*` bit values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ServiceFlags(u32);
+
+impl ServiceFlags {
+    /// No flags.
+    pub const EMPTY: ServiceFlags = ServiceFlags(0);
+    /// `flag-1` (`IP_VS_SVC_F_SCHED1`).
+    pub const SCHED1: ServiceFlags = ServiceFlags(0x0008);
+    /// `flag-2` (`IP_VS_SVC_F_SCHED2`).
+    pub const SCHED2: ServiceFlags = ServiceFlags(0x0010);
+    /// `flag-3` (`IP_VS_SVC_F_SCHED3`).
+    pub const SCHED3: ServiceFlags = ServiceFlags(0x0020);
+    /// `sh-fallback` = SCHED1.
+    pub const SH_FALLBACK: ServiceFlags = Self::SCHED1;
+    /// `sh-port` = SCHED2.
+    pub const SH_PORT: ServiceFlags = Self::SCHED2;
+    /// `mh-fallback` = SCHED1.
+    pub const MH_FALLBACK: ServiceFlags = Self::SCHED1;
+    /// `mh-port` = SCHED2.
+    pub const MH_PORT: ServiceFlags = Self::SCHED2;
+
+    /// Raw IPVS bit value.
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Whether every bit of `other` is set.
+    pub fn contains(self, other: ServiceFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Sets the bits of `other`.
+    pub fn insert(&mut self, other: ServiceFlags) {
+        self.0 |= other.0;
+    }
+
+    /// Whether no flag is set.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// `service.persistence`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Persistence {
+    pub timeout: Duration,
+    /// Contiguous netmask applied to client addresses.
+    pub netmask: Ipv4Addr,
+}
+
+/// `[[service]]`: an IPVS virtual service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    /// Given name or `"<proto>-<vip>-<port>"`.
+    pub name: String,
+    pub protocol: Protocol,
+    pub vip: IpAddr,
+    /// 0 = all ports (only with persistence).
+    pub port: u16,
+    pub scheduler: Scheduler,
+    pub flags: ServiceFlags,
+    pub persistence: Option<Persistence>,
+    /// One-packet scheduling (UDP only).
+    pub ops: bool,
+    /// Default forwarding method of the reals.
+    pub method: Method,
+    /// Maglev lookup-table size (prime); meaningful only for [`Scheduler::Mh`].
+    pub maglev_size: u32,
+    pub reals: Vec<Real>,
+}
+
+/// `[[service.real]]`: a real (destination) server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Real {
+    pub address: IpAddr,
+    /// Equals the service port for `dr`/`tun`.
+    pub port: u16,
+    /// 0..=65535; 0 = quiesced.
+    pub weight: u32,
+    pub method: Method,
+    /// 0 = no upper connection threshold.
+    pub upper_threshold: u32,
+    pub lower_threshold: u32,
+}

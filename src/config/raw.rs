@@ -1,0 +1,148 @@
+//! Raw serde mirror of the configuration file.
+//!
+//! Every struct denies unknown keys. Almost every field is optional and kept
+//! as a plain string or `i64` so that serde itself rarely fails: range checks,
+//! address parsing, required-key checks and cross references are done by
+//! `validate.rs`, which can then report *all* mistakes in one pass.
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub dpdk: Option<RawDpdk>,
+    #[serde(default)]
+    pub port: Vec<RawPort>,
+    #[serde(default)]
+    pub neighbor: Vec<RawNeighbor>,
+    #[serde(default)]
+    pub route: Vec<RawRoute>,
+    #[serde(default)]
+    pub arp: RawArp,
+    #[serde(default)]
+    pub log: RawLog,
+    #[serde(default)]
+    pub timeouts: RawTimeouts,
+    #[serde(default)]
+    pub conn: RawConn,
+    #[serde(default)]
+    pub service: Vec<RawService>,
+}
+
+/// `[dpdk]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDpdk {
+    pub lcores: Option<String>,
+    pub memory_mb: Option<i64>,
+    pub hugepages: Option<bool>,
+    pub file_prefix: Option<String>,
+    pub args: Option<Vec<String>>,
+    pub burst: Option<i64>,
+    pub mbufs: Option<i64>,
+}
+
+/// `[[port]]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPort {
+    pub name: Option<String>,
+    pub device: Option<String>,
+    pub address: Option<String>,
+    pub rx_queues: Option<i64>,
+    pub tx_queues: Option<i64>,
+    pub mtu: Option<i64>,
+    pub mac: Option<String>,
+}
+
+/// `[[neighbor]]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNeighbor {
+    pub port: Option<String>,
+    pub address: Option<String>,
+    pub mac: Option<String>,
+}
+
+/// `[[route]]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub destination: Option<String>,
+    pub via: Option<String>,
+}
+
+/// `[arp]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawArp {
+    pub timeout_s: Option<i64>,
+    pub retry_ms: Option<i64>,
+    pub pending: Option<i64>,
+}
+
+/// `[log]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    pub format: Option<String>,
+    pub level: Option<String>,
+}
+
+/// `[timeouts]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeouts {
+    pub tcp: Option<i64>,
+    pub tcp_fin: Option<i64>,
+    pub udp: Option<i64>,
+}
+
+/// `[conn]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConn {
+    pub capacity: Option<i64>,
+    pub expire_nodest_conn: Option<bool>,
+    pub expire_quiescent_template: Option<bool>,
+    pub sloppy_tcp: Option<bool>,
+}
+
+/// `[[service]]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub name: Option<String>,
+    pub protocol: Option<String>,
+    pub vip: Option<String>,
+    pub port: Option<i64>,
+    pub scheduler: Option<String>,
+    pub flags: Option<Vec<String>>,
+    pub persistence: Option<RawPersistence>,
+    pub ops: Option<bool>,
+    pub method: Option<String>,
+    pub maglev_size: Option<i64>,
+    #[serde(default)]
+    pub real: Vec<RawReal>,
+}
+
+/// `service.persistence = { timeout, netmask }`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPersistence {
+    pub timeout: Option<i64>,
+    pub netmask: Option<String>,
+}
+
+/// `[[service.real]]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReal {
+    pub address: Option<String>,
+    pub port: Option<i64>,
+    pub weight: Option<i64>,
+    pub method: Option<String>,
+    pub upper_threshold: Option<i64>,
+    pub lower_threshold: Option<i64>,
+}

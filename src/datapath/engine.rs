@@ -1,0 +1,297 @@
+//! One worker's datapath state and the per-frame pipeline.
+use super::neigh::{NeighConfig, Neighbors, Resolve};
+use super::{Counters, DropReason, Local, Snapshot, Verdict};
+use crate::frame::{Frame, FrameAlloc};
+use crate::packet::ethernet::{self, EtherType, MacAddr};
+use crate::packet::{arp, checksum, icmp, ipv4};
+use crate::types::PortId;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+/// Minimum Ethernet frame without FCS.
+const MIN_FRAME: usize = 60;
+
+/// A worker's datapath: neighbour cache, counters, and the list of frames
+/// to transmit after the current burst.
+pub struct Engine<F: Frame> {
+    pub counters: Arc<Counters>,
+    neigh: Neighbors<F>,
+    out: Vec<(PortId, F)>,
+    static_generation: u64,
+}
+
+impl<F: Frame> Engine<F> {
+    /// A fresh engine; `out_capacity` bounds the TX list between drains.
+    pub fn new(cfg: NeighConfig, counters: Arc<Counters>, out_capacity: usize) -> Self {
+        Engine {
+            counters,
+            neigh: Neighbors::new(cfg),
+            out: Vec::with_capacity(out_capacity),
+            static_generation: u64::MAX,
+        }
+    }
+
+    /// Frames ready to transmit, in order; the caller empties it each burst.
+    pub fn out(&mut self) -> &mut Vec<(PortId, F)> {
+        &mut self.out
+    }
+
+    /// The neighbour cache (for display and tests).
+    pub fn neighbors(&self) -> &Neighbors<F> {
+        &self.neigh
+    }
+
+    /// Pick up static neighbours of a new snapshot generation.
+    pub fn refresh(&mut self, snap: &Snapshot) {
+        if self.static_generation == snap.generation {
+            return;
+        }
+        self.static_generation = snap.generation;
+        for &(p, ip, mac) in &snap.static_neighbors {
+            self.neigh.add_static(p, ip, mac);
+        }
+    }
+
+    /// Process one frame received on `port`.
+    pub fn rx<A: FrameAlloc<Frame = F>>(&mut self, mut frame: F, port: PortId, snap: &Snapshot, alloc: &mut A, now_ms: u64) {
+        self.counters.rx_packets.inc();
+        self.counters.rx_bytes.add(frame.len() as u64);
+        let verdict = self.process(&mut frame, port, snap, now_ms);
+        match verdict {
+            Verdict::Tx(p) => self.push_out(p, frame),
+            Verdict::Route { port, next_hop } => self.output(frame, port, next_hop, snap, alloc, now_ms),
+            Verdict::Consumed => {}
+            Verdict::Drop(r) => self.counters.count_drop(r),
+        }
+    }
+
+    /// Periodic work between bursts: ARP retries and expiry of held frames.
+    pub fn tick<A: FrameAlloc<Frame = F>>(&mut self, snap: &Snapshot, alloc: &mut A, now_ms: u64) {
+        let counters = &self.counters;
+        let mut due: [(PortId, Ipv4Addr); 16] = [(PortId(0), Ipv4Addr::UNSPECIFIED); 16];
+        let mut n = 0;
+        self.neigh.tick(
+            now_ms,
+            |_f| counters.count_drop(DropReason::NeighborUnresolved),
+            |p, ip| {
+                if n < due.len() {
+                    due[n] = (p, ip);
+                    n += 1;
+                }
+            },
+        );
+        for &(p, ip) in &due[..n] {
+            self.send_arp_request(p, ip, snap, alloc);
+        }
+    }
+
+    fn push_out(&mut self, port: PortId, frame: F) {
+        if self.out.len() == self.out.capacity() {
+            self.counters.count_drop(DropReason::TxFull);
+            return;
+        }
+        self.out.push((port, frame));
+    }
+
+    /// Decide what to do with a frame (no output side effects except
+    /// neighbour learning).
+    fn process(&mut self, frame: &mut F, port: PortId, snap: &Snapshot, now_ms: u64) -> Verdict {
+        let Some(pv) = snap.port(port) else {
+            return Verdict::Drop(DropReason::NotOurMac);
+        };
+        let my_mac = pv.mac;
+        let l2 = match ethernet::parse_l2(frame.data()) {
+            Ok(l2) => l2,
+            Err(crate::packet::Error::Truncated) => return Verdict::Drop(DropReason::Runt),
+            Err(_) => return Verdict::Drop(DropReason::Vlan),
+        };
+        if l2.vlan.is_some() {
+            return Verdict::Drop(DropReason::Vlan);
+        }
+        let eth = ethernet::Frame::new_unchecked(frame.data());
+        let (dst, src) = (eth.dst(), eth.src());
+        if src == my_mac {
+            return Verdict::Drop(DropReason::Loop);
+        }
+        if dst != my_mac && !dst.is_broadcast() {
+            return Verdict::Drop(if dst.is_multicast() { DropReason::Multicast } else { DropReason::NotOurMac });
+        }
+        match l2.ethertype {
+            EtherType::ARP => self.arp(frame, l2.header_len, port, snap, now_ms),
+            EtherType::IPV4 => ipv4_in(frame, l2.header_len, port, snap, &self.counters),
+            EtherType::IPV6 => Verdict::Drop(DropReason::Ipv6),
+            _ => Verdict::Drop(DropReason::UnknownEthertype),
+        }
+    }
+
+    fn arp(&mut self, frame: &mut F, off: usize, port: PortId, snap: &Snapshot, now_ms: u64) -> Verdict {
+        let Some(pv) = snap.port(port) else { return Verdict::Drop(DropReason::NotOurMac) };
+        let (my_mac, my_net) = (pv.mac, pv.addr);
+        let Some(body) = frame.data().get(off..) else { return Verdict::Drop(DropReason::ArpMalformed) };
+        let Ok(pkt) = arp::Packet::new_checked(body) else { return Verdict::Drop(DropReason::ArpMalformed) };
+        let (oper, sha, spa, tpa) = (pkt.oper(), pkt.sha(), pkt.spa(), pkt.tpa());
+        let for_us = snap.answers_arp(port, tpa);
+        // Learn like Linux: create an entry when the ARP is addressed to us,
+        // otherwise only refresh one we already have.
+        if my_net.contains(spa) && spa != my_net.addr && sha.is_unicast() {
+            let (counters, out) = (&self.counters, &mut self.out);
+            self.neigh.learn(port, spa, sha, now_ms, for_us, |p, mac, f| {
+                let mut f = f;
+                if write_eth(&mut f, mac, snap.port(p).map_or(MacAddr::ZERO, |v| v.mac)) && out.len() < out.capacity() {
+                    out.push((p, f));
+                } else {
+                    counters.count_drop(DropReason::TxFull);
+                }
+            });
+        }
+        if !for_us {
+            return Verdict::Drop(DropReason::ArpNotForUs);
+        }
+        match oper {
+            arp::Operation::REQUEST => {
+                let data = frame.data_mut();
+                let Ok(e) = ethernet::emit_header(data, sha, my_mac, EtherType::ARP) else {
+                    return Verdict::Drop(DropReason::ArpMalformed);
+                };
+                let Some(body) = data.get_mut(e..) else { return Verdict::Drop(DropReason::ArpMalformed) };
+                if arp::emit_reply(body, my_mac, tpa, sha, spa).is_err() {
+                    return Verdict::Drop(DropReason::ArpMalformed);
+                }
+                self.counters.arp_replies_sent.inc();
+                Verdict::Tx(port)
+            }
+            arp::Operation::REPLY => {
+                self.counters.arp_replies_received.inc();
+                Verdict::Consumed
+            }
+            _ => Verdict::Drop(DropReason::ArpMalformed),
+        }
+    }
+
+    /// Send `frame` (an L3 packet after a 14-byte Ethernet header) towards
+    /// `next_hop` on `port`, resolving its MAC first.
+    fn output<A: FrameAlloc<Frame = F>>(&mut self, mut frame: F, port: PortId, next_hop: Ipv4Addr, snap: &Snapshot, alloc: &mut A, now_ms: u64) {
+        let Some(pv) = snap.port(port) else {
+            self.counters.count_drop(DropReason::NoRoute);
+            return;
+        };
+        let my_mac = pv.mac;
+        match self.neigh.resolve(port, next_hop, now_ms) {
+            Resolve::Known { mac, refresh } => {
+                if refresh {
+                    self.send_arp_request(port, next_hop, snap, alloc);
+                }
+                if write_eth(&mut frame, mac, my_mac) {
+                    self.push_out(port, frame);
+                } else {
+                    self.counters.count_drop(DropReason::Runt);
+                }
+            }
+            Resolve::Pending { request } => {
+                if request {
+                    self.send_arp_request(port, next_hop, snap, alloc);
+                }
+                if self.neigh.hold(port, next_hop, now_ms, frame).is_err() {
+                    self.counters.count_drop(DropReason::NeighborQueueFull);
+                }
+            }
+            Resolve::Full => self.counters.count_drop(DropReason::NeighborQueueFull),
+        }
+    }
+
+    fn send_arp_request<A: FrameAlloc<Frame = F>>(&mut self, port: PortId, ip: Ipv4Addr, snap: &Snapshot, alloc: &mut A) {
+        let Some(pv) = snap.port(port) else { return };
+        let Some(mut f) = alloc.alloc() else {
+            self.counters.count_drop(DropReason::NoMbuf);
+            return;
+        };
+        if !f.append(MIN_FRAME) {
+            self.counters.count_drop(DropReason::NoMbuf);
+            return;
+        }
+        let data = f.data_mut();
+        data.fill(0);
+        let ok = ethernet::emit_header(data, MacAddr::BROADCAST, pv.mac, EtherType::ARP).is_ok()
+            && data
+                .get_mut(ethernet::HEADER_LEN..)
+                .is_some_and(|b| arp::emit_request(b, pv.mac, pv.addr.addr, ip).is_ok());
+        if ok {
+            self.counters.arp_requests_sent.inc();
+            self.push_out(port, f);
+        }
+    }
+}
+
+/// Rewrite the Ethernet addresses of an untagged IPv4 frame.
+fn write_eth<F: Frame>(frame: &mut F, dst: MacAddr, src: MacAddr) -> bool {
+    ethernet::emit_header(frame.data_mut(), dst, src, EtherType::IPV4).is_ok()
+}
+
+fn is_martian(ip: Ipv4Addr) -> bool {
+    ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || ip.is_loopback()
+}
+
+/// IPv4 input: validate the header, then deliver locally.
+fn ipv4_in<F: Frame>(frame: &mut F, off: usize, port: PortId, snap: &Snapshot, counters: &Counters) -> Verdict {
+    let Some(body) = frame.data().get(off..) else { return Verdict::Drop(DropReason::IpTruncated) };
+    let ip = match ipv4::Packet::new_checked(body) {
+        Ok(p) => p,
+        Err(e) => return Verdict::Drop(DropReason::from_ipv4(e)),
+    };
+    if !ip.verify_checksum() {
+        return Verdict::Drop(DropReason::IpBadChecksum);
+    }
+    if ip.header_len() != ipv4::MIN_HEADER_LEN {
+        return Verdict::Drop(DropReason::IpOptions);
+    }
+    if ip.is_fragment() {
+        return Verdict::Drop(DropReason::IpFragment);
+    }
+    let (src, dst) = (ip.src(), ip.dst());
+    if is_martian(src) || snap.local(src).is_some() {
+        return Verdict::Drop(DropReason::IpMartian);
+    }
+    let Some(local) = snap.local(dst) else { return Verdict::Drop(DropReason::NotLocal) };
+    match ip.protocol() {
+        ipv4::Protocol::ICMP => icmp_local(frame, off, port, snap, counters),
+        _ => match local {
+            Local::Own(_) => Verdict::Drop(DropReason::NoService),
+            Local::Vip => Verdict::Drop(DropReason::NoService),
+        },
+    }
+}
+
+/// ICMP to one of our addresses: answer echo requests in place.
+fn icmp_local<F: Frame>(frame: &mut F, off: usize, port: PortId, snap: &Snapshot, counters: &Counters) -> Verdict {
+    let Some(pv) = snap.port(port) else { return Verdict::Drop(DropReason::NotOurMac) };
+    let my_mac = pv.mac;
+    let data = frame.data_mut();
+    let (eth_hdr, rest) = data.split_at_mut(off.min(data.len()));
+    let Ok(mut ip) = ipv4::Packet::new_checked(rest) else { return Verdict::Drop(DropReason::IpTruncated) };
+    let Ok(mut icmp) = icmp::Packet::new_checked(ip.payload_mut()) else {
+        return Verdict::Drop(DropReason::L4Malformed);
+    };
+    if icmp.msg_type() != icmp::Type::ECHO_REQUEST {
+        return Verdict::Drop(DropReason::IcmpUnhandled);
+    }
+    if !icmp.verify_checksum() {
+        return Verdict::Drop(DropReason::L4BadChecksum);
+    }
+    // Type 8 → 0 changes the first 16-bit word only: RFC 1624 update.
+    let old = u16::from(icmp.msg_type()) << 8 | u16::from(icmp.code());
+    icmp.set_msg_type(icmp::Type::ECHO_REPLY);
+    let new = u16::from(icmp::Type::ECHO_REPLY) << 8 | u16::from(icmp.code());
+    let c = checksum::update_u16(icmp.checksum(), old, new);
+    icmp.set_checksum(c);
+    let (src, dst) = (ip.src(), ip.dst());
+    ip.set_src(dst);
+    ip.set_dst(src);
+    ip.set_ttl(64);
+    ip.fill_checksum();
+    let mut eth = ethernet::Frame::new_unchecked(eth_hdr);
+    let peer = eth.src();
+    eth.set_dst(peer);
+    eth.set_src(my_mac);
+    counters.icmp_echo_replies.inc();
+    Verdict::Tx(port)
+}

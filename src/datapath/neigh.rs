@@ -1,0 +1,315 @@
+//! Per-worker neighbour (ARP) cache with a bounded queue of packets waiting
+//! for resolution.
+//!
+//! - An entry is *reachable* for `timeout_ms` after it was learned; from 3/4
+//!   of that on, using it triggers a refresh request every `retry_ms` while
+//!   the old MAC stays in use; past `timeout_ms` it is unresolved again.
+//! - An unresolved next hop holds at most `per_neighbor` packets (and the
+//!   table at most `max_held` in all); the oldest beyond that are dropped
+//!   and counted. Held packets older than 3 × `retry_ms` are dropped as
+//!   unresolved.
+//! - The table holds at most `capacity` entries; when full, new unresolved
+//!   next hops are refused (packets dropped, counted), never grown.
+//! - Static entries never expire.
+//!
+//! Memory is reserved up front; learning an entry into a table below
+//! capacity does not allocate beyond that reservation.
+use crate::packet::ethernet::MacAddr;
+use crate::types::PortId;
+use hashbrown::HashMap;
+use std::collections::VecDeque;
+use std::net::Ipv4Addr;
+
+/// Tunables (from `[arp]`).
+#[derive(Clone, Copy, Debug)]
+pub struct NeighConfig {
+    pub timeout_ms: u64,
+    pub retry_ms: u64,
+    pub per_neighbor: usize,
+    pub max_held: usize,
+    pub capacity: usize,
+}
+
+impl Default for NeighConfig {
+    fn default() -> Self {
+        NeighConfig {
+            timeout_ms: 300_000,
+            retry_ms: 1000,
+            per_neighbor: 64,
+            max_held: 1024,
+            capacity: 4096,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    mac: Option<MacAddr>,
+    learned_ms: u64,
+    last_request_ms: Option<u64>,
+    held: usize,
+    is_static: bool,
+}
+
+/// What to do with a packet for a next hop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolve {
+    /// Send it to this MAC; if `refresh`, also send an ARP request now.
+    Known { mac: MacAddr, refresh: bool },
+    /// Hold the packet; if `request`, send an ARP request now.
+    Pending { request: bool },
+    /// The table is full: drop the packet.
+    Full,
+}
+
+/// The cache plus the held packets.
+#[derive(Debug)]
+pub struct Neighbors<F> {
+    cfg: NeighConfig,
+    map: HashMap<(PortId, Ipv4Addr), Entry>,
+    held: VecDeque<(PortId, Ipv4Addr, u64, F)>,
+}
+
+impl<F> Neighbors<F> {
+    /// An empty table with its memory reserved.
+    pub fn new(cfg: NeighConfig) -> Self {
+        Neighbors {
+            cfg,
+            map: HashMap::with_capacity(cfg.capacity),
+            held: VecDeque::with_capacity(cfg.max_held),
+        }
+    }
+
+    /// Install a static entry.
+    pub fn add_static(&mut self, port: PortId, ip: Ipv4Addr, mac: MacAddr) {
+        self.map.insert(
+            (port, ip),
+            Entry {
+                mac: Some(mac),
+                learned_ms: 0,
+                last_request_ms: None,
+                held: 0,
+                is_static: true,
+            },
+        );
+    }
+
+    /// The MAC for `ip` on `port`, if currently reachable.
+    pub fn get(&self, port: PortId, ip: Ipv4Addr, now_ms: u64) -> Option<MacAddr> {
+        let e = self.map.get(&(port, ip))?;
+        self.usable(e, now_ms).then_some(e.mac).flatten()
+    }
+
+    fn usable(&self, e: &Entry, now_ms: u64) -> bool {
+        e.mac.is_some() && (e.is_static || now_ms.saturating_sub(e.learned_ms) < self.cfg.timeout_ms)
+    }
+
+    /// Look up a next hop for an outgoing packet.
+    pub fn resolve(&mut self, port: PortId, ip: Ipv4Addr, now_ms: u64) -> Resolve {
+        let cfg = self.cfg;
+        let full = self.map.len() >= cfg.capacity;
+        let e = match self.map.get_mut(&(port, ip)) {
+            Some(e) => e,
+            None if full => return Resolve::Full,
+            None => self.map.entry((port, ip)).or_insert(Entry {
+                mac: None,
+                learned_ms: 0,
+                last_request_ms: None,
+                held: 0,
+                is_static: false,
+            }),
+        };
+        let due = e.last_request_ms.is_none_or(|t| now_ms.saturating_sub(t) >= cfg.retry_ms);
+        let age = now_ms.saturating_sub(e.learned_ms);
+        match e.mac {
+            Some(mac) if e.is_static || age < cfg.timeout_ms => {
+                let refresh = !e.is_static && age >= cfg.timeout_ms / 4 * 3 && due;
+                if refresh {
+                    e.last_request_ms = Some(now_ms);
+                }
+                Resolve::Known { mac, refresh }
+            }
+            _ => {
+                e.mac = None;
+                if due {
+                    e.last_request_ms = Some(now_ms);
+                }
+                Resolve::Pending { request: due }
+            }
+        }
+    }
+
+    /// Queue a packet for an unresolved next hop. Returns the packet back
+    /// if it cannot be held (per-neighbour or global limit).
+    pub fn hold(&mut self, port: PortId, ip: Ipv4Addr, now_ms: u64, frame: F) -> Result<(), F> {
+        let Some(e) = self.map.get_mut(&(port, ip)) else { return Err(frame) };
+        if e.held >= self.cfg.per_neighbor || self.held.len() >= self.cfg.max_held {
+            return Err(frame);
+        }
+        e.held += 1;
+        self.held.push_back((port, ip, now_ms, frame));
+        Ok(())
+    }
+
+    /// Learn `ip` → `mac` on `port`. With `create` false only an existing
+    /// entry is updated (Linux's rule for unsolicited ARP). Held packets
+    /// for it are handed to `release`.
+    pub fn learn(
+        &mut self,
+        port: PortId,
+        ip: Ipv4Addr,
+        mac: MacAddr,
+        now_ms: u64,
+        create: bool,
+        mut release: impl FnMut(PortId, MacAddr, F),
+    ) {
+        let full = self.map.len() >= self.cfg.capacity;
+        let e = match self.map.get_mut(&(port, ip)) {
+            Some(e) => e,
+            None if !create || full => return,
+            None => self.map.entry((port, ip)).or_insert(Entry {
+                mac: None,
+                learned_ms: now_ms,
+                last_request_ms: None,
+                held: 0,
+                is_static: false,
+            }),
+        };
+        if e.is_static {
+            return;
+        }
+        e.mac = Some(mac);
+        e.learned_ms = now_ms;
+        e.last_request_ms = None;
+        if e.held == 0 {
+            return;
+        }
+        e.held = 0;
+        // Release in arrival order, keep the rest in order.
+        let n = self.held.len();
+        for _ in 0..n {
+            let Some(item) = self.held.pop_front() else { break };
+            if item.0 == port && item.1 == ip {
+                release(port, mac, item.3);
+            } else {
+                self.held.push_back(item);
+            }
+        }
+    }
+
+    /// Periodic work: drop held packets older than 3 × retry, and list next
+    /// hops whose ARP request is due again. Bounded by the held queue length.
+    pub fn tick(
+        &mut self,
+        now_ms: u64,
+        mut expired: impl FnMut(F),
+        mut request: impl FnMut(PortId, Ipv4Addr),
+    ) {
+        let max_age = self.cfg.retry_ms.saturating_mul(3);
+        while let Some(front) = self.held.front() {
+            if now_ms.saturating_sub(front.2) < max_age {
+                break;
+            }
+            let Some((port, ip, _, f)) = self.held.pop_front() else { break };
+            if let Some(e) = self.map.get_mut(&(port, ip)) {
+                e.held = e.held.saturating_sub(1);
+            }
+            expired(f);
+        }
+        let retry = self.cfg.retry_ms;
+        for (&(port, ip), e) in self.map.iter_mut() {
+            if e.mac.is_none() && e.held > 0 && e.last_request_ms.is_none_or(|t| now_ms.saturating_sub(t) >= retry) {
+                e.last_request_ms = Some(now_ms);
+                request(port, ip);
+            }
+        }
+        // Forget unresolved entries nobody waits for, so the table does not fill up.
+        if self.map.len() > self.cfg.capacity / 2 {
+            let timeout = self.cfg.timeout_ms;
+            self.map
+                .retain(|_, e| e.is_static || e.held > 0 || (e.mac.is_some() && now_ms.saturating_sub(e.learned_ms) < timeout));
+        }
+    }
+
+    /// Packets currently held.
+    pub fn held_len(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Entries, for display: (port, ip, mac, static).
+    pub fn entries(&self) -> impl Iterator<Item = (PortId, Ipv4Addr, Option<MacAddr>, bool)> + '_ {
+        self.map.iter().map(|(&(p, ip), e)| (p, ip, e.mac, e.is_static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: PortId = PortId(0);
+    const IP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+    const MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
+
+    fn cfg() -> NeighConfig {
+        NeighConfig {
+            timeout_ms: 1000,
+            retry_ms: 100,
+            per_neighbor: 2,
+            max_held: 3,
+            capacity: 4,
+        }
+    }
+
+    #[test]
+    fn resolve_hold_learn_release() {
+        let mut n: Neighbors<u32> = Neighbors::new(cfg());
+        assert_eq!(n.resolve(P, IP, 0), Resolve::Pending { request: true });
+        assert_eq!(n.hold(P, IP, 0, 1), Ok(()));
+        assert_eq!(n.resolve(P, IP, 10), Resolve::Pending { request: false });
+        assert_eq!(n.hold(P, IP, 10, 2), Ok(()));
+        assert_eq!(n.hold(P, IP, 10, 3), Err(3), "per-neighbour bound");
+        let mut out = vec![];
+        n.learn(P, IP, MAC, 20, false, |p, m, f| out.push((p, m, f)));
+        assert_eq!(out, vec![(P, MAC, 1), (P, MAC, 2)]);
+        assert_eq!(n.held_len(), 0);
+        assert_eq!(n.resolve(P, IP, 30), Resolve::Known { mac: MAC, refresh: false });
+        // refresh from 3/4 of the lifetime, then every retry
+        assert_eq!(n.resolve(P, IP, 800), Resolve::Known { mac: MAC, refresh: true });
+        assert_eq!(n.resolve(P, IP, 850), Resolve::Known { mac: MAC, refresh: false });
+        assert_eq!(n.resolve(P, IP, 900), Resolve::Known { mac: MAC, refresh: true });
+        // expired
+        assert_eq!(n.get(P, IP, 1020), None);
+        assert!(matches!(n.resolve(P, IP, 1020), Resolve::Pending { .. }));
+    }
+
+    #[test]
+    fn unsolicited_does_not_create_and_static_wins() {
+        let mut n: Neighbors<u32> = Neighbors::new(cfg());
+        n.learn(P, IP, MAC, 0, false, |_, _, _| {});
+        assert_eq!(n.get(P, IP, 0), None);
+        n.learn(P, IP, MAC, 0, true, |_, _, _| {});
+        assert_eq!(n.get(P, IP, 0), Some(MAC));
+        let other = MacAddr([2, 0, 0, 0, 0, 9]);
+        n.add_static(P, IP, other);
+        n.learn(P, IP, MAC, 5, true, |_, _, _| {});
+        assert_eq!(n.get(P, IP, 1_000_000), Some(other));
+    }
+
+    #[test]
+    fn capacity_and_expiry() {
+        let mut n: Neighbors<u32> = Neighbors::new(cfg());
+        for i in 0..4 {
+            assert!(matches!(n.resolve(P, Ipv4Addr::new(10, 0, 0, i), 0), Resolve::Pending { .. }));
+        }
+        assert_eq!(n.resolve(P, Ipv4Addr::new(10, 0, 0, 9), 0), Resolve::Full);
+        n.hold(P, Ipv4Addr::new(10, 0, 0, 1), 0, 7).unwrap();
+        let (mut exp, mut req) = (vec![], vec![]);
+        n.tick(150, |f| exp.push(f), |p, ip| req.push((p, ip)));
+        assert!(exp.is_empty());
+        assert_eq!(req, vec![(P, Ipv4Addr::new(10, 0, 0, 1))]);
+        n.tick(400, |f| exp.push(f), |_, _| {});
+        assert_eq!(exp, vec![7]);
+        // unresolved entries without waiters are forgotten
+        assert!(matches!(n.resolve(P, Ipv4Addr::new(10, 0, 0, 9), 400), Resolve::Pending { .. }));
+    }
+}

@@ -1,0 +1,143 @@
+//! The immutable picture of the topology that workers read: ports, the
+//! addresses lvsd owns, routes, static neighbours. Built whole on the
+//! management side and published as one `Arc` swap (see `worker::Published`);
+//! a worker reads one generation per burst.
+use crate::config::Ipv4Net;
+use crate::packet::ethernet::MacAddr;
+use crate::types::PortId;
+use std::net::Ipv4Addr;
+
+/// One data port as the datapath sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortView {
+    pub name: String,
+    pub mac: MacAddr,
+    /// The director's own address and its connected subnet.
+    pub addr: Ipv4Net,
+    pub mtu: u16,
+    /// VIPs answered (ARP) on this port: those inside its subnet.
+    pub vips: Vec<Ipv4Addr>,
+}
+
+/// A static or configured route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteView {
+    pub destination: Ipv4Net,
+    pub via: Ipv4Addr,
+    pub port: PortId,
+}
+
+/// What kind of local address a destination is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Local {
+    /// A port's own address.
+    Own(PortId),
+    /// A virtual service address.
+    Vip,
+}
+
+/// The whole published state.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub generation: u64,
+    pub ports: Vec<PortView>,
+    /// Longest prefix first.
+    pub routes: Vec<RouteView>,
+    pub static_neighbors: Vec<(PortId, Ipv4Addr, MacAddr)>,
+    /// All VIPs, sorted.
+    pub vips: Vec<Ipv4Addr>,
+}
+
+impl Snapshot {
+    /// The port at `p`, if configured.
+    #[inline]
+    pub fn port(&self, p: PortId) -> Option<&PortView> {
+        self.ports.get(usize::from(p.0))
+    }
+
+    /// Is `ip` one of ours, and how?
+    pub fn local(&self, ip: Ipv4Addr) -> Option<Local> {
+        if let Some(i) = self.ports.iter().position(|p| p.addr.addr == ip) {
+            return Some(Local::Own(PortId(i as u16)));
+        }
+        self.vips.binary_search(&ip).ok().map(|_| Local::Vip)
+    }
+
+    /// Should port `p` answer ARP for `ip`?
+    pub fn answers_arp(&self, p: PortId, ip: Ipv4Addr) -> bool {
+        self.port(p).is_some_and(|v| v.addr.addr == ip || v.vips.contains(&ip))
+    }
+
+    /// Egress port and next hop for `dst`: a connected subnet (next hop =
+    /// `dst`) or the longest matching route.
+    pub fn route(&self, dst: Ipv4Addr) -> Option<(PortId, Ipv4Addr)> {
+        let mut best: Option<(u8, PortId, Ipv4Addr)> = None;
+        for (i, p) in self.ports.iter().enumerate() {
+            if p.addr.contains(dst) && best.is_none_or(|b| p.addr.prefix > b.0) {
+                best = Some((p.addr.prefix, PortId(i as u16), dst));
+            }
+        }
+        for r in &self.routes {
+            if r.destination.contains(dst) && best.is_none_or(|b| r.destination.prefix > b.0) {
+                best = Some((r.destination.prefix, r.port, r.via));
+            }
+        }
+        best.map(|(_, p, nh)| (p, nh))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(a: [u8; 4], p: u8) -> Ipv4Net {
+        Ipv4Net::new(Ipv4Addr::from(a), p).unwrap()
+    }
+
+    pub(crate) fn sample() -> Snapshot {
+        Snapshot {
+            generation: 1,
+            ports: vec![
+                PortView {
+                    name: "ext".into(),
+                    mac: MacAddr([2, 0, 0, 0, 0, 1]),
+                    addr: net([198, 18, 0, 1], 24),
+                    mtu: 1500,
+                    vips: vec![Ipv4Addr::new(198, 18, 0, 100)],
+                },
+                PortView {
+                    name: "int".into(),
+                    mac: MacAddr([2, 0, 0, 0, 1, 1]),
+                    addr: net([198, 18, 1, 1], 24),
+                    mtu: 1500,
+                    vips: vec![],
+                },
+            ],
+            routes: vec![RouteView {
+                destination: net([0, 0, 0, 0], 0),
+                via: Ipv4Addr::new(198, 18, 0, 254),
+                port: PortId(0),
+            }],
+            static_neighbors: vec![],
+            vips: vec![Ipv4Addr::new(198, 18, 0, 100)],
+        }
+    }
+
+    #[test]
+    fn locals_and_routes() {
+        let s = sample();
+        assert_eq!(s.local(Ipv4Addr::new(198, 18, 1, 1)), Some(Local::Own(PortId(1))));
+        assert_eq!(s.local(Ipv4Addr::new(198, 18, 0, 100)), Some(Local::Vip));
+        assert_eq!(s.local(Ipv4Addr::new(198, 18, 0, 2)), None);
+        assert!(s.answers_arp(PortId(0), Ipv4Addr::new(198, 18, 0, 100)));
+        assert!(!s.answers_arp(PortId(1), Ipv4Addr::new(198, 18, 0, 100)));
+        assert_eq!(
+            s.route(Ipv4Addr::new(198, 18, 1, 7)),
+            Some((PortId(1), Ipv4Addr::new(198, 18, 1, 7)))
+        );
+        assert_eq!(
+            s.route(Ipv4Addr::new(8, 8, 8, 8)),
+            Some((PortId(0), Ipv4Addr::new(198, 18, 0, 254)))
+        );
+    }
+}

@@ -1,0 +1,43 @@
+//! The DPDK layer: the only module with `unsafe`. Every unsafe block carries
+//! a `// SAFETY:` note; every public item here is safe to call.
+//!
+//! - [`eal`]: EAL init (once per process) and cleanup.
+//! - [`mempool`]: packet mempools; [`mbuf`]: the owning `Mbuf`.
+//! - [`port`]: ethdev configuration, bursts, link and stats.
+//! - [`lcore`]: launching closures on worker lcores.
+mod ffi;
+
+pub mod eal;
+pub mod lcore;
+pub mod mbuf;
+pub mod mempool;
+pub mod port;
+
+pub use eal::Eal;
+pub use mbuf::Mbuf;
+pub use mempool::Mempool;
+pub use port::Port;
+
+use std::ffi::CStr;
+
+/// The last DPDK error (`rte_errno`) as text.
+pub fn last_error() -> String {
+    // SAFETY: lvsd_errno reads a thread-local int; always valid.
+    let e = unsafe { ffi::lvsd_errno() };
+    strerror(e)
+}
+
+/// DPDK's text for an error number (positive or negative).
+pub fn strerror(e: i32) -> String {
+    // SAFETY: rte_strerror returns a pointer to a static or thread-local
+    // NUL-terminated string for any errnum.
+    let s = unsafe { CStr::from_ptr(ffi::rte_strerror(e.abs())) };
+    format!("{} ({})", s.to_string_lossy(), e.abs())
+}
+
+/// DPDK's version string, e.g. "DPDK 22.11.11".
+pub fn version() -> String {
+    // SAFETY: rte_version returns a pointer to a static NUL-terminated string.
+    let s = unsafe { CStr::from_ptr(ffi::rte_version()) };
+    s.to_string_lossy().into_owned()
+}

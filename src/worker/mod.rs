@@ -1,0 +1,106 @@
+//! Worker lcores: the poll loop around `datapath::Engine`, TX buffering per
+//! port, and the published snapshot that the management side swaps.
+mod publish;
+
+pub use publish::Published;
+
+use crate::datapath::{neigh::NeighConfig, Counters, DropReason, Engine, Snapshot};
+use crate::dpdk::{Mbuf, Mempool, Port};
+use crate::frame::Frame;
+use crate::types::{PortId, WorkerId};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Everything one worker needs; moved onto its lcore.
+pub struct WorkerSetup {
+    pub id: WorkerId,
+    /// All data ports, indexed by lvsd `PortId`.
+    pub ports: Arc<Vec<Port>>,
+    /// (port, rx queue) pairs this worker polls.
+    pub rx: Vec<(PortId, u16)>,
+    /// This worker's TX queue on every port.
+    pub tx_queue: u16,
+    pub pool: Arc<Mempool>,
+    pub published: Arc<Published>,
+    pub stop: Arc<AtomicBool>,
+    pub counters: Arc<Counters>,
+    pub burst: usize,
+    pub neigh: NeighConfig,
+    /// Process start, the zero of the datapath's millisecond clock.
+    pub epoch: Instant,
+}
+
+/// How often (in loop iterations) neighbour timers run.
+const TICK_EVERY: u64 = 1024;
+
+/// The worker loop; returns when `stop` is set. Owns its queues, its engine
+/// and every mbuf it holds; all are freed before it returns.
+pub fn run(w: WorkerSetup) -> i32 {
+    let mut engine: Engine<Mbuf> = Engine::new(w.neigh, w.counters.clone(), w.burst * 4 + 64);
+    let mut snap: Arc<Snapshot> = w.published.load();
+    engine.refresh(&snap);
+    let mut rxbuf: Vec<Mbuf> = Vec::with_capacity(w.burst);
+    let mut txbufs: Vec<Vec<Mbuf>> = (0..w.ports.len()).map(|_| Vec::with_capacity(w.burst * 4 + 64)).collect();
+    let mut pool = &*w.pool;
+    let mut iter: u64 = 0;
+    tracing::info!(worker = w.id.0, rx = ?w.rx, tx_queue = w.tx_queue, "worker started");
+    while !w.stop.load(Ordering::Relaxed) {
+        iter += 1;
+        if w.published.generation() != snap.generation {
+            snap = w.published.load();
+            engine.refresh(&snap);
+        }
+        let now_ms = w.epoch.elapsed().as_millis() as u64;
+        let mut busy = false;
+        for &(port, q) in &w.rx {
+            let Some(dev) = w.ports.get(usize::from(port.0)) else { continue };
+            if dev.rx_burst(q, &mut rxbuf) == 0 {
+                continue;
+            }
+            busy = true;
+            for m in rxbuf.iter() {
+                m.prefetch();
+            }
+            for m in rxbuf.drain(..) {
+                engine.rx(m, port, &snap, &mut pool, now_ms);
+            }
+        }
+        if iter % TICK_EVERY == 0 {
+            engine.tick(&snap, &mut pool, now_ms);
+        }
+        flush(&mut engine, &mut txbufs, &w, busy);
+        w.counters.loop_iterations.inc();
+        if busy {
+            w.counters.busy_iterations.inc();
+        }
+    }
+    // Final flush, then everything we still hold is dropped (freed) here.
+    flush(&mut engine, &mut txbufs, &w, true);
+    tracing::info!(worker = w.id.0, held = engine.neighbors().held_len(), "worker stopped");
+    0
+}
+
+fn flush(engine: &mut Engine<Mbuf>, txbufs: &mut [Vec<Mbuf>], w: &WorkerSetup, _busy: bool) {
+    for (port, m) in engine.out().drain(..) {
+        if let Some(b) = txbufs.get_mut(usize::from(port.0)) {
+            w.counters.tx_bytes.add(m.len() as u64);
+            b.push(m);
+        }
+    }
+    for (i, b) in txbufs.iter_mut().enumerate() {
+        if b.is_empty() {
+            continue;
+        }
+        let Some(dev) = w.ports.get(i) else {
+            b.clear();
+            continue;
+        };
+        let sent = dev.tx_burst(w.tx_queue, b);
+        w.counters.tx_packets.add(sent as u64);
+        for _ in 0..b.len() {
+            w.counters.count_drop(DropReason::TxFull);
+        }
+        b.clear();
+    }
+}
