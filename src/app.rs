@@ -17,13 +17,27 @@ use std::time::{Duration, Instant};
 /// EAL arguments for a configuration.
 pub fn eal_args(m: &Model) -> Vec<String> {
     let d = &m.dpdk;
-    let lcores = d.lcores.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-    let mut a = vec!["-l".to_string(), lcores, format!("--file-prefix={}", d.file_prefix)];
+    let lcores = d
+        .lcores
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut a = vec![
+        "-l".to_string(),
+        lcores,
+        format!("--file-prefix={}", d.file_prefix),
+    ];
     a.push(format!("--main-lcore={}", d.main_lcore()));
     if d.hugepages {
         a.extend(["--huge-unlink".into(), "-m".into(), d.memory_mb.to_string()]);
     } else {
-        a.extend(["--no-huge".into(), "--no-shconf".into(), "-m".into(), d.memory_mb.to_string()]);
+        a.extend([
+            "--no-huge".into(),
+            "--no-shconf".into(),
+            "-m".into(),
+            d.memory_mb.to_string(),
+        ]);
     }
     let mut pci = false;
     for p in &m.ports {
@@ -60,10 +74,17 @@ pub fn snapshot(m: &Model, macs: &[MacAddr], generation: u64) -> Snapshot {
         .enumerate()
         .map(|(i, p)| PortView {
             name: p.name.clone(),
-            mac: p.mac.map(MacAddr).unwrap_or_else(|| macs.get(i).copied().unwrap_or(MacAddr::ZERO)),
+            mac: p
+                .mac
+                .map(MacAddr)
+                .unwrap_or_else(|| macs.get(i).copied().unwrap_or(MacAddr::ZERO)),
             addr: p.address,
             mtu: p.mtu,
-            vips: vips.iter().copied().filter(|v| p.address.contains(*v)).collect(),
+            vips: vips
+                .iter()
+                .copied()
+                .filter(|v| p.address.contains(*v))
+                .collect(),
         })
         .collect();
     let mut routes: Vec<RouteView> = m
@@ -75,7 +96,7 @@ pub fn snapshot(m: &Model, macs: &[MacAddr], generation: u64) -> Snapshot {
             port: PortId(r.port as u16),
         })
         .collect();
-    routes.sort_by(|a, b| b.destination.prefix.cmp(&a.destination.prefix));
+    routes.sort_by_key(|r| std::cmp::Reverse(r.destination.prefix));
     Snapshot {
         generation,
         ports,
@@ -102,7 +123,12 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
     if workers.is_empty() {
         anyhow::bail!("dpdk.lcores: at least two lcores are needed (one management, one worker)");
     }
-    let pool = Arc::new(Mempool::new("lvsd_pool", m.dpdk.mbufs, 256.min(m.dpdk.mbufs / 4), -1)?);
+    let pool = Arc::new(Mempool::new(
+        "lvsd_pool",
+        m.dpdk.mbufs,
+        256.min(m.dpdk.mbufs / 4),
+        -1,
+    )?);
     let mut ports = Vec::new();
     for p in &m.ports {
         let device_name = match &p.device {
@@ -117,7 +143,8 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
             rx_desc: 1024,
             tx_desc: 1024,
         };
-        let port = Port::open(&setup, pool.clone()).map_err(|e| anyhow::anyhow!("port {}: {e}", p.name))?;
+        let port = Port::open(&setup, pool.clone())
+            .map_err(|e| anyhow::anyhow!("port {}: {e}", p.name))?;
         tracing::info!(port = %p.name, device = %port.name(), mac = %MacAddr(port.mac()), address = %p.address.addr, "port started");
         ports.push(port);
     }
@@ -183,7 +210,8 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
     }
     report(&m, &ports, &counters);
     drop(published);
-    let ports = Arc::try_unwrap(ports).map_err(|_| anyhow::anyhow!("ports still shared at shutdown"))?;
+    let ports =
+        Arc::try_unwrap(ports).map_err(|_| anyhow::anyhow!("ports still shared at shutdown"))?;
     drop(ports);
     let in_use = pool.in_use();
     tracing::info!(mempool_in_use = in_use, "mempool at exit");

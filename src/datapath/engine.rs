@@ -53,13 +53,22 @@ impl<F: Frame> Engine<F> {
     }
 
     /// Process one frame received on `port`.
-    pub fn rx<A: FrameAlloc<Frame = F>>(&mut self, mut frame: F, port: PortId, snap: &Snapshot, alloc: &mut A, now_ms: u64) {
+    pub fn rx<A: FrameAlloc<Frame = F>>(
+        &mut self,
+        mut frame: F,
+        port: PortId,
+        snap: &Snapshot,
+        alloc: &mut A,
+        now_ms: u64,
+    ) {
         self.counters.rx_packets.inc();
         self.counters.rx_bytes.add(frame.len() as u64);
         let verdict = self.process(&mut frame, port, snap, now_ms);
         match verdict {
             Verdict::Tx(p) => self.push_out(p, frame),
-            Verdict::Route { port, next_hop } => self.output(frame, port, next_hop, snap, alloc, now_ms),
+            Verdict::Route { port, next_hop } => {
+                self.output(frame, port, next_hop, snap, alloc, now_ms)
+            }
             Verdict::Consumed => {}
             Verdict::Drop(r) => self.counters.count_drop(r),
         }
@@ -114,7 +123,11 @@ impl<F: Frame> Engine<F> {
             return Verdict::Drop(DropReason::Loop);
         }
         if dst != my_mac && !dst.is_broadcast() {
-            return Verdict::Drop(if dst.is_multicast() { DropReason::Multicast } else { DropReason::NotOurMac });
+            return Verdict::Drop(if dst.is_multicast() {
+                DropReason::Multicast
+            } else {
+                DropReason::NotOurMac
+            });
         }
         match l2.ethertype {
             EtherType::ARP => self.arp(frame, l2.header_len, port, snap, now_ms),
@@ -124,25 +137,41 @@ impl<F: Frame> Engine<F> {
         }
     }
 
-    fn arp(&mut self, frame: &mut F, off: usize, port: PortId, snap: &Snapshot, now_ms: u64) -> Verdict {
-        let Some(pv) = snap.port(port) else { return Verdict::Drop(DropReason::NotOurMac) };
+    fn arp(
+        &mut self,
+        frame: &mut F,
+        off: usize,
+        port: PortId,
+        snap: &Snapshot,
+        now_ms: u64,
+    ) -> Verdict {
+        let Some(pv) = snap.port(port) else {
+            return Verdict::Drop(DropReason::NotOurMac);
+        };
         let (my_mac, my_net) = (pv.mac, pv.addr);
-        let Some(body) = frame.data().get(off..) else { return Verdict::Drop(DropReason::ArpMalformed) };
-        let Ok(pkt) = arp::Packet::new_checked(body) else { return Verdict::Drop(DropReason::ArpMalformed) };
+        let Some(body) = frame.data().get(off..) else {
+            return Verdict::Drop(DropReason::ArpMalformed);
+        };
+        let Ok(pkt) = arp::Packet::new_checked(body) else {
+            return Verdict::Drop(DropReason::ArpMalformed);
+        };
         let (oper, sha, spa, tpa) = (pkt.oper(), pkt.sha(), pkt.spa(), pkt.tpa());
         let for_us = snap.answers_arp(port, tpa);
         // Learn like Linux: create an entry when the ARP is addressed to us,
         // otherwise only refresh one we already have.
         if my_net.contains(spa) && spa != my_net.addr && sha.is_unicast() {
             let (counters, out) = (&self.counters, &mut self.out);
-            self.neigh.learn(port, spa, sha, now_ms, for_us, |p, mac, f| {
-                let mut f = f;
-                if write_eth(&mut f, mac, snap.port(p).map_or(MacAddr::ZERO, |v| v.mac)) && out.len() < out.capacity() {
-                    out.push((p, f));
-                } else {
-                    counters.count_drop(DropReason::TxFull);
-                }
-            });
+            self.neigh
+                .learn(port, spa, sha, now_ms, for_us, |p, mac, f| {
+                    let mut f = f;
+                    if write_eth(&mut f, mac, snap.port(p).map_or(MacAddr::ZERO, |v| v.mac))
+                        && out.len() < out.capacity()
+                    {
+                        out.push((p, f));
+                    } else {
+                        counters.count_drop(DropReason::TxFull);
+                    }
+                });
         }
         if !for_us {
             return Verdict::Drop(DropReason::ArpNotForUs);
@@ -153,7 +182,9 @@ impl<F: Frame> Engine<F> {
                 let Ok(e) = ethernet::emit_header(data, sha, my_mac, EtherType::ARP) else {
                     return Verdict::Drop(DropReason::ArpMalformed);
                 };
-                let Some(body) = data.get_mut(e..) else { return Verdict::Drop(DropReason::ArpMalformed) };
+                let Some(body) = data.get_mut(e..) else {
+                    return Verdict::Drop(DropReason::ArpMalformed);
+                };
                 if arp::emit_reply(body, my_mac, tpa, sha, spa).is_err() {
                     return Verdict::Drop(DropReason::ArpMalformed);
                 }
@@ -170,7 +201,15 @@ impl<F: Frame> Engine<F> {
 
     /// Send `frame` (an L3 packet after a 14-byte Ethernet header) towards
     /// `next_hop` on `port`, resolving its MAC first.
-    fn output<A: FrameAlloc<Frame = F>>(&mut self, mut frame: F, port: PortId, next_hop: Ipv4Addr, snap: &Snapshot, alloc: &mut A, now_ms: u64) {
+    fn output<A: FrameAlloc<Frame = F>>(
+        &mut self,
+        mut frame: F,
+        port: PortId,
+        next_hop: Ipv4Addr,
+        snap: &Snapshot,
+        alloc: &mut A,
+        now_ms: u64,
+    ) {
         let Some(pv) = snap.port(port) else {
             self.counters.count_drop(DropReason::NoRoute);
             return;
@@ -199,7 +238,27 @@ impl<F: Frame> Engine<F> {
         }
     }
 
-    fn send_arp_request<A: FrameAlloc<Frame = F>>(&mut self, port: PortId, ip: Ipv4Addr, snap: &Snapshot, alloc: &mut A) {
+    /// Test hook: push a frame through the output stage towards `next_hop`.
+    #[cfg(test)]
+    pub fn rx_routed_for_test<A: FrameAlloc<Frame = F>>(
+        &mut self,
+        frame: F,
+        port: PortId,
+        next_hop: Ipv4Addr,
+        snap: &Snapshot,
+        alloc: &mut A,
+        now_ms: u64,
+    ) {
+        self.output(frame, port, next_hop, snap, alloc, now_ms)
+    }
+
+    fn send_arp_request<A: FrameAlloc<Frame = F>>(
+        &mut self,
+        port: PortId,
+        ip: Ipv4Addr,
+        snap: &Snapshot,
+        alloc: &mut A,
+    ) {
         let Some(pv) = snap.port(port) else { return };
         let Some(mut f) = alloc.alloc() else {
             self.counters.count_drop(DropReason::NoMbuf);
@@ -232,8 +291,16 @@ fn is_martian(ip: Ipv4Addr) -> bool {
 }
 
 /// IPv4 input: validate the header, then deliver locally.
-fn ipv4_in<F: Frame>(frame: &mut F, off: usize, port: PortId, snap: &Snapshot, counters: &Counters) -> Verdict {
-    let Some(body) = frame.data().get(off..) else { return Verdict::Drop(DropReason::IpTruncated) };
+fn ipv4_in<F: Frame>(
+    frame: &mut F,
+    off: usize,
+    port: PortId,
+    snap: &Snapshot,
+    counters: &Counters,
+) -> Verdict {
+    let Some(body) = frame.data().get(off..) else {
+        return Verdict::Drop(DropReason::IpTruncated);
+    };
     let ip = match ipv4::Packet::new_checked(body) {
         Ok(p) => p,
         Err(e) => return Verdict::Drop(DropReason::from_ipv4(e)),
@@ -251,7 +318,9 @@ fn ipv4_in<F: Frame>(frame: &mut F, off: usize, port: PortId, snap: &Snapshot, c
     if is_martian(src) || snap.local(src).is_some() {
         return Verdict::Drop(DropReason::IpMartian);
     }
-    let Some(local) = snap.local(dst) else { return Verdict::Drop(DropReason::NotLocal) };
+    let Some(local) = snap.local(dst) else {
+        return Verdict::Drop(DropReason::NotLocal);
+    };
     match ip.protocol() {
         ipv4::Protocol::ICMP => icmp_local(frame, off, port, snap, counters),
         _ => match local {
@@ -262,12 +331,22 @@ fn ipv4_in<F: Frame>(frame: &mut F, off: usize, port: PortId, snap: &Snapshot, c
 }
 
 /// ICMP to one of our addresses: answer echo requests in place.
-fn icmp_local<F: Frame>(frame: &mut F, off: usize, port: PortId, snap: &Snapshot, counters: &Counters) -> Verdict {
-    let Some(pv) = snap.port(port) else { return Verdict::Drop(DropReason::NotOurMac) };
+fn icmp_local<F: Frame>(
+    frame: &mut F,
+    off: usize,
+    port: PortId,
+    snap: &Snapshot,
+    counters: &Counters,
+) -> Verdict {
+    let Some(pv) = snap.port(port) else {
+        return Verdict::Drop(DropReason::NotOurMac);
+    };
     let my_mac = pv.mac;
     let data = frame.data_mut();
     let (eth_hdr, rest) = data.split_at_mut(off.min(data.len()));
-    let Ok(mut ip) = ipv4::Packet::new_checked(rest) else { return Verdict::Drop(DropReason::IpTruncated) };
+    let Ok(mut ip) = ipv4::Packet::new_checked(rest) else {
+        return Verdict::Drop(DropReason::IpTruncated);
+    };
     let Ok(mut icmp) = icmp::Packet::new_checked(ip.payload_mut()) else {
         return Verdict::Drop(DropReason::L4Malformed);
     };

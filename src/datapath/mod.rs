@@ -34,3 +34,8 @@ pub enum Verdict {
     /// Dropped, counted by reason.
     Drop(DropReason),
 }
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod testutil;

@@ -101,7 +101,8 @@ impl<F> Neighbors<F> {
     }
 
     fn usable(&self, e: &Entry, now_ms: u64) -> bool {
-        e.mac.is_some() && (e.is_static || now_ms.saturating_sub(e.learned_ms) < self.cfg.timeout_ms)
+        e.mac.is_some()
+            && (e.is_static || now_ms.saturating_sub(e.learned_ms) < self.cfg.timeout_ms)
     }
 
     /// Look up a next hop for an outgoing packet.
@@ -119,7 +120,9 @@ impl<F> Neighbors<F> {
                 is_static: false,
             }),
         };
-        let due = e.last_request_ms.is_none_or(|t| now_ms.saturating_sub(t) >= cfg.retry_ms);
+        let due = e
+            .last_request_ms
+            .is_none_or(|t| now_ms.saturating_sub(t) >= cfg.retry_ms);
         let age = now_ms.saturating_sub(e.learned_ms);
         match e.mac {
             Some(mac) if e.is_static || age < cfg.timeout_ms => {
@@ -142,7 +145,9 @@ impl<F> Neighbors<F> {
     /// Queue a packet for an unresolved next hop. Returns the packet back
     /// if it cannot be held (per-neighbour or global limit).
     pub fn hold(&mut self, port: PortId, ip: Ipv4Addr, now_ms: u64, frame: F) -> Result<(), F> {
-        let Some(e) = self.map.get_mut(&(port, ip)) else { return Err(frame) };
+        let Some(e) = self.map.get_mut(&(port, ip)) else {
+            return Err(frame);
+        };
         if e.held >= self.cfg.per_neighbor || self.held.len() >= self.cfg.max_held {
             return Err(frame);
         }
@@ -188,7 +193,9 @@ impl<F> Neighbors<F> {
         // Release in arrival order, keep the rest in order.
         let n = self.held.len();
         for _ in 0..n {
-            let Some(item) = self.held.pop_front() else { break };
+            let Some(item) = self.held.pop_front() else {
+                break;
+            };
             if item.0 == port && item.1 == ip {
                 release(port, mac, item.3);
             } else {
@@ -210,7 +217,9 @@ impl<F> Neighbors<F> {
             if now_ms.saturating_sub(front.2) < max_age {
                 break;
             }
-            let Some((port, ip, _, f)) = self.held.pop_front() else { break };
+            let Some((port, ip, _, f)) = self.held.pop_front() else {
+                break;
+            };
             if let Some(e) = self.map.get_mut(&(port, ip)) {
                 e.held = e.held.saturating_sub(1);
             }
@@ -218,7 +227,11 @@ impl<F> Neighbors<F> {
         }
         let retry = self.cfg.retry_ms;
         for (&(port, ip), e) in self.map.iter_mut() {
-            if e.mac.is_none() && e.held > 0 && e.last_request_ms.is_none_or(|t| now_ms.saturating_sub(t) >= retry) {
+            if e.mac.is_none()
+                && e.held > 0
+                && e.last_request_ms
+                    .is_none_or(|t| now_ms.saturating_sub(t) >= retry)
+            {
                 e.last_request_ms = Some(now_ms);
                 request(port, ip);
             }
@@ -226,8 +239,11 @@ impl<F> Neighbors<F> {
         // Forget unresolved entries nobody waits for, so the table does not fill up.
         if self.map.len() > self.cfg.capacity / 2 {
             let timeout = self.cfg.timeout_ms;
-            self.map
-                .retain(|_, e| e.is_static || e.held > 0 || (e.mac.is_some() && now_ms.saturating_sub(e.learned_ms) < timeout));
+            self.map.retain(|_, e| {
+                e.is_static
+                    || e.held > 0
+                    || (e.mac.is_some() && now_ms.saturating_sub(e.learned_ms) < timeout)
+            });
         }
     }
 
@@ -238,7 +254,9 @@ impl<F> Neighbors<F> {
 
     /// Entries, for display: (port, ip, mac, static).
     pub fn entries(&self) -> impl Iterator<Item = (PortId, Ipv4Addr, Option<MacAddr>, bool)> + '_ {
-        self.map.iter().map(|(&(p, ip), e)| (p, ip, e.mac, e.is_static))
+        self.map
+            .iter()
+            .map(|(&(p, ip), e)| (p, ip, e.mac, e.is_static))
     }
 }
 
@@ -272,11 +290,35 @@ mod tests {
         n.learn(P, IP, MAC, 20, false, |p, m, f| out.push((p, m, f)));
         assert_eq!(out, vec![(P, MAC, 1), (P, MAC, 2)]);
         assert_eq!(n.held_len(), 0);
-        assert_eq!(n.resolve(P, IP, 30), Resolve::Known { mac: MAC, refresh: false });
+        assert_eq!(
+            n.resolve(P, IP, 30),
+            Resolve::Known {
+                mac: MAC,
+                refresh: false
+            }
+        );
         // refresh from 3/4 of the lifetime, then every retry
-        assert_eq!(n.resolve(P, IP, 800), Resolve::Known { mac: MAC, refresh: true });
-        assert_eq!(n.resolve(P, IP, 850), Resolve::Known { mac: MAC, refresh: false });
-        assert_eq!(n.resolve(P, IP, 900), Resolve::Known { mac: MAC, refresh: true });
+        assert_eq!(
+            n.resolve(P, IP, 800),
+            Resolve::Known {
+                mac: MAC,
+                refresh: true
+            }
+        );
+        assert_eq!(
+            n.resolve(P, IP, 850),
+            Resolve::Known {
+                mac: MAC,
+                refresh: false
+            }
+        );
+        assert_eq!(
+            n.resolve(P, IP, 900),
+            Resolve::Known {
+                mac: MAC,
+                refresh: true
+            }
+        );
         // expired
         assert_eq!(n.get(P, IP, 1020), None);
         assert!(matches!(n.resolve(P, IP, 1020), Resolve::Pending { .. }));
@@ -299,7 +341,10 @@ mod tests {
     fn capacity_and_expiry() {
         let mut n: Neighbors<u32> = Neighbors::new(cfg());
         for i in 0..4 {
-            assert!(matches!(n.resolve(P, Ipv4Addr::new(10, 0, 0, i), 0), Resolve::Pending { .. }));
+            assert!(matches!(
+                n.resolve(P, Ipv4Addr::new(10, 0, 0, i), 0),
+                Resolve::Pending { .. }
+            ));
         }
         assert_eq!(n.resolve(P, Ipv4Addr::new(10, 0, 0, 9), 0), Resolve::Full);
         n.hold(P, Ipv4Addr::new(10, 0, 0, 1), 0, 7).unwrap();
@@ -310,6 +355,9 @@ mod tests {
         n.tick(400, |f| exp.push(f), |_, _| {});
         assert_eq!(exp, vec![7]);
         // unresolved entries without waiters are forgotten
-        assert!(matches!(n.resolve(P, Ipv4Addr::new(10, 0, 0, 9), 400), Resolve::Pending { .. }));
+        assert!(matches!(
+            n.resolve(P, Ipv4Addr::new(10, 0, 0, 9), 400),
+            Resolve::Pending { .. }
+        ));
     }
 }

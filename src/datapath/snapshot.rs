@@ -65,7 +65,8 @@ impl Snapshot {
 
     /// Should port `p` answer ARP for `ip`?
     pub fn answers_arp(&self, p: PortId, ip: Ipv4Addr) -> bool {
-        self.port(p).is_some_and(|v| v.addr.addr == ip || v.vips.contains(&ip))
+        self.port(p)
+            .is_some_and(|v| v.addr.addr == ip || v.vips.contains(&ip))
     }
 
     /// Egress port and next hop for `dst`: a connected subnet (next hop =
@@ -126,7 +127,10 @@ mod tests {
     #[test]
     fn locals_and_routes() {
         let s = sample();
-        assert_eq!(s.local(Ipv4Addr::new(198, 18, 1, 1)), Some(Local::Own(PortId(1))));
+        assert_eq!(
+            s.local(Ipv4Addr::new(198, 18, 1, 1)),
+            Some(Local::Own(PortId(1)))
+        );
         assert_eq!(s.local(Ipv4Addr::new(198, 18, 0, 100)), Some(Local::Vip));
         assert_eq!(s.local(Ipv4Addr::new(198, 18, 0, 2)), None);
         assert!(s.answers_arp(PortId(0), Ipv4Addr::new(198, 18, 0, 100)));

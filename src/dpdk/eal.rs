@@ -25,7 +25,10 @@ impl Eal {
         let mut owned: Vec<CString> = Vec::with_capacity(args.len() + 1);
         owned.push(CString::new("lvsd")?);
         for a in args {
-            owned.push(CString::new(a.as_str()).map_err(|_| anyhow::anyhow!("EAL argument {a:?} contains NUL"))?);
+            owned.push(
+                CString::new(a.as_str())
+                    .map_err(|_| anyhow::anyhow!("EAL argument {a:?} contains NUL"))?,
+            );
         }
         // EAL may permute argv, so it gets its own pointer array; the strings
         // stay alive in `owned` for the whole process (leaked below), because

@@ -40,7 +40,10 @@ pub fn launch<F: FnOnce() -> i32 + Send + 'static>(lcore: u32, f: F) -> anyhow::
     if rc != 0 {
         // SAFETY: the job was not started, so we still own `arg`.
         drop(unsafe { Box::from_raw(arg as *mut Job) });
-        anyhow::bail!("rte_eal_remote_launch on lcore {lcore}: {}", super::strerror(rc));
+        anyhow::bail!(
+            "rte_eal_remote_launch on lcore {lcore}: {}",
+            super::strerror(rc)
+        );
     }
     Ok(())
 }

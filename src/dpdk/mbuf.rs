@@ -69,29 +69,41 @@ impl Frame for Mbuf {
         // bytes inside the mbuf's buffer, which lives as long as self and is
         // not aliased mutably while &self is borrowed.
         unsafe {
-            std::slice::from_raw_parts(ffi::lvsd_pktmbuf_mtod(self.ptr.as_ptr()) as *const u8, self.data_len())
+            std::slice::from_raw_parts(
+                ffi::lvsd_pktmbuf_mtod(self.ptr.as_ptr()) as *const u8,
+                self.data_len(),
+            )
         }
     }
     fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in data(); &mut self guarantees exclusive access.
         unsafe {
-            std::slice::from_raw_parts_mut(ffi::lvsd_pktmbuf_mtod(self.ptr.as_ptr()) as *mut u8, self.data_len())
+            std::slice::from_raw_parts_mut(
+                ffi::lvsd_pktmbuf_mtod(self.ptr.as_ptr()) as *mut u8,
+                self.data_len(),
+            )
         }
     }
     fn prepend(&mut self, n: usize) -> bool {
-        let Ok(n) = u16::try_from(n) else { return false };
+        let Ok(n) = u16::try_from(n) else {
+            return false;
+        };
         // SAFETY: rte_pktmbuf_prepend checks headroom and returns NULL
         // (changing nothing) when there is not enough.
         !unsafe { ffi::lvsd_pktmbuf_prepend(self.ptr.as_ptr(), n) }.is_null()
     }
     fn trim_front(&mut self, n: usize) -> bool {
-        let Ok(n) = u16::try_from(n) else { return false };
+        let Ok(n) = u16::try_from(n) else {
+            return false;
+        };
         // SAFETY: rte_pktmbuf_adj checks n <= data_len and returns NULL
         // (changing nothing) otherwise.
         !unsafe { ffi::lvsd_pktmbuf_adj(self.ptr.as_ptr(), n) }.is_null()
     }
     fn append(&mut self, n: usize) -> bool {
-        let Ok(n) = u16::try_from(n) else { return false };
+        let Ok(n) = u16::try_from(n) else {
+            return false;
+        };
         // SAFETY: rte_pktmbuf_append checks tailroom and returns NULL
         // (changing nothing) when there is not enough.
         !unsafe { ffi::lvsd_pktmbuf_append(self.ptr.as_ptr(), n) }.is_null()

@@ -29,7 +29,10 @@ impl Mempool {
         let p = unsafe { ffi::rte_pktmbuf_pool_create(cname.as_ptr(), n, cache, 0, room, socket) };
         match NonNull::new(p) {
             Some(ptr) => Ok(Mempool { ptr }),
-            None => anyhow::bail!("rte_pktmbuf_pool_create({name}, {n}): {}", super::last_error()),
+            None => anyhow::bail!(
+                "rte_pktmbuf_pool_create({name}, {n}): {}",
+                super::last_error()
+            ),
         }
     }
 

@@ -52,13 +52,21 @@ impl Port {
         // SAFETY: cname is a valid C string; id is a valid out pointer.
         let rc = unsafe { ffi::rte_eth_dev_get_port_by_name(cname.as_ptr(), &mut id) };
         if rc != 0 {
-            anyhow::bail!("device {:?} not found (did EAL probe it?): {}", setup.device_name, super::strerror(rc));
+            anyhow::bail!(
+                "device {:?} not found (did EAL probe it?): {}",
+                setup.device_name,
+                super::strerror(rc)
+            );
         }
         let mut info = ffi::rte_eth_dev_info::default();
         // SAFETY: id is a valid port; info is a valid out pointer.
         let rc = unsafe { ffi::rte_eth_dev_info_get(id, &mut info) };
         if rc != 0 {
-            anyhow::bail!("rte_eth_dev_info_get({}): {}", setup.device_name, super::strerror(rc));
+            anyhow::bail!(
+                "rte_eth_dev_info_get({}): {}",
+                setup.device_name,
+                super::strerror(rc)
+            );
         }
         if setup.rx_queues > info.max_rx_queues || setup.tx_queues > info.max_tx_queues {
             anyhow::bail!(
@@ -79,7 +87,11 @@ impl Port {
         // SAFETY: valid port id and a fully initialised conf.
         let rc = unsafe { ffi::rte_eth_dev_configure(id, setup.rx_queues, setup.tx_queues, &conf) };
         if rc != 0 {
-            anyhow::bail!("rte_eth_dev_configure({}): {}", setup.device_name, super::strerror(rc));
+            anyhow::bail!(
+                "rte_eth_dev_configure({}): {}",
+                setup.device_name,
+                super::strerror(rc)
+            );
         }
         let (mut nrx, mut ntx) = (setup.rx_desc, setup.tx_desc);
         // SAFETY: valid port id and out pointers.
@@ -90,16 +102,26 @@ impl Port {
         for q in 0..setup.rx_queues {
             // SAFETY: port configured with rx_queues queues; NULL rx_conf means
             // the driver default; the pool outlives the port (kept in _pool).
-            let rc = unsafe { ffi::rte_eth_rx_queue_setup(id, q, nrx, socket, std::ptr::null(), pool.as_ptr()) };
+            let rc = unsafe {
+                ffi::rte_eth_rx_queue_setup(id, q, nrx, socket, std::ptr::null(), pool.as_ptr())
+            };
             if rc != 0 {
-                anyhow::bail!("rx queue {q} setup on {}: {}", setup.device_name, super::strerror(rc));
+                anyhow::bail!(
+                    "rx queue {q} setup on {}: {}",
+                    setup.device_name,
+                    super::strerror(rc)
+                );
             }
         }
         for q in 0..setup.tx_queues {
             // SAFETY: port configured with tx_queues queues; NULL = defaults.
             let rc = unsafe { ffi::rte_eth_tx_queue_setup(id, q, ntx, socket, std::ptr::null()) };
             if rc != 0 {
-                anyhow::bail!("tx queue {q} setup on {}: {}", setup.device_name, super::strerror(rc));
+                anyhow::bail!(
+                    "tx queue {q} setup on {}: {}",
+                    setup.device_name,
+                    super::strerror(rc)
+                );
             }
         }
         // SAFETY: valid, configured port.
@@ -110,7 +132,11 @@ impl Port {
         // SAFETY: valid, configured port.
         let rc = unsafe { ffi::rte_eth_dev_start(id) };
         if rc != 0 {
-            anyhow::bail!("rte_eth_dev_start({}): {}", setup.device_name, super::strerror(rc));
+            anyhow::bail!(
+                "rte_eth_dev_start({}): {}",
+                setup.device_name,
+                super::strerror(rc)
+            );
         }
         // SAFETY: valid, started port. Failure is harmless (some vdevs lack it).
         let _ = unsafe { ffi::rte_eth_promiscuous_enable(id) };
@@ -172,8 +198,14 @@ impl Port {
         // SAFETY: Mbuf is repr(transparent) over NonNull<rte_mbuf>, so the
         // vector's buffer is an array of `n` valid mbuf pointers; the queue
         // is owned by the calling worker.
-        let sent = unsafe { ffi::lvsd_tx_burst(self.id, queue, pkts.as_mut_ptr() as *mut *mut ffi::rte_mbuf, n) }
-            as usize;
+        let sent = unsafe {
+            ffi::lvsd_tx_burst(
+                self.id,
+                queue,
+                pkts.as_mut_ptr() as *mut *mut ffi::rte_mbuf,
+                n,
+            )
+        } as usize;
         let rest = pkts.len() - sent;
         // SAFETY: the first `sent` mbufs now belong to the driver: shift the
         // unsent tail to the front and shorten the vector without dropping

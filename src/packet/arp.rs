@@ -139,7 +139,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
     /// Mutable bytes after the ARP body.
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        self.buffer.as_mut().get_mut(PACKET_LEN..).unwrap_or(&mut [])
+        self.buffer
+            .as_mut()
+            .get_mut(PACKET_LEN..)
+            .unwrap_or(&mut [])
     }
 }
 
@@ -210,7 +213,10 @@ mod tests {
     #[test]
     fn deconstruct() {
         let p = Packet::new_checked(&REQUEST[..]).unwrap();
-        assert_eq!((p.htype(), p.ptype(), p.hlen(), p.plen()), (1, 0x0800, 6, 4));
+        assert_eq!(
+            (p.htype(), p.ptype(), p.hlen(), p.plen()),
+            (1, 0x0800, 6, 4)
+        );
         assert_eq!(p.oper(), Operation::REQUEST);
         assert_eq!(p.sha(), MAC);
         assert_eq!(p.spa(), Ipv4Addr::new(10, 0, 0, 1));
@@ -224,14 +230,26 @@ mod tests {
     fn construct() {
         let mut buf = [0u8; 46];
         assert_eq!(
-            emit_request(&mut buf, MAC, Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)),
+            emit_request(
+                &mut buf,
+                MAC,
+                Ipv4Addr::new(10, 0, 0, 1),
+                Ipv4Addr::new(10, 0, 0, 2)
+            ),
             Ok(28)
         );
         assert_eq!(buf, REQUEST);
 
         let mut r = [0u8; 28];
         let peer = MacAddr([2, 0, 0, 0, 0, 2]);
-        emit_reply(&mut r, peer, Ipv4Addr::new(10, 0, 0, 2), MAC, Ipv4Addr::new(10, 0, 0, 1)).unwrap();
+        emit_reply(
+            &mut r,
+            peer,
+            Ipv4Addr::new(10, 0, 0, 2),
+            MAC,
+            Ipv4Addr::new(10, 0, 0, 1),
+        )
+        .unwrap();
         let p = Packet::new_checked(&r[..]).unwrap();
         assert_eq!(p.oper(), Operation::REPLY);
         assert_eq!(p.sha(), peer);
@@ -241,7 +259,10 @@ mod tests {
         let mut g = [0u8; 28];
         emit_gratuitous(&mut g, MAC, Ipv4Addr::new(10, 0, 0, 9)).unwrap();
         assert!(Packet::new_checked(&g[..]).unwrap().is_gratuitous());
-        assert_eq!(emit_request(&mut [0u8; 27], MAC, [0; 4].into(), [0; 4].into()), Err(Error::Truncated));
+        assert_eq!(
+            emit_request(&mut [0u8; 27], MAC, [0; 4].into(), [0; 4].into()),
+            Err(Error::Truncated)
+        );
 
         let mut s = [0u8; 28];
         let mut p = Packet::new_unchecked(&mut s[..]);
@@ -256,7 +277,10 @@ mod tests {
     #[test]
     fn malformed() {
         for n in 0..28 {
-            assert_eq!(Packet::new_checked(&REQUEST[..n]).err(), Some(Error::Truncated));
+            assert_eq!(
+                Packet::new_checked(&REQUEST[..n]).err(),
+                Some(Error::Truncated)
+            );
         }
         for (i, v) in [(1usize, 6u8), (2, 0x86), (4, 16), (5, 16)] {
             let mut b = REQUEST;

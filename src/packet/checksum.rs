@@ -70,9 +70,14 @@ pub fn checksum(d: &[u8]) -> u16 {
 pub fn ipv4_pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, len: u16) -> u16 {
     let s = u32::from(src);
     let d = u32::from(dst);
-    fold((s >> 16) as u64 + (s & 0xffff) as u64 + (d >> 16) as u64 + (d & 0xffff) as u64
-        + proto as u64
-        + len as u64)
+    fold(
+        (s >> 16) as u64
+            + (s & 0xffff) as u64
+            + (d >> 16) as u64
+            + (d & 0xffff) as u64
+            + proto as u64
+            + len as u64,
+    )
 }
 
 /// Folded sum of the IPv6 pseudo header (RFC 8200 §8.1).
@@ -161,7 +166,10 @@ mod tests {
     #[test]
     fn rfc1071_example() {
         // RFC 1071 §3: 00 01 f2 03 f4 f5 f6 f7 -> sum 0xddf2
-        assert_eq!(data(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), 0xddf2);
+        assert_eq!(
+            data(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            0xddf2
+        );
     }
 
     #[test]
@@ -271,7 +279,10 @@ mod tests {
         for c in [0x0000u16, 0xfffe, 0x1234] {
             for v in [0x0000u16, 0xffff, 0x8000] {
                 assert_eq!(update_u16(c, v, v), c);
-                assert_eq!(update_u32(c, (v as u32) << 16 | v as u32, (v as u32) << 16 | v as u32), c);
+                assert_eq!(
+                    update_u32(c, (v as u32) << 16 | v as u32, (v as u32) << 16 | v as u32),
+                    c
+                );
             }
         }
         assert_eq!(update_u16(0xffff, 0x1234, 0x1234), 0x0000);

@@ -161,7 +161,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
     }
     /// Mutable bytes after the 14-byte header.
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        self.buffer.as_mut().get_mut(field::PAYLOAD..).unwrap_or(&mut [])
+        self.buffer
+            .as_mut()
+            .get_mut(field::PAYLOAD..)
+            .unwrap_or(&mut [])
     }
 }
 
@@ -235,7 +238,14 @@ mod tests {
         assert_eq!(m.to_string(), "02:00:00:00:01:0b");
         assert_eq!("02:00:00:00:01:0b".parse::<MacAddr>(), Ok(m));
         assert_eq!("02-00-00-00-01-0B".parse::<MacAddr>(), Ok(m));
-        for bad in ["", "02:00:00:00:01", "02:00:00:00:01:0b:00", "zz:00:00:00:01:0b", "002:00:00:00:01:0b", "02::00:00:01:0b"] {
+        for bad in [
+            "",
+            "02:00:00:00:01",
+            "02:00:00:00:01:0b:00",
+            "zz:00:00:00:01:0b",
+            "002:00:00:00:01:0b",
+            "02::00:00:01:0b",
+        ] {
             assert!(bad.parse::<MacAddr>().is_err(), "{bad}");
         }
         assert!(MacAddr::BROADCAST.is_broadcast() && MacAddr::BROADCAST.is_multicast());
@@ -255,7 +265,11 @@ mod tests {
         assert_eq!(f.payload(), &[0xde, 0xad, 0xbe, 0xef]);
         assert_eq!(
             parse_l2(&FRAME),
-            Ok(L2 { ethertype: EtherType::ARP, vlan: None, header_len: 14 })
+            Ok(L2 {
+                ethertype: EtherType::ARP,
+                vlan: None,
+                header_len: 14
+            })
         );
     }
 
@@ -269,9 +283,18 @@ mod tests {
         f.payload_mut().copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
         assert_eq!(f.into_inner(), &FRAME[..]);
         let mut b2 = [0u8; 14];
-        emit_header(&mut b2, MacAddr::BROADCAST, MacAddr([2, 0, 0, 0, 1, 11]), 0x0806).unwrap();
+        emit_header(
+            &mut b2,
+            MacAddr::BROADCAST,
+            MacAddr([2, 0, 0, 0, 1, 11]),
+            0x0806,
+        )
+        .unwrap();
         assert_eq!(b2, FRAME[..14]);
-        assert_eq!(emit_header(&mut [0u8; 13], MacAddr::ZERO, MacAddr::ZERO, 0), Err(Error::Truncated));
+        assert_eq!(
+            emit_header(&mut [0u8; 13], MacAddr::ZERO, MacAddr::ZERO, 0),
+            Err(Error::Truncated)
+        );
     }
 
     #[test]
@@ -282,7 +305,11 @@ mod tests {
         b[16..18].copy_from_slice(&[0x08, 0x00]);
         assert_eq!(
             parse_l2(&b),
-            Ok(L2 { ethertype: EtherType::IPV4, vlan: Some(100), header_len: 18 })
+            Ok(L2 {
+                ethertype: EtherType::IPV4,
+                vlan: Some(100),
+                header_len: 18
+            })
         );
         for n in 0..18 {
             assert_eq!(parse_l2(&b[..n]), Err(Error::Truncated), "len {n}");
@@ -296,7 +323,10 @@ mod tests {
     #[test]
     fn truncated() {
         for n in 0..14 {
-            assert_eq!(Frame::new_checked(&FRAME[..n]).err(), Some(Error::Truncated));
+            assert_eq!(
+                Frame::new_checked(&FRAME[..n]).err(),
+                Some(Error::Truncated)
+            );
         }
         let f = Frame::new_checked(&FRAME[..14]).unwrap();
         assert!(f.payload().is_empty());

@@ -305,10 +305,19 @@ mod tests {
     #[test]
     fn tcp_syn_v4() {
         let p = extract(EtherType::IPV4, &TCP_SYN_V4).unwrap();
-        assert_eq!((p.ip_version, p.l3_header_len, p.l4_offset, p.l4_len), (4, 20, 20, 40));
+        assert_eq!(
+            (p.ip_version, p.l3_header_len, p.l4_offset, p.l4_len),
+            (4, 20, 20, 40)
+        );
         assert_eq!(
             p.tuple,
-            FlowTuple { proto: 6, src: v4(192, 168, 1, 10), sport: 40000, dst: v4(192, 168, 1, 100), dport: 80 }
+            FlowTuple {
+                proto: 6,
+                src: v4(192, 168, 1, 10),
+                sport: 40000,
+                dst: v4(192, 168, 1, 100),
+                dport: 80
+            }
         );
         assert_eq!(p.tcp_flags, tcp::Flags::SYN);
         assert!(!p.fragment && !p.has_options && p.icmp.is_none() && p.inner.is_none());
@@ -320,7 +329,10 @@ mod tests {
     fn udp_padded_and_options() {
         let p = extract(EtherType::IPV4, &UDP_V4_PADDED).unwrap();
         assert_eq!((p.l4_len, p.l3_total_len), (12, 32));
-        assert_eq!((p.tuple.sport, p.tuple.dport, p.tuple.proto), (12345, 53, 17));
+        assert_eq!(
+            (p.tuple.sport, p.tuple.dport, p.tuple.proto),
+            (12345, 53, 17)
+        );
         let o = extract(EtherType::IPV4, &UDP_V4_OPTIONS).unwrap();
         assert!(o.has_options);
         assert_eq!((o.l4_offset, o.tuple.sport, o.tuple.dport), (24, 1, 2));
@@ -329,13 +341,34 @@ mod tests {
     #[test]
     fn icmp_echo_and_error() {
         let p = extract(EtherType::IPV4, &ICMP_ECHO_V4).unwrap();
-        assert_eq!((p.tuple.proto, p.tuple.sport, p.tuple.dport), (1, 0x1234, 0));
-        assert_eq!(p.icmp, Some(IcmpInfo { msg_type: 8, code: 0 }));
+        assert_eq!(
+            (p.tuple.proto, p.tuple.sport, p.tuple.dport),
+            (1, 0x1234, 0)
+        );
+        assert_eq!(
+            p.icmp,
+            Some(IcmpInfo {
+                msg_type: 8,
+                code: 0
+            })
+        );
         let e = extract(EtherType::IPV4, &ICMP_PORT_UNREACH_V4).unwrap();
-        assert_eq!(e.icmp, Some(IcmpInfo { msg_type: 3, code: 3 }));
+        assert_eq!(
+            e.icmp,
+            Some(IcmpInfo {
+                msg_type: 3,
+                code: 3
+            })
+        );
         assert_eq!(
             e.inner,
-            Some(FlowTuple { proto: 17, src: v4(10, 0, 0, 1), sport: 12345, dst: v4(10, 0, 0, 2), dport: 53 })
+            Some(FlowTuple {
+                proto: 17,
+                src: v4(10, 0, 0, 1),
+                sport: 12345,
+                dst: v4(10, 0, 0, 2),
+                dport: 53
+            })
         );
         assert_eq!(e.tuple.src, v4(10, 0, 0, 2));
     }
@@ -360,14 +393,26 @@ mod tests {
         assert_eq!((p.ip_version, p.l4_offset, p.l4_len), (6, 40, 20));
         assert_eq!(
             p.tuple,
-            FlowTuple { proto: 6, src: v6("2001:db8::1"), sport: 40000, dst: v6("2001:db8::2"), dport: 443 }
+            FlowTuple {
+                proto: 6,
+                src: v6("2001:db8::1"),
+                sport: 40000,
+                dst: v6("2001:db8::2"),
+                dport: 443
+            }
         );
         let u = extract(EtherType::IPV6, &UDP_V6).unwrap();
         assert_eq!((u.tuple.sport, u.tuple.dport), (5353, 5353));
         let e = extract(EtherType::IPV6, &ICMPV6_ECHO).unwrap();
         assert_eq!((e.tuple.proto, e.tuple.sport), (58, 0x1234));
         let n = extract(EtherType::IPV6, &ICMPV6_NS).unwrap();
-        assert_eq!(n.icmp, Some(IcmpInfo { msg_type: 135, code: 0 }));
+        assert_eq!(
+            n.icmp,
+            Some(IcmpInfo {
+                msg_type: 135,
+                code: 0
+            })
+        );
         assert!(n.inner.is_none());
         let mut x = TCP_SYN_V6;
         x[6] = 0; // hop-by-hop

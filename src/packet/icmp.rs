@@ -230,10 +230,7 @@ impl<T: AsRef<[u8]>> QuotedIpv4<T> {
     }
     /// The whole quoted header.
     pub fn header(&self) -> &[u8] {
-        self.buffer
-            .as_ref()
-            .get(..self.header_len())
-            .unwrap_or(&[])
+        self.buffer.as_ref().get(..self.header_len()).unwrap_or(&[])
     }
     /// First 8 bytes of the quoted L4 header (ports for TCP/UDP, type/code/
     /// checksum/id/seq for ICMP).
@@ -324,7 +321,10 @@ mod tests {
     #[test]
     fn deconstruct_port_unreachable() {
         let p = Packet::new_checked(&ICMP_PORT_UNREACH_V4[20..]).unwrap();
-        assert_eq!((p.msg_type(), p.code()), (Type::DEST_UNREACH, CODE_PORT_UNREACH));
+        assert_eq!(
+            (p.msg_type(), p.code()),
+            (Type::DEST_UNREACH, CODE_PORT_UNREACH)
+        );
         assert!(p.is_error() && p.verify_checksum());
         let q = p.quoted_ipv4().unwrap();
         // The quoted datagram claims 32 bytes but only 28 are quoted.
@@ -369,7 +369,10 @@ mod tests {
         assert!(p.verify_checksum());
         assert_eq!(p.next_hop_mtu(), 1480);
         let q = p.quoted_ipv4().unwrap();
-        assert_eq!((q.dst(), q.dst_port(), q.src_port()), (Ipv4Addr::new(192, 168, 9, 9), 5353, 1));
+        assert_eq!(
+            (q.dst(), q.dst_port(), q.src_port()),
+            (Ipv4Addr::new(192, 168, 9, 9), 5353, 1)
+        );
         assert_eq!(emit_header(&mut [0u8; 7], 0, 0, 0), Err(Error::Truncated));
         let mut n = [0u8; 8];
         let mut p = Packet::new_checked(&mut n[..]).unwrap();

@@ -259,7 +259,10 @@ mod tests {
     #[test]
     fn malformed() {
         for n in 0..8 {
-            assert_eq!(Packet::new_checked(&ICMPV6_NS[40..40 + n]).err(), Some(Error::Truncated));
+            assert_eq!(
+                Packet::new_checked(&ICMPV6_NS[40..40 + n]).err(),
+                Some(Error::Truncated)
+            );
         }
         // Short NS: view is valid, target is not available.
         for n in 8..24 {

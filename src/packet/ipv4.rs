@@ -366,9 +366,15 @@ mod tests {
     fn deconstruct_tcp_syn() {
         let p = Packet::new_checked(&TCP_SYN_V4[..]).unwrap();
         assert_eq!((p.version(), p.ihl(), p.header_len()), (4, 5, 20));
-        assert_eq!((p.dscp(), p.ecn(), p.total_len(), p.ident()), (0, 0, 60, 0x1c46));
+        assert_eq!(
+            (p.dscp(), p.ecn(), p.total_len(), p.ident()),
+            (0, 0, 60, 0x1c46)
+        );
         assert!(p.dont_frag() && !p.more_frags() && !p.is_fragment());
-        assert_eq!((p.frag_offset(), p.ttl(), p.protocol()), (0, 64, Protocol::TCP));
+        assert_eq!(
+            (p.frag_offset(), p.ttl(), p.protocol()),
+            (0, 64, Protocol::TCP)
+        );
         assert_eq!(p.checksum(), 0x9ab7);
         assert!(p.verify_checksum());
         assert_eq!(p.src(), Ipv4Addr::new(192, 168, 1, 10));
@@ -409,7 +415,10 @@ mod tests {
         assert_eq!(emit_header(&mut buf, &h), Ok(20));
         assert_eq!(buf, TCP_SYN_V4);
         assert_eq!(emit_header(&mut [0u8; 19], &h), Err(Error::Truncated));
-        let big = Header { payload_len: 65516, ..h };
+        let big = Header {
+            payload_len: 65516,
+            ..h
+        };
         assert_eq!(emit_header(&mut [0u8; 20], &big), Err(Error::BadTotalLen));
 
         let mut b2 = [0u8; 60];
@@ -447,7 +456,10 @@ mod tests {
         assert_eq!((p.dscp(), p.ecn(), p.tos()), (46, 3, 0xbb));
         p.fill_checksum();
         assert!(p.verify_checksum());
-        assert_eq!(p.rewrite_dst(Ipv4Addr::new(10, 1, 2, 3)), Ipv4Addr::new(192, 168, 1, 100));
+        assert_eq!(
+            p.rewrite_dst(Ipv4Addr::new(10, 1, 2, 3)),
+            Ipv4Addr::new(192, 168, 1, 100)
+        );
         assert!(p.verify_checksum());
         p.rewrite_src(Ipv4Addr::new(255, 255, 255, 255));
         assert!(p.verify_checksum());

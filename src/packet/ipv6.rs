@@ -157,7 +157,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Mutable payload.
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let end = HEADER_LEN + self.payload_len() as usize;
-        self.buffer.as_mut().get_mut(HEADER_LEN..end).unwrap_or(&mut [])
+        self.buffer
+            .as_mut()
+            .get_mut(HEADER_LEN..end)
+            .unwrap_or(&mut [])
     }
 }
 
@@ -197,7 +200,10 @@ mod tests {
         let p = Packet::new_checked(&TCP_SYN_V6[..]).unwrap();
         assert_eq!(p.version(), 6);
         assert_eq!((p.traffic_class(), p.flow_label()), (0, 0x12345));
-        assert_eq!((p.payload_len(), p.next_header(), p.hop_limit()), (20, 6, 64));
+        assert_eq!(
+            (p.payload_len(), p.next_header(), p.hop_limit()),
+            (20, 6, 64)
+        );
         assert_eq!(p.src(), "2001:db8::1".parse::<Ipv6Addr>().unwrap());
         assert_eq!(p.dst(), "2001:db8::2".parse::<Ipv6Addr>().unwrap());
         assert_eq!(p.payload(), &TCP_SYN_V6[40..]);
@@ -218,13 +224,22 @@ mod tests {
         let mut p = Packet::new_checked(&mut b[..]).unwrap();
         p.set_traffic_class(0xb8);
         p.set_version(6);
-        assert_eq!((p.traffic_class(), p.flow_label(), p.version()), (0xb8, 0x12345, 6));
+        assert_eq!(
+            (p.traffic_class(), p.flow_label(), p.version()),
+            (0xb8, 0x12345, 6)
+        );
         p.set_payload_len(0xffff);
         assert!(p.payload().is_empty() && p.payload_mut().is_empty());
-        assert_eq!(emit_header(&mut [0u8; 39], &s, &d, 6, 0, 1), Err(Error::Truncated));
+        assert_eq!(
+            emit_header(&mut [0u8; 39], &s, &d, 6, 0, 1),
+            Err(Error::Truncated)
+        );
         let p = Packet::new_checked(&UDP_V6[..]).unwrap();
         let ph = pseudo_header(&p, 17, p.payload_len() as u32);
-        assert_eq!(checksum::combine(&[ph, checksum::data(p.payload())]), 0xffff);
+        assert_eq!(
+            checksum::combine(&[ph, checksum::data(p.payload())]),
+            0xffff
+        );
     }
 
     #[test]
@@ -240,6 +255,9 @@ mod tests {
         assert_eq!(Packet::new_checked(&b[..]).err(), Some(Error::Truncated));
         let mut padded = [0u8; 70];
         padded[..60].copy_from_slice(&TCP_SYN_V6);
-        assert_eq!(Packet::new_checked(&padded[..]).unwrap().payload().len(), 20);
+        assert_eq!(
+            Packet::new_checked(&padded[..]).unwrap().payload().len(),
+            20
+        );
     }
 }

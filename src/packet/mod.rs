@@ -146,7 +146,10 @@ mod tests {
     #[test]
     fn error_labels_unique_and_snake() {
         for (i, a) in Error::ALL.iter().enumerate() {
-            assert!(a.as_str().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(a
+                .as_str()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_'));
             assert!(!a.to_string().is_empty());
             for b in &Error::ALL[i + 1..] {
                 assert_ne!(a.as_str(), b.as_str());

@@ -273,7 +273,10 @@ mod tests {
         let s6: Ipv6Addr = "2001:db8::1".parse().unwrap();
         let d6: Ipv6Addr = "2001:db8::2".parse().unwrap();
         let p6 = Packet::new_checked(&TCP_SYN_V6[40..]).unwrap();
-        assert_eq!((p6.src_port(), p6.dst_port(), p6.header_len()), (40000, 443, 20));
+        assert_eq!(
+            (p6.src_port(), p6.dst_port(), p6.header_len()),
+            (40000, 443, 20)
+        );
         assert!(p6.verify_checksum_v6(&s6, &d6));
         assert!(!p6.verify_checksum_v6(&d6, &d6));
     }
@@ -298,7 +301,10 @@ mod tests {
         b6.copy_from_slice(&TCP_SYN_V6[40..]);
         let mut p6 = Packet::new_checked(&mut b6[..]).unwrap();
         p6.set_checksum(0);
-        p6.fill_checksum_v6(&"2001:db8::1".parse().unwrap(), &"2001:db8::2".parse().unwrap());
+        p6.fill_checksum_v6(
+            &"2001:db8::1".parse().unwrap(),
+            &"2001:db8::2".parse().unwrap(),
+        );
         assert_eq!(&b6[..], &TCP_SYN_V6[40..]);
     }
 

@@ -97,7 +97,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Verify over IPv6; a zero checksum is invalid.
     pub fn verify_checksum_v6(&self, src: &Ipv6Addr, dst: &Ipv6Addr) -> bool {
         self.checksum() != 0
-            && self.sum_ok(checksum::ipv6_pseudo_header(src, dst, 17, self.len() as u32))
+            && self.sum_ok(checksum::ipv6_pseudo_header(
+                src,
+                dst,
+                17,
+                self.len() as u32,
+            ))
     }
 }
 
@@ -118,7 +123,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Mutable data, `8..length`.
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let l = self.len() as usize;
-        self.buffer.as_mut().get_mut(HEADER_LEN..l).unwrap_or(&mut [])
+        self.buffer
+            .as_mut()
+            .get_mut(HEADER_LEN..l)
+            .unwrap_or(&mut [])
     }
     fn fill_with(&mut self, ph: u16) {
         self.set_checksum(0);
@@ -211,7 +219,10 @@ mod tests {
         p.fill_checksum_v4(S, D);
         assert_eq!(&b[..], &UDP_V4_PADDED[20..32]);
         assert_eq!(emit_header(&mut [0u8; 7], 1, 2, 0), Err(Error::Truncated));
-        assert_eq!(emit_header(&mut [0u8; 8], 1, 2, 65530), Err(Error::BadTotalLen));
+        assert_eq!(
+            emit_header(&mut [0u8; 8], 1, 2, 65530),
+            Err(Error::BadTotalLen)
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! drop (also when a test fails), and [`Testbed::new`] first removes what
 //! earlier, killed processes left behind (tags whose pid is gone).
 //! Processes started with [`Testbed::spawn`] are killed by PID on drop.
+pub mod lab;
 mod net;
 
 pub use net::{run, run_ok, sh_ok};
@@ -67,20 +68,41 @@ impl Testbed {
     /// A veth pair between two namespaces. `a_name`/`b_name` are the
     /// interface names inside them (≤ 15 chars). IPv6 is disabled on both
     /// ends so the kernel sends no router solicitations or DAD.
-    pub fn veth(&mut self, a_ns: &str, a_name: &str, b_ns: &str, b_name: &str) -> anyhow::Result<(Link, Link)> {
+    pub fn veth(
+        &mut self,
+        a_ns: &str,
+        a_name: &str,
+        b_ns: &str,
+        b_name: &str,
+    ) -> anyhow::Result<(Link, Link)> {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let tmp_a = format!("ta{:x}{n}", std::process::id() & 0xfffff);
         let tmp_b = format!("tb{:x}{n}", std::process::id() & 0xfffff);
-        run_ok("ip", &["link", "add", &tmp_a, "type", "veth", "peer", "name", &tmp_b])?;
+        run_ok(
+            "ip",
+            &[
+                "link", "add", &tmp_a, "type", "veth", "peer", "name", &tmp_b,
+            ],
+        )?;
         for (tmp, ns, name) in [(&tmp_a, a_ns, a_name), (&tmp_b, b_ns, b_name)] {
             run_ok("ip", &["link", "set", tmp, "netns", ns])?;
             self.exec_ok(ns, "ip", &["link", "set", tmp, "name", name])?;
-            let _ = self.exec(ns, "sysctl", &["-qw", &format!("net.ipv6.conf.{name}.disable_ipv6=1")]);
+            let _ = self.exec(
+                ns,
+                "sysctl",
+                &["-qw", &format!("net.ipv6.conf.{name}.disable_ipv6=1")],
+            );
             self.exec_ok(ns, "ip", &["link", "set", name, "up"])?;
         }
         Ok((
-            Link { ns: a_ns.into(), ifname: a_name.into() },
-            Link { ns: b_ns.into(), ifname: b_name.into() },
+            Link {
+                ns: a_ns.into(),
+                ifname: a_name.into(),
+            },
+            Link {
+                ns: b_ns.into(),
+                ifname: b_name.into(),
+            },
         ))
     }
 
@@ -92,7 +114,20 @@ impl Testbed {
         self.exec_ok(
             &link.ns,
             "ethtool",
-            &["-K", &link.ifname, "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off"],
+            &[
+                "-K",
+                &link.ifname,
+                "tx",
+                "off",
+                "rx",
+                "off",
+                "tso",
+                "off",
+                "gso",
+                "off",
+                "gro",
+                "off",
+            ],
         )?;
         if let Some(gw) = gateway {
             self.exec_ok(&link.ns, "ip", &["route", "add", "default", "via", gw])?;
@@ -101,7 +136,12 @@ impl Testbed {
     }
 
     /// Run a command inside `ns`, returning (success, stdout, stderr).
-    pub fn exec(&self, ns: &str, cmd: &str, args: &[&str]) -> anyhow::Result<(bool, String, String)> {
+    pub fn exec(
+        &self,
+        ns: &str,
+        cmd: &str,
+        args: &[&str],
+    ) -> anyhow::Result<(bool, String, String)> {
         let mut full = vec!["netns", "exec", ns, cmd];
         full.extend_from_slice(args);
         run("ip", &full)
@@ -116,7 +156,13 @@ impl Testbed {
 
     /// Start a long-running process in `ns` with stdout/stderr to
     /// `<dir>/<label>.log`; killed (by PID) on drop.
-    pub fn spawn(&mut self, label: &str, ns: &str, cmd: &str, args: &[&str]) -> anyhow::Result<u32> {
+    pub fn spawn(
+        &mut self,
+        label: &str,
+        ns: &str,
+        cmd: &str,
+        args: &[&str],
+    ) -> anyhow::Result<u32> {
         let log = std::fs::File::create(self.dir.join(format!("{label}.log")))?;
         let child = Command::new("ip")
             .args(["netns", "exec", ns, cmd])

@@ -18,7 +18,12 @@ pub fn run(cmd: &str, args: &[&str]) -> anyhow::Result<(bool, String, String)> {
 pub fn run_ok(cmd: &str, args: &[&str]) -> anyhow::Result<String> {
     let (ok, out, err) = run(cmd, args)?;
     if !ok {
-        anyhow::bail!("{cmd} {} failed: {}{}", args.join(" "), err.trim(), out.trim());
+        anyhow::bail!(
+            "{cmd} {} failed: {}{}",
+            args.join(" "),
+            err.trim(),
+            out.trim()
+        );
     }
     Ok(out)
 }
@@ -30,7 +35,8 @@ pub fn sh_ok(script: &str) -> anyhow::Result<String> {
 
 /// Send a signal to a process by PID.
 pub fn kill(pid: u32, signal: i32) -> std::io::Result<()> {
-    let (ok, _, err) = run("kill", &[&format!("-{signal}"), &pid.to_string()]).map_err(std::io::Error::other)?;
+    let (ok, _, err) =
+        run("kill", &[&format!("-{signal}"), &pid.to_string()]).map_err(std::io::Error::other)?;
     if ok {
         Ok(())
     } else {
@@ -51,12 +57,20 @@ pub fn delete_netns(ns: &str) {
 /// Delete namespaces whose tag names a process that no longer exists
 /// (left behind by an interrupted test run).
 pub fn reap_stale() {
-    let Ok((_, list, _)) = run("ip", &["netns", "list"]) else { return };
+    let Ok((_, list, _)) = run("ip", &["netns", "list"]) else {
+        return;
+    };
     for line in list.lines() {
         let name = line.split_whitespace().next().unwrap_or("");
-        let Some(rest) = name.strip_prefix("lt") else { continue };
+        let Some(rest) = name.strip_prefix("lt") else {
+            continue;
+        };
         // The tag is lt<pid hex>g<counter>.
-        let Some(pid) = rest.split('g').next().and_then(|p| u32::from_str_radix(p, 16).ok()) else {
+        let Some(pid) = rest
+            .split('g')
+            .next()
+            .and_then(|p| u32::from_str_radix(p, 16).ok())
+        else {
             continue;
         };
         if !std::path::Path::new(&format!("/proc/{pid}")).exists() {

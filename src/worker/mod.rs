@@ -41,7 +41,9 @@ pub fn run(w: WorkerSetup) -> i32 {
     let mut snap: Arc<Snapshot> = w.published.load();
     engine.refresh(&snap);
     let mut rxbuf: Vec<Mbuf> = Vec::with_capacity(w.burst);
-    let mut txbufs: Vec<Vec<Mbuf>> = (0..w.ports.len()).map(|_| Vec::with_capacity(w.burst * 4 + 64)).collect();
+    let mut txbufs: Vec<Vec<Mbuf>> = (0..w.ports.len())
+        .map(|_| Vec::with_capacity(w.burst * 4 + 64))
+        .collect();
     let mut pool = &*w.pool;
     let mut iter: u64 = 0;
     tracing::info!(worker = w.id.0, rx = ?w.rx, tx_queue = w.tx_queue, "worker started");
@@ -54,7 +56,9 @@ pub fn run(w: WorkerSetup) -> i32 {
         let now_ms = w.epoch.elapsed().as_millis() as u64;
         let mut busy = false;
         for &(port, q) in &w.rx {
-            let Some(dev) = w.ports.get(usize::from(port.0)) else { continue };
+            let Some(dev) = w.ports.get(usize::from(port.0)) else {
+                continue;
+            };
             if dev.rx_burst(q, &mut rxbuf) == 0 {
                 continue;
             }
@@ -66,7 +70,7 @@ pub fn run(w: WorkerSetup) -> i32 {
                 engine.rx(m, port, &snap, &mut pool, now_ms);
             }
         }
-        if iter % TICK_EVERY == 0 {
+        if iter.is_multiple_of(TICK_EVERY) {
             engine.tick(&snap, &mut pool, now_ms);
         }
         flush(&mut engine, &mut txbufs, &w, busy);
@@ -77,7 +81,11 @@ pub fn run(w: WorkerSetup) -> i32 {
     }
     // Final flush, then everything we still hold is dropped (freed) here.
     flush(&mut engine, &mut txbufs, &w, true);
-    tracing::info!(worker = w.id.0, held = engine.neighbors().held_len(), "worker stopped");
+    tracing::info!(
+        worker = w.id.0,
+        held = engine.neighbors().held_len(),
+        "worker stopped"
+    );
     0
 }
 

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what lvsd's build, demo and tests need on Debian bookworm (as root),
+# and reserve 2 MB hugepages when the kernel gives them. Idempotent.
+set -euo pipefail
+
+PKGS=(dpdk dpdk-dev libdpdk-dev libclang-dev pkg-config
+      iproute2 ethtool iputils-ping curl tcpdump tshark python3-scapy)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo (a Rust toolchain) is required on PATH" >&2
+  exit 1
+fi
+
+# Hugepages: 512 x 2 MB when possible; lvsd and the tests fall back to
+# --no-huge when none are reserved.
+if [ -w /proc/sys/vm/nr_hugepages ]; then
+  have=$(cat /proc/sys/vm/nr_hugepages)
+  [ "$have" -ge 512 ] || echo 512 > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+  mkdir -p /dev/hugepages
+  mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null || true
+fi
+echo "setup: ok (hugepages reserved: $(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0))"

@@ -1,0 +1,121 @@
+//! The standard lab: a director namespace running lvsd with two af_packet
+//! ports, `ext` (198.18.0.1/24) towards clients and `int` (198.18.1.1/24)
+//! towards real servers. Each side is a bridge in its own switch namespace,
+//! so any number of clients (198.18.0.2, .3, …) and real servers
+//! (198.18.1.11, .12, …) attach; reals use the director as default gateway
+//! (needed for NAT).
+use super::{Link, Testbed};
+use std::time::Duration;
+
+/// A running lab.
+pub struct Lab {
+    pub tb: Testbed,
+    pub dir: String,
+    pub clients: Vec<String>,
+    pub reals: Vec<String>,
+    ext_sw: String,
+    int_sw: String,
+}
+
+/// Address of client `i` (0-based).
+pub fn client_addr(i: usize) -> String {
+    format!("198.18.0.{}", 2 + i)
+}
+
+/// Address of real server `i` (0-based).
+pub fn real_addr(i: usize) -> String {
+    format!("198.18.1.{}", 11 + i)
+}
+
+impl Lab {
+    /// Build the namespaces: director, two switches, `clients` clients and
+    /// `reals` real servers.
+    pub fn new(clients: usize, reals: usize) -> anyhow::Result<Lab> {
+        let mut tb = Testbed::new()?;
+        let dir = tb.netns("dir")?;
+        let ext_sw = tb.netns("swe")?;
+        let int_sw = tb.netns("swi")?;
+        for sw in [&ext_sw, &int_sw] {
+            tb.exec_ok(sw, "ip", &["link", "add", "br0", "type", "bridge"])?;
+            tb.exec_ok(sw, "ip", &["link", "set", "br0", "up"])?;
+        }
+        let (_, s) = tb.veth(&dir, "lv-ext", &ext_sw, "dir")?;
+        attach(&tb, &s)?;
+        let (_, s) = tb.veth(&dir, "lv-int", &int_sw, "dir")?;
+        attach(&tb, &s)?;
+        let mut lab = Lab {
+            tb,
+            dir,
+            clients: vec![],
+            reals: vec![],
+            ext_sw,
+            int_sw,
+        };
+        for _ in 0..clients {
+            lab.add_client()?;
+        }
+        for _ in 0..reals {
+            lab.add_real()?;
+        }
+        Ok(lab)
+    }
+
+    /// Attach one more client; returns its namespace.
+    pub fn add_client(&mut self) -> anyhow::Result<String> {
+        let i = self.clients.len();
+        let ns = self.tb.netns(&format!("c{i}"))?;
+        let sw = self.ext_sw.clone();
+        let (h, s) = self.tb.veth(&ns, "eth0", &sw, &format!("c{i}"))?;
+        attach(&self.tb, &s)?;
+        self.tb
+            .host_addr(&h, &format!("{}/24", client_addr(i)), Some("198.18.0.1"))?;
+        self.clients.push(ns.clone());
+        Ok(ns)
+    }
+
+    /// Attach one more real server (default gateway: the director).
+    pub fn add_real(&mut self) -> anyhow::Result<String> {
+        let i = self.reals.len();
+        let ns = self.tb.netns(&format!("r{i}"))?;
+        let sw = self.int_sw.clone();
+        let (h, s) = self.tb.veth(&ns, "eth0", &sw, &format!("r{i}"))?;
+        attach(&self.tb, &s)?;
+        self.tb
+            .host_addr(&h, &format!("{}/24", real_addr(i)), Some("198.18.1.1"))?;
+        self.reals.push(ns.clone());
+        Ok(ns)
+    }
+
+    /// Write `config` and run lvsd in the director namespace until it
+    /// reports it is running.
+    pub fn start_lvsd(&mut self, lvsd: &str, config: &str) -> anyhow::Result<()> {
+        let path = self.tb.dir.join("lvsd.toml");
+        std::fs::write(&path, config)?;
+        let p = path.to_string_lossy().to_string();
+        let dir = self.dir.clone();
+        self.tb.spawn("lvsd", &dir, lvsd, &["run", "-c", &p])?;
+        let ok = Testbed::wait_for(Duration::from_secs(30), || {
+            let log = self.tb.log("lvsd");
+            log.contains("lvsd running") || log.contains("ERROR")
+        });
+        let log = self.tb.log("lvsd");
+        if !ok || !log.contains("lvsd running") {
+            anyhow::bail!("lvsd did not start:\n{log}");
+        }
+        Ok(())
+    }
+
+    /// Stop lvsd (SIGTERM); its exit code.
+    pub fn stop_lvsd(&mut self) -> Option<i32> {
+        self.tb.stop("lvsd", libc::SIGTERM, Duration::from_secs(15))
+    }
+}
+
+fn attach(tb: &Testbed, sw_end: &Link) -> anyhow::Result<()> {
+    tb.exec_ok(
+        &sw_end.ns,
+        "ip",
+        &["link", "set", &sw_end.ifname, "master", "br0"],
+    )?;
+    Ok(())
+}

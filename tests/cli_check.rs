@@ -1,0 +1,85 @@
+//! `lvsd check`: every file in conf/ is a working example; a bad file gets
+//! every error, each naming its key and line, and exit code 1.
+use std::process::Command;
+
+const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
+
+fn check(path: &std::path::Path) -> (i32, String) {
+    let out = Command::new(LVSD)
+        .args(["check", "-c"])
+        .arg(path)
+        .output()
+        .expect("run lvsd");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn every_example_in_conf_passes() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conf");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).expect("conf/") {
+        let p = e.expect("entry").path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let (code, out) = check(&p);
+            assert_eq!((code, out.trim()), (0, "ok"), "{}", p.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "conf/ holds the examples");
+}
+
+#[test]
+fn three_mistakes_three_errors() {
+    let text = r#"
+[dpdk]
+lcores = "0-1"
+
+[[port]]
+name = "ext"
+device = "net_af_packet0,iface=lv-ext"
+address = "198.18.0.1/33"
+
+[[neighbor]]
+port = "nope"
+address = "198.18.0.9"
+mac = "02:00:00:00:00:09"
+
+[[route]]
+destination = "0.0.0.0/0"
+via = "not-an-address"
+"#;
+    let dir = std::env::temp_dir().join(format!("lvsd-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("bad.toml");
+    std::fs::write(&p, text).unwrap();
+    let (code, out) = check(&p);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 1, "{out}");
+    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 3, "{out}");
+    assert!(errors[0].contains("port[0].address (line 8)"), "{out}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("neighbor[0].port (line 11)")),
+        "{out}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("route[0].via (line 17)")),
+        "{out}"
+    );
+}
+
+#[test]
+fn unknown_key_is_an_error() {
+    let text = "[dpdk]\nlcores = \"0-1\"\nturbo = true\n[[port]]\nname = \"ext\"\ndevice = \"net_null0\"\naddress = \"198.18.0.1/24\"\n";
+    let p = std::env::temp_dir().join(format!("lvsd-unknown-{}.toml", std::process::id()));
+    std::fs::write(&p, text).unwrap();
+    let (code, out) = check(&p);
+    let _ = std::fs::remove_file(&p);
+    assert_eq!(code, 1);
+    assert!(out.contains("turbo") && out.contains("line 3"), "{out}");
+}
