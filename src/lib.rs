@@ -12,6 +12,8 @@ pub mod demo;
 pub mod dpdk;
 pub mod frame;
 pub mod packet;
+pub mod sched;
 pub mod testbed;
 pub mod types;
 pub mod worker;
+pub mod xlate;

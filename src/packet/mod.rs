@@ -8,11 +8,13 @@
 //!
 //! * `new_checked(buf)` validates every length the view relies on. Once it has
 //!   returned `Ok`, **no accessor and no setter of that view can panic**, for
-//!   any content of the buffer. Setters never change a length field in a way
-//!   that would invalidate the checks made by `new_checked` *unless documented*
-//!   (e.g. `set_total_len`); after calling such a setter, re-validate with
-//!   `new_checked` before using length-dependent accessors (`payload()`,
-//!   `options()`, checksum helpers). Even then they clamp rather than panic.
+//!   any content of the buffer and after any sequence of setters:
+//!   fixed-offset fields lie inside the minimum length that was checked, and
+//!   everything whose extent depends on a length field (`options()`,
+//!   `payload()`, checksum helpers) is computed with `get()` from the *current*
+//!   field value and clamps to an empty slice when a setter (`set_ihl`,
+//!   `set_total_len`, `set_len`, ...) has made it inconsistent with the buffer.
+//!   Re-run `new_checked` after such setters if you need the checks again.
 //! * `new_unchecked(buf)` performs no validation; accessors on an unchecked view
 //!   may panic if the buffer is too short. Use it only on buffers you built.
 //! * Nothing in this module allocates, uses `unsafe`, or unwraps data derived

@@ -1,0 +1,131 @@
+//! Virtual services and real servers as the workers see them (part of the
+//! [`Snapshot`](super::Snapshot)). Ids are stable across snapshots: a
+//! connection records its service and real by id, so a reload that keeps a
+//! real keeps its connections, and a real that is removed and re-added gets
+//! its id (and its connections) back, as IPVS's dest trash does.
+use crate::sched;
+use hashbrown::HashMap;
+use std::net::Ipv4Addr;
+
+/// Stable service id.
+pub type ServiceId = u16;
+/// Stable real-server id.
+pub type RealId = u16;
+
+/// Forwarding method of a real.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// Masquerading: DNAT in, SNAT out.
+    Nat,
+    /// Direct routing: only the destination MAC changes.
+    Dr,
+    /// IP-in-IP tunnel.
+    Tun,
+}
+
+impl Method {
+    /// ipvsadm's name in `-L` output.
+    pub fn ipvs_name(self) -> &'static str {
+        match self {
+            Method::Nat => "Masq",
+            Method::Dr => "Route",
+            Method::Tun => "Tunnel",
+        }
+    }
+}
+
+/// One real server of a service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RealView {
+    pub id: RealId,
+    pub addr: Ipv4Addr,
+    pub port: u16,
+    pub method: Method,
+}
+
+/// Persistence settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Persist {
+    pub timeout_s: u32,
+    pub netmask: Ipv4Addr,
+}
+
+/// One virtual service.
+#[derive(Clone, Debug)]
+pub struct ServiceView {
+    pub id: ServiceId,
+    pub name: String,
+    pub proto: u8,
+    pub vip: Ipv4Addr,
+    pub port: u16,
+    /// Scheduler tables built on the management side.
+    pub table: sched::Table,
+    /// IPVS list order (reverse insertion order); `reals[i]` ↔ `dests[i]`.
+    pub dests: Vec<sched::Dest>,
+    pub reals: Vec<RealView>,
+    pub persistence: Option<Persist>,
+    /// One-packet scheduling (UDP).
+    pub ops: bool,
+}
+
+/// All services with their lookup indexes.
+#[derive(Clone, Debug, Default)]
+pub struct Services {
+    pub list: Vec<ServiceView>,
+    by_key: HashMap<(u8, Ipv4Addr, u16), usize>,
+    by_id: Vec<Option<usize>>,
+    real_loc: Vec<Option<(usize, usize)>>,
+}
+
+impl Services {
+    /// Index a list of services.
+    pub fn new(list: Vec<ServiceView>) -> Services {
+        let mut s = Services {
+            list,
+            ..Default::default()
+        };
+        for (i, v) in s.list.iter().enumerate() {
+            s.by_key.insert((v.proto, v.vip, v.port), i);
+            let id = usize::from(v.id);
+            if s.by_id.len() <= id {
+                s.by_id.resize(id + 1, None);
+            }
+            s.by_id[id] = Some(i);
+            for (d, r) in v.reals.iter().enumerate() {
+                let rid = usize::from(r.id);
+                if s.real_loc.len() <= rid {
+                    s.real_loc.resize(rid + 1, None);
+                }
+                s.real_loc[rid] = Some((i, d));
+            }
+        }
+        s
+    }
+
+    /// The service for a packet to `(proto, vip, port)`: exact match first,
+    /// then the port-0 (all ports) service of that VIP.
+    #[inline]
+    pub fn find(&self, proto: u8, vip: Ipv4Addr, port: u16) -> Option<usize> {
+        self.by_key
+            .get(&(proto, vip, port))
+            .or_else(|| self.by_key.get(&(proto, vip, 0)))
+            .copied()
+    }
+
+    /// Position of a service by id.
+    #[inline]
+    pub fn by_id(&self, id: ServiceId) -> Option<usize> {
+        self.by_id.get(usize::from(id)).copied().flatten()
+    }
+
+    /// (service position, dest index) of a real by id; `None` once removed.
+    #[inline]
+    pub fn real(&self, id: RealId) -> Option<(usize, usize)> {
+        self.real_loc.get(usize::from(id)).copied().flatten()
+    }
+
+    /// Highest real id + 1 (size for per-real arrays).
+    pub fn real_id_bound(&self) -> usize {
+        self.real_loc.len()
+    }
+}
