@@ -4,12 +4,12 @@
 //! SIGTERM; then stop the workers, close the ports and report the mempool
 //! (every mbuf must be back) before EAL cleanup releases the hugepages.
 use crate::config::{Device, Model};
-use crate::datapath::{neigh::NeighConfig, Counters, DropReason, PortView, RouteView, Snapshot};
+use crate::ctl::topology::{self, Registry};
+use crate::datapath::{neigh::NeighConfig, Counters, DropReason};
 use crate::dpdk::{self, port::PortSetup, Eal, Mempool, Port};
 use crate::packet::ethernet::MacAddr;
 use crate::types::{PortId, WorkerId};
 use crate::worker::{self, Published, WorkerSetup};
-use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,15 +17,23 @@ use std::time::{Duration, Instant};
 /// EAL arguments for a configuration.
 pub fn eal_args(m: &Model) -> Vec<String> {
     let d = &m.dpdk;
+    // Lcore ids beyond the machine's CPUs are mapped onto CPUs round-robin
+    // (`--lcores N@cpu`), so a small test machine can run more workers.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
     let lcores = d
         .lcores
         .iter()
-        .map(u32::to_string)
+        .map(|&l| {
+            if l < cpus {
+                l.to_string()
+            } else {
+                format!("{l}@{}", l % cpus)
+            }
+        })
         .collect::<Vec<_>>()
         .join(",");
     let mut a = vec![
-        "-l".to_string(),
-        lcores,
+        format!("--lcores={lcores}"),
         format!("--file-prefix={}", d.file_prefix),
     ];
     a.push(format!("--main-lcore={}", d.main_lcore()));
@@ -54,60 +62,6 @@ pub fn eal_args(m: &Model) -> Vec<String> {
     }
     a.extend(d.args.iter().cloned());
     a
-}
-
-/// Build the datapath snapshot from the model and the ports' MACs.
-pub fn snapshot(m: &Model, macs: &[MacAddr], generation: u64) -> Snapshot {
-    let mut vips: Vec<Ipv4Addr> = m
-        .services
-        .iter()
-        .filter_map(|s| match s.vip {
-            std::net::IpAddr::V4(v) => Some(v),
-            std::net::IpAddr::V6(_) => None,
-        })
-        .collect();
-    vips.sort();
-    vips.dedup();
-    let ports = m
-        .ports
-        .iter()
-        .enumerate()
-        .map(|(i, p)| PortView {
-            name: p.name.clone(),
-            mac: p
-                .mac
-                .map(MacAddr)
-                .unwrap_or_else(|| macs.get(i).copied().unwrap_or(MacAddr::ZERO)),
-            addr: p.address,
-            mtu: p.mtu,
-            vips: vips
-                .iter()
-                .copied()
-                .filter(|v| p.address.contains(*v))
-                .collect(),
-        })
-        .collect();
-    let mut routes: Vec<RouteView> = m
-        .routes
-        .iter()
-        .map(|r| RouteView {
-            destination: r.destination,
-            via: r.via,
-            port: PortId(r.port as u16),
-        })
-        .collect();
-    routes.sort_by_key(|r| std::cmp::Reverse(r.destination.prefix));
-    Snapshot {
-        generation,
-        ports,
-        routes,
-        static_neighbors: m
-            .neighbors
-            .iter()
-            .map(|n| (PortId(n.port as u16), n.address, MacAddr(n.mac)))
-            .collect(),
-        vips,
-    }
 }
 
 /// Run the director until a stop signal. Returns the process exit code.
@@ -149,7 +103,13 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
         ports.push(port);
     }
     let macs: Vec<MacAddr> = ports.iter().map(|p| MacAddr(p.mac())).collect();
-    let published = Arc::new(Published::new(snapshot(&m, &macs, 1)));
+    let mut registry = Registry::default();
+    let published = Arc::new(Published::new(topology::build(
+        &m,
+        &macs,
+        1,
+        &mut registry,
+    )?));
     let ports = Arc::new(ports);
     let neigh = NeighConfig {
         timeout_ms: m.arp.timeout.as_millis() as u64,
@@ -159,6 +119,7 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
         capacity: 4096,
     };
     let epoch = Instant::now();
+    let rings = Arc::new(worker::Rings::new(workers.len(), 4096));
     let mut counters = Vec::new();
     let n_workers = workers.len();
     for (i, &lcore) in workers.iter().enumerate() {
@@ -186,6 +147,9 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
             burst: usize::from(m.dpdk.burst),
             neigh,
             epoch,
+            conn_capacity: m.conn.capacity as usize,
+            workers: n_workers,
+            rings: rings.clone(),
         };
         dpdk::lcore::launch(lcore, move || worker::run(setup))?;
     }
@@ -210,6 +174,7 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
     }
     report(&m, &ports, &counters);
     drop(published);
+    drop(rings);
     let ports =
         Arc::try_unwrap(ports).map_err(|_| anyhow::anyhow!("ports still shared at shutdown"))?;
     drop(ports);
@@ -238,6 +203,10 @@ fn report(m: &Model, ports: &[Port], counters: &[Arc<Counters>]) {
             arp_replies = c.arp_replies_sent.get(),
             arp_requests = c.arp_requests_sent.get(),
             echo_replies = c.icmp_echo_replies.get(),
+            redirected = c.redirected.get(),
+            conns_created = c.conns_created.get(),
+            conns_expired = c.conns_expired.get(),
+            conn_table = c.conn_table_len.get(),
             drops = %drops.join(","),
             "worker counters"
         );

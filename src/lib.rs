@@ -7,6 +7,8 @@
 //! (namespaces for end-to-end tests and the demo).
 pub mod app;
 pub mod config;
+pub mod conn;
+pub mod ctl;
 pub mod datapath;
 pub mod demo;
 pub mod dpdk;

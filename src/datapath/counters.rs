@@ -28,8 +28,34 @@ impl Counter {
     }
 }
 
-/// Everything a worker counts.
+/// Most real servers (stable ids) whose traffic is counted.
+pub const MAX_REALS: usize = 16384;
+
+/// Per-real counters of one worker (ipvsadm `--stats` columns, and the
+/// active/inactive connection gauges).
 #[derive(Debug, Default)]
+pub struct RealCounters {
+    pub conns: Counter,
+    pub in_pkts: Counter,
+    pub out_pkts: Counter,
+    pub in_bytes: Counter,
+    pub out_bytes: Counter,
+    /// Current active connections on this worker (gauge, single writer).
+    pub active: Counter,
+    /// Current inactive connections on this worker (gauge, single writer).
+    pub inactive: Counter,
+}
+
+impl Counter {
+    /// Set a gauge (single writer only).
+    #[inline]
+    pub fn set(&self, v: u64) {
+        self.0.store(v, Ordering::Relaxed);
+    }
+}
+
+/// Everything a worker counts.
+#[derive(Debug)]
 pub struct Counters {
     pub rx_packets: Counter,
     pub rx_bytes: Counter,
@@ -41,7 +67,40 @@ pub struct Counters {
     pub icmp_echo_replies: Counter,
     pub loop_iterations: Counter,
     pub busy_iterations: Counter,
+    pub redirected: Counter,
+    pub conns_created: Counter,
+    pub conns_expired: Counter,
+    /// Live entries in this worker's connection table (gauge).
+    pub conn_table_len: Counter,
+    /// This worker's connection-table capacity.
+    pub conn_table_capacity: Counter,
     drops: [Counter; DropReason::COUNT],
+    /// Indexed by `RealId`.
+    pub reals: Box<[RealCounters]>,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            rx_packets: Counter::default(),
+            rx_bytes: Counter::default(),
+            tx_packets: Counter::default(),
+            tx_bytes: Counter::default(),
+            arp_replies_sent: Counter::default(),
+            arp_replies_received: Counter::default(),
+            arp_requests_sent: Counter::default(),
+            icmp_echo_replies: Counter::default(),
+            loop_iterations: Counter::default(),
+            busy_iterations: Counter::default(),
+            redirected: Counter::default(),
+            conns_created: Counter::default(),
+            conns_expired: Counter::default(),
+            conn_table_len: Counter::default(),
+            conn_table_capacity: Counter::default(),
+            drops: std::array::from_fn(|_| Counter::default()),
+            reals: (0..MAX_REALS).map(|_| RealCounters::default()).collect(),
+        }
+    }
 }
 
 impl Counters {
@@ -49,6 +108,11 @@ impl Counters {
     #[inline]
     pub fn count_drop(&self, r: DropReason) {
         self.drops[r.index()].inc();
+    }
+    /// The counters of real `id` (a dummy beyond [`MAX_REALS`]).
+    #[inline]
+    pub fn real(&self, id: u16) -> Option<&RealCounters> {
+        self.reals.get(usize::from(id))
     }
     /// Drops so far for one reason.
     pub fn drops(&self, r: DropReason) -> u64 {

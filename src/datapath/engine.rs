@@ -1,8 +1,10 @@
 //! One worker's datapath state and the per-frame pipeline.
+use super::lb::Lb;
 use super::neigh::{NeighConfig, Neighbors, Resolve};
 use super::{Counters, DropReason, Local, Snapshot, Verdict};
 use crate::frame::{Frame, FrameAlloc};
 use crate::packet::ethernet::{self, EtherType, MacAddr};
+use crate::packet::flow;
 use crate::packet::{arp, checksum, icmp, ipv4};
 use crate::types::PortId;
 use std::net::Ipv4Addr;
@@ -17,18 +19,56 @@ pub struct Engine<F: Frame> {
     pub counters: Arc<Counters>,
     neigh: Neighbors<F>,
     out: Vec<(PortId, F)>,
-    static_generation: u64,
+    /// Frames generated while processing (ICMP errors), routed afterwards.
+    extra: Vec<F>,
+    pub lb: Lb,
+    snap: Option<Arc<Snapshot>>,
+    /// Neighbours learned from ARP since the caller last drained them
+    /// (other workers learn them too).
+    learned: Vec<(PortId, Ipv4Addr, MacAddr)>,
 }
 
 impl<F: Frame> Engine<F> {
     /// A fresh engine; `out_capacity` bounds the TX list between drains.
-    pub fn new(cfg: NeighConfig, counters: Arc<Counters>, out_capacity: usize) -> Self {
+    pub fn new(cfg: NeighConfig, counters: Arc<Counters>, out_capacity: usize, lb: Lb) -> Self {
+        counters.conn_table_capacity.set(lb.conns.capacity() as u64);
         Engine {
             counters,
             neigh: Neighbors::new(cfg),
             out: Vec::with_capacity(out_capacity),
-            static_generation: u64::MAX,
+            extra: Vec::with_capacity(64),
+            lb,
+            snap: None,
+            learned: Vec::with_capacity(64),
         }
+    }
+
+    /// Neighbours learned since the last call (to share with other workers).
+    pub fn learned(&mut self) -> &mut Vec<(PortId, Ipv4Addr, MacAddr)> {
+        &mut self.learned
+    }
+
+    /// Learn a neighbour another worker saw (no entry is created: like an
+    /// unsolicited ARP, unless this worker is waiting for it).
+    pub fn learn_shared(
+        &mut self,
+        port: PortId,
+        ip: Ipv4Addr,
+        mac: MacAddr,
+        snap: &Snapshot,
+        now_ms: u64,
+    ) {
+        let (counters, out) = (&self.counters, &mut self.out);
+        self.neigh.learn(port, ip, mac, now_ms, false, |p, mac, f| {
+            let mut f = f;
+            if write_eth(&mut f, mac, snap.port(p).map_or(MacAddr::ZERO, |v| v.mac))
+                && out.len() < out.capacity()
+            {
+                out.push((p, f));
+            } else {
+                counters.count_drop(DropReason::TxFull);
+            }
+        });
     }
 
     /// Frames ready to transmit, in order; the caller empties it each burst.
@@ -41,15 +81,20 @@ impl<F: Frame> Engine<F> {
         &self.neigh
     }
 
-    /// Pick up static neighbours of a new snapshot generation.
-    pub fn refresh(&mut self, snap: &Snapshot) {
-        if self.static_generation == snap.generation {
+    /// Follow a new snapshot generation: static neighbours, LB state.
+    pub fn refresh(&mut self, snap: &Arc<Snapshot>) {
+        if self
+            .snap
+            .as_ref()
+            .is_some_and(|s| s.generation == snap.generation)
+        {
             return;
         }
-        self.static_generation = snap.generation;
         for &(p, ip, mac) in &snap.static_neighbors {
             self.neigh.add_static(p, ip, mac);
         }
+        self.lb.refresh(self.snap.as_deref(), snap);
+        self.snap = Some(snap.clone());
     }
 
     /// Process one frame received on `port`.
@@ -63,7 +108,7 @@ impl<F: Frame> Engine<F> {
     ) {
         self.counters.rx_packets.inc();
         self.counters.rx_bytes.add(frame.len() as u64);
-        let verdict = self.process(&mut frame, port, snap, now_ms);
+        let verdict = self.process(&mut frame, port, snap, alloc, now_ms);
         match verdict {
             Verdict::Tx(p) => self.push_out(p, frame),
             Verdict::Route { port, next_hop } => {
@@ -72,6 +117,22 @@ impl<F: Frame> Engine<F> {
             Verdict::Consumed => {}
             Verdict::Drop(r) => self.counters.count_drop(r),
         }
+        while let Some(f) = self.extra.pop() {
+            let dst = f
+                .data()
+                .get(14..)
+                .and_then(|b| ipv4::Packet::new_checked(b).ok())
+                .map(|ip| ip.dst());
+            match dst.and_then(|d| snap.route(d)) {
+                Some((p, nh)) => self.output(f, p, nh, snap, alloc, now_ms),
+                None => self.counters.count_drop(DropReason::NoRoute),
+            }
+        }
+    }
+
+    /// Expire connections with bounded work.
+    pub fn expire_some(&mut self, snap: &Snapshot, now_ms: u64, budget: usize) {
+        self.lb.expire_some(snap, &self.counters, now_ms, budget);
     }
 
     /// Periodic work between bursts: ARP retries and expiry of held frames.
@@ -104,7 +165,14 @@ impl<F: Frame> Engine<F> {
 
     /// Decide what to do with a frame (no output side effects except
     /// neighbour learning).
-    fn process(&mut self, frame: &mut F, port: PortId, snap: &Snapshot, now_ms: u64) -> Verdict {
+    fn process<A: FrameAlloc<Frame = F>>(
+        &mut self,
+        frame: &mut F,
+        port: PortId,
+        snap: &Snapshot,
+        alloc: &mut A,
+        now_ms: u64,
+    ) -> Verdict {
         let Some(pv) = snap.port(port) else {
             return Verdict::Drop(DropReason::NotOurMac);
         };
@@ -131,7 +199,7 @@ impl<F: Frame> Engine<F> {
         }
         match l2.ethertype {
             EtherType::ARP => self.arp(frame, l2.header_len, port, snap, now_ms),
-            EtherType::IPV4 => ipv4_in(frame, l2.header_len, port, snap, &self.counters),
+            EtherType::IPV4 => self.ipv4_in(frame, l2.header_len, port, snap, alloc, now_ms),
             EtherType::IPV6 => Verdict::Drop(DropReason::Ipv6),
             _ => Verdict::Drop(DropReason::UnknownEthertype),
         }
@@ -160,6 +228,9 @@ impl<F: Frame> Engine<F> {
         // Learn like Linux: create an entry when the ARP is addressed to us,
         // otherwise only refresh one we already have.
         if my_net.contains(spa) && spa != my_net.addr && sha.is_unicast() {
+            if self.learned.len() < self.learned.capacity() {
+                self.learned.push((port, spa, sha));
+            }
             let (counters, out) = (&self.counters, &mut self.out);
             self.neigh
                 .learn(port, spa, sha, now_ms, for_us, |p, mac, f| {
@@ -290,43 +361,90 @@ fn is_martian(ip: Ipv4Addr) -> bool {
     ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || ip.is_loopback()
 }
 
-/// IPv4 input: validate the header, then deliver locally.
-fn ipv4_in<F: Frame>(
-    frame: &mut F,
-    off: usize,
-    port: PortId,
-    snap: &Snapshot,
-    counters: &Counters,
-) -> Verdict {
-    let Some(body) = frame.data().get(off..) else {
-        return Verdict::Drop(DropReason::IpTruncated);
-    };
-    let ip = match ipv4::Packet::new_checked(body) {
-        Ok(p) => p,
-        Err(e) => return Verdict::Drop(DropReason::from_ipv4(e)),
-    };
-    if !ip.verify_checksum() {
-        return Verdict::Drop(DropReason::IpBadChecksum);
-    }
-    if ip.header_len() != ipv4::MIN_HEADER_LEN {
-        return Verdict::Drop(DropReason::IpOptions);
-    }
-    if ip.is_fragment() {
-        return Verdict::Drop(DropReason::IpFragment);
-    }
-    let (src, dst) = (ip.src(), ip.dst());
-    if is_martian(src) || snap.local(src).is_some() {
-        return Verdict::Drop(DropReason::IpMartian);
-    }
-    let Some(local) = snap.local(dst) else {
-        return Verdict::Drop(DropReason::NotLocal);
-    };
-    match ip.protocol() {
-        ipv4::Protocol::ICMP => icmp_local(frame, off, port, snap, counters),
-        _ => match local {
-            Local::Own(_) => Verdict::Drop(DropReason::NoService),
-            Local::Vip => Verdict::Drop(DropReason::NoService),
-        },
+impl<F: Frame> Engine<F> {
+    /// IPv4 input: validate the header, then deliver locally, balance
+    /// (to a VIP) or translate (replies from real servers).
+    fn ipv4_in<A: FrameAlloc<Frame = F>>(
+        &mut self,
+        frame: &mut F,
+        off: usize,
+        port: PortId,
+        snap: &Snapshot,
+        alloc: &mut A,
+        now_ms: u64,
+    ) -> Verdict {
+        let Some(body) = frame.data().get(off..) else {
+            return Verdict::Drop(DropReason::IpTruncated);
+        };
+        let ip = match ipv4::Packet::new_checked(body) {
+            Ok(p) => p,
+            Err(e) => return Verdict::Drop(DropReason::from_ipv4(e)),
+        };
+        if !ip.verify_checksum() {
+            return Verdict::Drop(DropReason::IpBadChecksum);
+        }
+        if ip.header_len() != ipv4::MIN_HEADER_LEN {
+            return Verdict::Drop(DropReason::IpOptions);
+        }
+        if ip.is_fragment() {
+            return Verdict::Drop(DropReason::IpFragment);
+        }
+        let (src, dst, proto) = (ip.src(), ip.dst(), ip.protocol());
+        if is_martian(src) || snap.local(src).is_some() {
+            return Verdict::Drop(DropReason::IpMartian);
+        }
+        let local = snap.local(dst);
+        if local.is_none() && snap.services.list.is_empty() {
+            return Verdict::Drop(DropReason::NotLocal);
+        }
+        let lb_proto = matches!(
+            proto,
+            ipv4::Protocol::TCP | ipv4::Protocol::UDP | ipv4::Protocol::ICMP
+        );
+        if !lb_proto || (matches!(local, Some(Local::Own(_))) && proto != ipv4::Protocol::ICMP) {
+            return Verdict::Drop(if local.is_some() {
+                DropReason::NoService
+            } else {
+                DropReason::NotLocal
+            });
+        }
+        let Ok(p) = flow::extract(EtherType::IPV4, body) else {
+            return Verdict::Drop(DropReason::L4Malformed);
+        };
+        let counters = &*self.counters;
+        match (local, proto) {
+            (Some(_), ipv4::Protocol::ICMP) if p.inner.is_none() => {
+                icmp_local(frame, off, port, snap, counters)
+            }
+            (Some(Local::Vip), ipv4::Protocol::ICMP) => self.lb.icmp_error(
+                frame,
+                &p,
+                true,
+                snap,
+                counters,
+                alloc,
+                &mut self.extra,
+                now_ms,
+            ),
+            (Some(Local::Own(_)), ipv4::Protocol::ICMP) => Verdict::Drop(DropReason::IcmpUnhandled),
+            (Some(Local::Vip), _) => {
+                self.lb
+                    .to_vip(frame, &p, snap, counters, alloc, &mut self.extra, now_ms)
+            }
+            (Some(Local::Own(_)), _) => Verdict::Drop(DropReason::NoService),
+            (None, ipv4::Protocol::ICMP) if p.inner.is_some() => self.lb.icmp_error(
+                frame,
+                &p,
+                false,
+                snap,
+                counters,
+                alloc,
+                &mut self.extra,
+                now_ms,
+            ),
+            (None, ipv4::Protocol::ICMP) => Verdict::Drop(DropReason::NotLocal),
+            (None, _) => self.lb.from_real(frame, &p, snap, counters, now_ms),
+        }
     }
 }
 

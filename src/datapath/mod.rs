@@ -10,12 +10,16 @@
 //! counted drop with a [`DropReason`].
 mod counters;
 mod engine;
+pub mod lb;
 pub mod neigh;
+pub mod owner;
 mod reason;
+pub mod service;
 mod snapshot;
 
-pub use counters::{Counter, Counters};
+pub use counters::{Counter, Counters, RealCounters, MAX_REALS};
 pub use engine::Engine;
+pub use lb::{Lb, LbOptions};
 pub use reason::DropReason;
 pub use snapshot::{Local, PortView, RouteView, Snapshot};
 

@@ -51,8 +51,6 @@ pub fn of_frame(data: &[u8], snap: &Snapshot, workers: usize) -> Option<usize> {
         // client to a real (the real side answers about it).
         return Some(if snap.local(isrc) == Some(Local::Vip) {
             of_client(idst, inner.dport, workers)
-        } else if snap.local(idst) == Some(Local::Vip) {
-            of_client(isrc, inner.sport, workers)
         } else {
             of_client(isrc, inner.sport, workers)
         });

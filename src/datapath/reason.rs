@@ -50,6 +50,16 @@ reasons! {
     L4BadChecksum => "l4_bad_checksum", "ICMP checksum wrong";
     IcmpUnhandled => "icmp_unhandled", "ICMP type lvsd does not answer";
     NoRoute => "no_route", "no route to the destination";
+    NoConn => "no_conn", "TCP segment other than SYN with no connection";
+    NoReal => "no_real", "no real server available (ICMP port unreachable sent)";
+    RealRemoved => "real_removed", "connection of a removed real (expire_nodest_conn off)";
+    ConnTableFull => "conn_table_full", "connection table full: new connection refused";
+    NatNoConn => "nat_no_conn", "packet from a real server with no connection";
+    TtlExceeded => "ttl_exceeded", "TTL expired in transit (ICMP time exceeded sent)";
+    FragNeeded => "frag_needed", "DF packet too big for the tunnel (ICMP frag needed sent)";
+    XlateFailed => "xlate_failed", "rewrite impossible (no headroom, truncated header)";
+    IcmpNoConn => "icmp_no_conn", "ICMP error about no known connection";
+    RedirectFull => "redirect_full", "ring to the owning worker full";
     NeighborQueueFull => "neighbor_queue_full", "too many packets waiting for ARP";
     NeighborUnresolved => "neighbor_unresolved", "ARP never answered in time";
     NoMbuf => "no_mbuf", "mempool exhausted";

@@ -6,6 +6,7 @@
 use crate::sched;
 use hashbrown::HashMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 /// Stable service id.
 pub type ServiceId = u16;
@@ -51,7 +52,7 @@ pub struct Persist {
 }
 
 /// One virtual service.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServiceView {
     pub id: ServiceId,
     pub name: String,
@@ -59,13 +60,27 @@ pub struct ServiceView {
     pub vip: Ipv4Addr,
     pub port: u16,
     /// Scheduler tables built on the management side.
-    pub table: sched::Table,
+    pub table: Arc<sched::Table>,
     /// IPVS list order (reverse insertion order); `reals[i]` ↔ `dests[i]`.
     pub dests: Vec<sched::Dest>,
     pub reals: Vec<RealView>,
     pub persistence: Option<Persist>,
     /// One-packet scheduling (UDP).
     pub ops: bool,
+}
+
+impl std::fmt::Debug for ServiceView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceView")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("proto", &self.proto)
+            .field("vip", &self.vip)
+            .field("port", &self.port)
+            .field("scheduler", &self.table.kind())
+            .field("reals", &self.reals)
+            .finish()
+    }
 }
 
 /// All services with their lookup indexes.
@@ -75,6 +90,7 @@ pub struct Services {
     by_key: HashMap<(u8, Ipv4Addr, u16), usize>,
     by_id: Vec<Option<usize>>,
     real_loc: Vec<Option<(usize, usize)>>,
+    real_addrs: hashbrown::HashSet<Ipv4Addr>,
 }
 
 impl Services {
@@ -92,6 +108,7 @@ impl Services {
             }
             s.by_id[id] = Some(i);
             for (d, r) in v.reals.iter().enumerate() {
+                s.real_addrs.insert(r.addr);
                 let rid = usize::from(r.id);
                 if s.real_loc.len() <= rid {
                     s.real_loc.resize(rid + 1, None);
@@ -122,6 +139,11 @@ impl Services {
     #[inline]
     pub fn real(&self, id: RealId) -> Option<(usize, usize)> {
         self.real_loc.get(usize::from(id)).copied().flatten()
+    }
+
+    /// Is `ip` a real server of some service?
+    pub fn is_real_addr(&self, ip: Ipv4Addr) -> bool {
+        self.real_addrs.contains(&ip)
     }
 
     /// Highest real id + 1 (size for per-real arrays).

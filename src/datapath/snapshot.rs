@@ -2,7 +2,10 @@
 //! addresses lvsd owns, routes, static neighbours. Built whole on the
 //! management side and published as one `Arc` swap (see `worker::Published`);
 //! a worker reads one generation per burst.
+use super::lb::LbOptions;
+use super::service::Services;
 use crate::config::Ipv4Net;
+use crate::conn::Timeouts;
 use crate::packet::ethernet::MacAddr;
 use crate::types::PortId;
 use std::net::Ipv4Addr;
@@ -46,6 +49,12 @@ pub struct Snapshot {
     pub static_neighbors: Vec<(PortId, Ipv4Addr, MacAddr)>,
     /// All VIPs, sorted.
     pub vips: Vec<Ipv4Addr>,
+    /// Virtual services and their reals.
+    pub services: Services,
+    /// IPVS sysctl-like switches.
+    pub lb: LbOptions,
+    /// Connection timeouts (`[timeouts]`, `ipvsadm --set`).
+    pub timeouts: Timeouts,
 }
 
 impl Snapshot {
@@ -61,6 +70,11 @@ impl Snapshot {
             return Some(Local::Own(PortId(i as u16)));
         }
         self.vips.binary_search(&ip).ok().map(|_| Local::Vip)
+    }
+
+    /// Is `ip` the address of some real server?
+    pub fn is_real(&self, ip: Ipv4Addr) -> bool {
+        self.services.is_real_addr(ip)
     }
 
     /// Should port `p` answer ARP for `ip`?
@@ -121,6 +135,7 @@ mod tests {
             }],
             static_neighbors: vec![],
             vips: vec![Ipv4Addr::new(198, 18, 0, 100)],
+            ..Default::default()
         }
     }
 

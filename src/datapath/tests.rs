@@ -20,19 +20,22 @@ fn snap() -> Snapshot {
         routes: vec![],
         static_neighbors: vec![],
         vips: vec![VIP],
+        ..Default::default()
     }
 }
 
 fn engine() -> Engine<VecFrame> {
+    let lb = Lb::new(1024, crate::conn::Timeouts::default(), 1).unwrap();
     Engine::new(
         neigh::NeighConfig::default(),
         Arc::new(Counters::default()),
         64,
+        lb,
     )
 }
 
 fn run(frames: &[Vec<u8>]) -> (Engine<VecFrame>, Vec<Vec<u8>>) {
-    let s = snap();
+    let s = Arc::new(snap());
     let mut e = engine();
     e.refresh(&s);
     let mut a = VecAlloc::default();

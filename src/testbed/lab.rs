@@ -73,6 +73,39 @@ impl Lab {
         Ok(ns)
     }
 
+    /// Attach a real server on the *client* segment (ext switch) with
+    /// address `addr`, for DR and TUN: it answers clients directly. With
+    /// `vip`, the VIP goes on `lo` with `arp_ignore=1`/`arp_announce=2` and
+    /// reverse-path filtering off, as a DR/TUN real server is prepared.
+    pub fn add_direct_real(&mut self, addr: &str, vip: Option<&str>) -> anyhow::Result<String> {
+        let i = self.reals.len();
+        let ns = self.tb.netns(&format!("r{i}"))?;
+        let sw = self.ext_sw.clone();
+        let (h, s) = self.tb.veth(&ns, "eth0", &sw, &format!("r{i}"))?;
+        attach(&self.tb, &s)?;
+        self.tb.host_addr(&h, &format!("{addr}/24"), None)?;
+        if let Some(vip) = vip {
+            for kv in [
+                "net.ipv4.conf.all.arp_ignore=1",
+                "net.ipv4.conf.all.arp_announce=2",
+                "net.ipv4.conf.eth0.arp_ignore=1",
+                "net.ipv4.conf.eth0.arp_announce=2",
+                "net.ipv4.conf.all.rp_filter=0",
+                "net.ipv4.conf.eth0.rp_filter=0",
+                "net.ipv4.conf.lo.rp_filter=0",
+            ] {
+                self.tb.exec_ok(&ns, "sysctl", &["-qw", kv])?;
+            }
+            self.tb.exec_ok(
+                &ns,
+                "ip",
+                &["addr", "add", &format!("{vip}/32"), "dev", "lo"],
+            )?;
+        }
+        self.reals.push(ns.clone());
+        Ok(ns)
+    }
+
     /// Attach one more real server (default gateway: the director).
     pub fn add_real(&mut self) -> anyhow::Result<String> {
         let i = self.reals.len();

@@ -1,10 +1,12 @@
 //! Worker lcores: the poll loop around `datapath::Engine`, TX buffering per
 //! port, and the published snapshot that the management side swaps.
 mod publish;
+mod rings;
 
 pub use publish::Published;
+pub use rings::{Rings, Xfer};
 
-use crate::datapath::{neigh::NeighConfig, Counters, DropReason, Engine, Snapshot};
+use crate::datapath::{neigh::NeighConfig, owner, Counters, DropReason, Engine, Lb, Snapshot};
 use crate::dpdk::{Mbuf, Mempool, Port};
 use crate::frame::Frame;
 use crate::types::{PortId, WorkerId};
@@ -29,7 +31,15 @@ pub struct WorkerSetup {
     pub neigh: NeighConfig,
     /// Process start, the zero of the datapath's millisecond clock.
     pub epoch: Instant,
+    /// Connection-table capacity of this worker.
+    pub conn_capacity: usize,
+    /// Number of workers (flow owners).
+    pub workers: usize,
+    pub rings: Arc<Rings>,
 }
+
+/// Slots of the connection table examined per loop iteration for expiry.
+const EXPIRE_BUDGET: usize = 64;
 
 /// How often (in loop iterations) neighbour timers run.
 const TICK_EVERY: u64 = 1024;
@@ -37,9 +47,22 @@ const TICK_EVERY: u64 = 1024;
 /// The worker loop; returns when `stop` is set. Owns its queues, its engine
 /// and every mbuf it holds; all are freed before it returns.
 pub fn run(w: WorkerSetup) -> i32 {
-    let mut engine: Engine<Mbuf> = Engine::new(w.neigh, w.counters.clone(), w.burst * 4 + 64);
+    let timeouts = w.published.load().timeouts;
+    let lb = match Lb::new(w.conn_capacity, timeouts, 0x1234_5678 ^ u64::from(w.id.0)) {
+        Ok(lb) => lb,
+        Err(e) => {
+            tracing::error!(
+                worker = w.id.0,
+                "connection table of {} entries: {e:?}",
+                w.conn_capacity
+            );
+            return 1;
+        }
+    };
+    let mut engine: Engine<Mbuf> = Engine::new(w.neigh, w.counters.clone(), w.burst * 8 + 64, lb);
     let mut snap: Arc<Snapshot> = w.published.load();
     engine.refresh(&snap);
+    let me = usize::from(w.id.0);
     let mut rxbuf: Vec<Mbuf> = Vec::with_capacity(w.burst);
     let mut txbufs: Vec<Vec<Mbuf>> = (0..w.ports.len())
         .map(|_| Vec::with_capacity(w.burst * 4 + 64))
@@ -67,12 +90,46 @@ pub fn run(w: WorkerSetup) -> i32 {
                 m.prefetch();
             }
             for m in rxbuf.drain(..) {
-                engine.rx(m, port, &snap, &mut pool, now_ms);
+                match owner::of_frame(m.data(), &snap, w.workers) {
+                    Some(o) if o != me => {
+                        if let Err(x) = w.rings.push(me, o, Xfer::Packet(port, m)) {
+                            drop(x);
+                            w.counters.count_drop(DropReason::RedirectFull);
+                        } else {
+                            w.counters.redirected.inc();
+                        }
+                    }
+                    _ => engine.rx(m, port, &snap, &mut pool, now_ms),
+                }
             }
+        }
+        if w.workers > 1 {
+            for (p, ip, mac) in engine.learned().drain(..) {
+                for o in (0..w.workers).filter(|o| *o != me) {
+                    let _ = w.rings.push(me, o, Xfer::Learn(p, ip, mac));
+                }
+            }
+            for from in (0..w.workers).filter(|f| *f != me) {
+                for _ in 0..w.burst {
+                    match w.rings.pop(from, me) {
+                        Some(Xfer::Packet(port, m)) => {
+                            busy = true;
+                            engine.rx(m, port, &snap, &mut pool, now_ms);
+                        }
+                        Some(Xfer::Learn(p, ip, mac)) => {
+                            engine.learn_shared(p, ip, mac, &snap, now_ms)
+                        }
+                        None => break,
+                    }
+                }
+            }
+        } else {
+            engine.learned().clear();
         }
         if iter.is_multiple_of(TICK_EVERY) {
             engine.tick(&snap, &mut pool, now_ms);
         }
+        engine.expire_some(&snap, now_ms, EXPIRE_BUDGET);
         flush(&mut engine, &mut txbufs, &w, busy);
         w.counters.loop_iterations.inc();
         if busy {

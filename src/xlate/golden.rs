@@ -127,7 +127,11 @@ fn golden_pcap() {
     let path = std::env::temp_dir().join(format!("lvsd-xlate-golden-{}.pcap", std::process::id()));
     std::fs::write(&path, &p).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check_xlate_pcap.py");
-    let out = std::process::Command::new("/usr/bin/python3").arg(script).arg(&path).output().unwrap();
+    let out = std::process::Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(&path)
+        .output()
+        .unwrap();
     let _ = std::fs::remove_file(&path);
     assert!(
         out.status.success(),

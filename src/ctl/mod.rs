@@ -1,0 +1,2 @@
+//! The management side: turning configuration into published snapshots.
+pub mod topology;

@@ -1,0 +1,188 @@
+//! Configuration model → datapath [`Snapshot`], with stable service and
+//! real ids kept in a [`Registry`] for the life of the process: a service
+//! or real that stays (same protocol/VIP/port, same address/port) keeps its
+//! id across reloads, so its connections stay bound; one that is removed
+//! and re-added gets its old id back (IPVS's dest trash).
+use crate::config::{self, Model};
+use crate::conn::Timeouts;
+use crate::datapath::service::{Method, Persist, RealView, ServiceView, Services};
+use crate::datapath::{LbOptions, PortView, RouteView, Snapshot, MAX_REALS};
+use crate::packet::ethernet::MacAddr;
+use crate::sched::{Dest, Flags, Kind, Table};
+use crate::types::PortId;
+use hashbrown::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+type SvcKey = (u8, IpAddr, u16);
+
+/// Stable ids for services and reals.
+#[derive(Debug, Default)]
+pub struct Registry {
+    services: HashMap<SvcKey, u16>,
+    reals: HashMap<(SvcKey, IpAddr, u16), u16>,
+}
+
+impl Registry {
+    fn service_id(&mut self, k: SvcKey) -> u16 {
+        let n = self.services.len() as u16;
+        *self.services.entry(k).or_insert(n)
+    }
+    fn real_id(&mut self, k: (SvcKey, IpAddr, u16)) -> anyhow::Result<u16> {
+        let n = self.reals.len();
+        if n >= MAX_REALS && !self.reals.contains_key(&k) {
+            anyhow::bail!(
+                "more than {MAX_REALS} distinct real servers over the life of the process"
+            );
+        }
+        Ok(*self.reals.entry(k).or_insert(n as u16))
+    }
+}
+
+fn kind(s: config::Scheduler) -> Kind {
+    use config::Scheduler as S;
+    match s {
+        S::Rr => Kind::Rr,
+        S::Wrr => Kind::Wrr,
+        S::Lc => Kind::Lc,
+        S::Wlc => Kind::Wlc,
+        S::Sed => Kind::Sed,
+        S::Nq => Kind::Nq,
+        S::Sh => Kind::Sh,
+        S::Dh => Kind::Dh,
+        S::Lblc => Kind::Lblc,
+        S::Lblcr => Kind::Lblcr,
+        S::Fo => Kind::Fo,
+        S::Ovf => Kind::Ovf,
+        S::Mh => Kind::Mh,
+        S::Twos => Kind::Twos,
+    }
+}
+
+fn method(m: config::Method) -> Method {
+    match m {
+        config::Method::Nat => Method::Nat,
+        config::Method::Dr => Method::Dr,
+        config::Method::Tun => Method::Tun,
+    }
+}
+
+fn v4(a: IpAddr) -> Option<Ipv4Addr> {
+    match a {
+        IpAddr::V4(v) => Some(v),
+        IpAddr::V6(_) => None,
+    }
+}
+
+/// Build one service: dests in IPVS list order (reverse of insertion, i.e.
+/// of the order in the file), scheduler tables built here.
+fn service(reg: &mut Registry, s: &config::Service) -> anyhow::Result<ServiceView> {
+    let proto = s.protocol.number();
+    let skey = (proto, s.vip, s.port);
+    let id = reg.service_id(skey);
+    let vip = v4(s.vip)
+        .ok_or_else(|| anyhow::anyhow!("service {}: IPv6 is not supported yet", s.name))?;
+    let mut dests = Vec::new();
+    let mut reals = Vec::new();
+    for r in s.reals.iter().rev() {
+        let addr = v4(r.address).ok_or_else(|| anyhow::anyhow!("service {}: IPv6 real", s.name))?;
+        let mut d = Dest::new(r.address, r.port, r.weight);
+        d.u_threshold = r.upper_threshold;
+        d.l_threshold = r.lower_threshold;
+        dests.push(d);
+        reals.push(RealView {
+            id: reg.real_id((skey, r.address, r.port))?,
+            addr,
+            port: r.port,
+            method: method(r.method),
+        });
+    }
+    let flags = Flags {
+        fallback: s.flags.contains(config::ServiceFlags::SCHED1),
+        port: s.flags.contains(config::ServiceFlags::SCHED2),
+    };
+    let table = Table::build(kind(s.scheduler), flags, &dests, s.maglev_size)
+        .map_err(|e| anyhow::anyhow!("service {}: scheduler table: {e:?}", s.name))?;
+    Ok(ServiceView {
+        id,
+        name: s.name.clone(),
+        proto,
+        vip,
+        port: s.port,
+        table: std::sync::Arc::new(table),
+        dests,
+        reals,
+        persistence: s.persistence.as_ref().map(|p| Persist {
+            timeout_s: p.timeout.as_secs() as u32,
+            netmask: p.netmask,
+        }),
+        ops: s.ops,
+    })
+}
+
+/// The datapath snapshot for a model and the ports' MACs.
+pub fn build(
+    m: &Model,
+    macs: &[MacAddr],
+    generation: u64,
+    reg: &mut Registry,
+) -> anyhow::Result<Snapshot> {
+    let mut vips: Vec<Ipv4Addr> = m.services.iter().filter_map(|s| v4(s.vip)).collect();
+    vips.sort();
+    vips.dedup();
+    let ports = m
+        .ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| PortView {
+            name: p.name.clone(),
+            mac: p
+                .mac
+                .map(MacAddr)
+                .unwrap_or_else(|| macs.get(i).copied().unwrap_or(MacAddr::ZERO)),
+            addr: p.address,
+            mtu: p.mtu,
+            vips: vips
+                .iter()
+                .copied()
+                .filter(|v| p.address.contains(*v))
+                .collect(),
+        })
+        .collect();
+    let mut routes: Vec<RouteView> = m
+        .routes
+        .iter()
+        .map(|r| RouteView {
+            destination: r.destination,
+            via: r.via,
+            port: PortId(r.port as u16),
+        })
+        .collect();
+    routes.sort_by_key(|r| std::cmp::Reverse(r.destination.prefix));
+    let services = m
+        .services
+        .iter()
+        .map(|s| service(reg, s))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Snapshot {
+        generation,
+        ports,
+        routes,
+        static_neighbors: m
+            .neighbors
+            .iter()
+            .map(|n| (PortId(n.port as u16), n.address, MacAddr(n.mac)))
+            .collect(),
+        vips,
+        services: Services::new(services),
+        lb: LbOptions {
+            sloppy_tcp: m.conn.sloppy_tcp,
+            expire_nodest_conn: m.conn.expire_nodest_conn,
+            expire_quiescent_template: m.conn.expire_quiescent_template,
+        },
+        timeouts: Timeouts {
+            tcp: m.timeouts.tcp.as_secs() as u32,
+            tcp_fin: m.timeouts.tcp_fin.as_secs() as u32,
+            udp: m.timeouts.udp.as_secs() as u32,
+        },
+    })
+}

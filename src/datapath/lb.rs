@@ -1,0 +1,609 @@
+//! Load balancing on one worker: connection lookup, scheduling (with
+//! persistence templates and one-packet scheduling), the IPVS state
+//! machine, and forwarding by NAT, DR or TUN; NAT replies; ICMP errors about
+//! connections. Follows `ip_vs_in`/`ip_vs_out` (reference §1–§4).
+//!
+//! Invariants:
+//! - The worker owns its [`ConnTable`]; per-real loads (`loads`) mirror
+//!   exactly the connections in it that are bound to a live real: every
+//!   insert binds (+1 inactive), every activity change moves one count,
+//!   every removal unbinds (through `on_remove`).
+//! - Loads and scheduler states are indexed by service position in the
+//!   current snapshot; a new snapshot generation rebuilds them by stable
+//!   real id (`rebind`), so counts survive reloads.
+//! - Nothing here allocates per packet; ICMP errors are built in frames
+//!   from the pool and pushed to `extra` for routing by the engine.
+use super::service::{Method, ServiceView};
+use super::{Counters, DropReason, Snapshot, Verdict};
+use crate::conn::{self, ConnId, ConnKey, ConnTable, Dir, Fwd, NewConn, ReplyKey, StateChange};
+use crate::frame::{Frame, FrameAlloc};
+use crate::packet::flow::Parsed;
+use crate::packet::tcp;
+use crate::sched::{self, DestLoad, Flow};
+use crate::xlate::{self, XlateError};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Options that follow the IPVS sysctls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LbOptions {
+    pub sloppy_tcp: bool,
+    pub expire_nodest_conn: bool,
+    pub expire_quiescent_template: bool,
+}
+
+/// The per-worker load-balancing state.
+pub struct Lb {
+    pub conns: ConnTable,
+    states: Vec<sched::State>,
+    loads: Vec<Vec<DestLoad>>,
+    generation: u64,
+    ident: u16,
+    seed: u64,
+}
+
+fn v4(a: IpAddr) -> Option<Ipv4Addr> {
+    match a {
+        IpAddr::V4(v) => Some(v),
+        IpAddr::V6(_) => None,
+    }
+}
+
+fn fwd_of(m: Method) -> Fwd {
+    match m {
+        Method::Nat => Fwd::Masq,
+        Method::Dr => Fwd::Dr,
+        Method::Tun => Fwd::Tunnel,
+    }
+}
+
+/// Update the per-real load and gauges when a connection is unbound.
+fn unbind(snap: &Snapshot, loads: &mut [Vec<DestLoad>], counters: &Counters, c: &conn::Conn) {
+    if c.is_template() {
+        if let Some((s, d)) = snap.services.real(c.real()) {
+            if let Some(l) = loads.get_mut(s).and_then(|v| v.get_mut(d)) {
+                l.persistent = l.persistent.saturating_sub(1);
+            }
+        }
+        return;
+    }
+    let active = c.is_active();
+    if let Some((s, d)) = snap.services.real(c.real()) {
+        if let (Some(l), Some(dest)) = (
+            loads.get_mut(s).and_then(|v| v.get_mut(d)),
+            snap.services.list.get(s).and_then(|v| v.dests.get(d)),
+        ) {
+            if active {
+                l.active = l.active.saturating_sub(1);
+            } else {
+                l.inactive = l.inactive.saturating_sub(1);
+            }
+            sched::on_unbind(dest, l);
+        }
+    }
+    if let Some(rc) = counters.real(c.real()) {
+        if active {
+            rc.active.set(rc.active.get().saturating_sub(1));
+        } else {
+            rc.inactive.set(rc.inactive.get().saturating_sub(1));
+        }
+    }
+    counters.conns_expired.inc();
+}
+
+impl Lb {
+    /// A worker's LB state with a connection table of `capacity` entries.
+    pub fn new(
+        capacity: usize,
+        timeouts: conn::Timeouts,
+        seed: u64,
+    ) -> Result<Lb, conn::TableError> {
+        Ok(Lb {
+            conns: ConnTable::with_seed(capacity, timeouts, seed)?,
+            states: Vec::new(),
+            loads: Vec::new(),
+            generation: u64::MAX,
+            ident: (seed as u16) | 1,
+            seed,
+        })
+    }
+
+    /// Follow a new snapshot: rebuild per-service scheduler states and
+    /// loads, keeping each real's load by its stable id.
+    pub fn refresh(&mut self, old: Option<&Snapshot>, snap: &Snapshot) {
+        if self.generation == snap.generation {
+            return;
+        }
+        self.generation = snap.generation;
+        self.conns.set_timeouts(snap.timeouts);
+        let mut loads = Vec::with_capacity(snap.services.list.len());
+        let mut states = Vec::with_capacity(snap.services.list.len());
+        let mut old_states: Vec<Option<sched::State>> = self.states.drain(..).map(Some).collect();
+        for (i, svc) in snap.services.list.iter().enumerate() {
+            let mut v = vec![DestLoad::default(); svc.dests.len()];
+            if let Some(o) = old {
+                for (d, r) in svc.reals.iter().enumerate() {
+                    if let Some((os, od)) = o.services.real(r.id) {
+                        if let Some(l) = self.loads.get(os).and_then(|x| x.get(od)) {
+                            v[d] = *l;
+                            sched::on_update(
+                                o.services.list[os].dests[od].u_threshold,
+                                &svc.dests[d],
+                                &mut v[d],
+                            );
+                        }
+                    }
+                }
+            }
+            loads.push(v);
+            // Keep a service's scheduler state when the service survives.
+            let st = old
+                .and_then(|o| o.services.by_id(svc.id))
+                .and_then(|p| old_states.get_mut(p).and_then(Option::take));
+            states.push(match st {
+                Some(mut s) if s.kind() == svc.table.kind() => {
+                    s.rebind_identity(&svc.table);
+                    s
+                }
+                _ => sched::State::with_seed(&svc.table, self.seed ^ (i as u64) ^ 0x5bd1_e995),
+            });
+        }
+        self.loads = loads;
+        self.states = states;
+    }
+
+    /// A copy of a live connection record.
+    #[inline]
+    fn conn(&self, id: ConnId) -> Option<conn::Conn> {
+        self.conns.get(id).copied()
+    }
+
+    fn next_ident(&mut self) -> u16 {
+        self.ident = self.ident.wrapping_add(1);
+        self.ident
+    }
+
+    /// Expire up to `budget` slots' worth of connections.
+    pub fn expire_some(
+        &mut self,
+        snap: &Snapshot,
+        counters: &Counters,
+        now_ms: u64,
+        budget: usize,
+    ) {
+        let loads = &mut self.loads;
+        self.conns
+            .expire_some(now_ms, budget, |c| unbind(snap, loads, counters, c));
+        counters.conn_table_len.set(self.conns.len() as u64);
+    }
+
+    /// A TCP/UDP packet to a VIP (`p` parsed at L3 offset `off`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn to_vip<F: Frame, A: FrameAlloc<Frame = F>>(
+        &mut self,
+        frame: &mut F,
+        p: &Parsed,
+        snap: &Snapshot,
+        counters: &Counters,
+        alloc: &mut A,
+        extra: &mut Vec<F>,
+        now_ms: u64,
+    ) -> Verdict {
+        let t = p.tuple;
+        let (Some(caddr), Some(vaddr)) = (v4(t.src), v4(t.dst)) else {
+            return Verdict::Drop(DropReason::Ipv6);
+        };
+        let Some(spos) = snap.services.find(t.proto, vaddr, t.dport) else {
+            return Verdict::Drop(DropReason::NoService);
+        };
+        let svc = &snap.services.list[spos];
+        let key = ConnKey::new(t.proto, caddr, t.sport, vaddr, t.dport);
+        let is_tcp = t.proto == conn::IPPROTO_TCP;
+        let flags = p.tcp_flags;
+        let syn = is_tcp
+            && flags & tcp::Flags::SYN != 0
+            && flags & (tcp::Flags::ACK | tcp::Flags::RST) == 0;
+
+        let mut found = self.conns.lookup(&key, now_ms);
+        if let Some(id) = found {
+            let Some(c) = self.conn(id) else {
+                return Verdict::Drop(DropReason::NoConn);
+            };
+            let alive = snap.services.real(c.real()).is_some();
+            // conn_reuse_mode=1: a SYN on a connection in TIME_WAIT/CLOSE is
+            // rescheduled; expire_nodest_conn: a conn of a removed real.
+            let reuse = syn
+                && matches!(
+                    conn::TcpState::from_u8(c.state()),
+                    Some(conn::TcpState::TimeWait | conn::TcpState::Close)
+                );
+            if reuse || (!alive && snap.lb.expire_nodest_conn) {
+                let loads = &mut self.loads;
+                self.conns
+                    .expire_now(id, now_ms, |x| unbind(snap, loads, counters, x));
+                found = None;
+            } else if !alive {
+                return Verdict::Drop(DropReason::RealRemoved);
+            }
+        }
+        let id = match found {
+            Some(id) => id,
+            None => {
+                if is_tcp && !syn && !(snap.lb.sloppy_tcp && flags & tcp::Flags::RST == 0) {
+                    return Verdict::Drop(DropReason::NoConn);
+                }
+                match self.schedule(
+                    spos, svc, key, caddr, t.sport, vaddr, t.dport, snap, counters, now_ms,
+                ) {
+                    Ok(id) => id,
+                    Err(DropReason::NoReal) => {
+                        self.icmp_to_client(frame, XlateKind::PortUnreach, vaddr, alloc, extra);
+                        return Verdict::Drop(DropReason::NoReal);
+                    }
+                    Err(r) => return Verdict::Drop(r),
+                }
+            }
+        };
+        let change = self.conns.transition(id, Dir::Input, flags, now_ms);
+        self.account(id, change, snap, counters);
+        let Some(c) = self.conn(id) else {
+            return Verdict::Drop(DropReason::NoConn);
+        };
+        if let Some(rc) = counters.real(c.real()) {
+            rc.in_pkts.inc();
+            rc.in_bytes.add(frame.len().saturating_sub(14) as u64);
+        }
+        let v = self.forward(frame, &c, snap, vaddr, alloc, extra);
+        if c.flags() & conn::F_ONE_PACKET != 0 {
+            let loads = &mut self.loads;
+            self.conns
+                .expire_now(id, now_ms, |x| unbind(snap, loads, counters, x));
+        }
+        v
+    }
+
+    /// Move the real's active/inactive counts after a transition.
+    fn account(
+        &mut self,
+        id: ConnId,
+        change: Option<StateChange>,
+        snap: &Snapshot,
+        counters: &Counters,
+    ) {
+        let Some(ch) = change.filter(StateChange::activity_changed) else {
+            return;
+        };
+        let Some(c) = self.conns.get(id) else { return };
+        let real = c.real();
+        if let Some((s, d)) = snap.services.real(real) {
+            if let Some(l) = self.loads.get_mut(s).and_then(|v| v.get_mut(d)) {
+                if ch.is_active {
+                    l.inactive = l.inactive.saturating_sub(1);
+                    l.active += 1;
+                } else {
+                    l.active = l.active.saturating_sub(1);
+                    l.inactive += 1;
+                }
+            }
+        }
+        if let Some(rc) = counters.real(real) {
+            if ch.is_active {
+                rc.inactive.set(rc.inactive.get().saturating_sub(1));
+                rc.active.inc();
+            } else {
+                rc.active.set(rc.active.get().saturating_sub(1));
+                rc.inactive.inc();
+            }
+        }
+    }
+
+    /// Pick a real (through a persistence template when configured) and
+    /// insert the connection, bound (+1 inactive) to it.
+    #[allow(clippy::too_many_arguments)]
+    fn schedule(
+        &mut self,
+        spos: usize,
+        svc: &ServiceView,
+        key: ConnKey,
+        caddr: Ipv4Addr,
+        cport: u16,
+        vaddr: Ipv4Addr,
+        vport: u16,
+        snap: &Snapshot,
+        counters: &Counters,
+        now_ms: u64,
+    ) -> Result<ConnId, DropReason> {
+        let flow = Flow {
+            saddr: IpAddr::V4(caddr),
+            sport: cport,
+            daddr: IpAddr::V4(vaddr),
+            dport: vport,
+            now_ms,
+        };
+        let mut template = None;
+        let d = if let Some(per) = svc.persistence {
+            let tkey = conn::template_key(key.proto, caddr, per.netmask, vaddr, vport, svc.port, 0);
+            let mut d = None;
+            if let Some(tid) = self.conns.lookup_template(&tkey, now_ms) {
+                let tc = self.conn(tid).ok_or(DropReason::NoConn)?;
+                // check_template: the dest must still exist and, with
+                // expire_quiescent_template, have weight > 0.
+                match snap.services.real(tc.real()) {
+                    Some((s, di))
+                        if s == spos
+                            && !(snap.lb.expire_quiescent_template
+                                && svc.dests.get(di).is_some_and(|x| x.weight == 0)) =>
+                    {
+                        d = Some(di);
+                        template = Some(tid);
+                        self.conns.touch(tid, now_ms);
+                    }
+                    _ => {
+                        self.conns.invalidate_template(tid);
+                    }
+                }
+            }
+            if d.is_none() {
+                let di = self.pick(spos, svc, &flow).ok_or(DropReason::NoReal)?;
+                let r = &svc.reals[di];
+                let new = NewConn {
+                    key: tkey,
+                    svc: svc.id,
+                    real: r.id,
+                    fwd: fwd_of(r.method),
+                    raddr: r.addr,
+                    rport: conn::template_rport(vport, svc.port, r.port),
+                    flags: 0,
+                };
+                let loads = &mut self.loads;
+                match self
+                    .conns
+                    .insert_template(&new, per.timeout_s, now_ms, |x| {
+                        unbind(snap, loads, counters, x)
+                    }) {
+                    Ok(tid) => {
+                        template = Some(tid);
+                        if let Some(l) = self.loads.get_mut(spos).and_then(|v| v.get_mut(di)) {
+                            l.persistent += 1;
+                        }
+                    }
+                    Err(_) => return Err(DropReason::ConnTableFull),
+                }
+                d = Some(di);
+            }
+            d.ok_or(DropReason::NoReal)?
+        } else {
+            self.pick(spos, svc, &flow).ok_or(DropReason::NoReal)?
+        };
+        let r = &svc.reals[d];
+        let rport = if svc.persistence.is_some() {
+            conn::persist_conn_rport(vport, svc.port, r.port)
+        } else if r.port == 0 {
+            vport
+        } else {
+            r.port
+        };
+        let new = NewConn {
+            key,
+            svc: svc.id,
+            real: r.id,
+            fwd: fwd_of(r.method),
+            raddr: r.addr,
+            rport,
+            flags: if svc.ops { conn::F_ONE_PACKET } else { 0 },
+        };
+        let loads = &mut self.loads;
+        let id = self
+            .conns
+            .insert(&new, now_ms, |x| unbind(snap, loads, counters, x))
+            .map_err(|_| DropReason::ConnTableFull)?;
+        if let Some(tid) = template {
+            self.conns.link_template(id, tid);
+        }
+        if let (Some(l), Some(dest)) = (
+            self.loads.get_mut(spos).and_then(|v| v.get_mut(d)),
+            svc.dests.get(d),
+        ) {
+            l.inactive += 1;
+            sched::on_bind(dest, l);
+        }
+        if let Some(rc) = counters.real(r.id) {
+            rc.conns.inc();
+            rc.inactive.inc();
+        }
+        counters.conns_created.inc();
+        counters.conn_table_len.set(self.conns.len() as u64);
+        Ok(id)
+    }
+
+    fn pick(&mut self, spos: usize, svc: &ServiceView, flow: &Flow) -> Option<usize> {
+        let st = self.states.get_mut(spos)?;
+        let load = self.loads.get(spos)?;
+        svc.table.pick(st, &svc.dests, load, flow)
+    }
+
+    /// Rewrite/encapsulate for the connection's method; the verdict routes
+    /// the packet to the real server.
+    fn forward<F: Frame, A: FrameAlloc<Frame = F>>(
+        &mut self,
+        frame: &mut F,
+        c: &conn::Conn,
+        snap: &Snapshot,
+        vaddr: Ipv4Addr,
+        alloc: &mut A,
+        extra: &mut Vec<F>,
+    ) -> Verdict {
+        let raddr = c.raddr();
+        let Some((port, nh)) = snap.route(raddr) else {
+            return Verdict::Drop(DropReason::NoRoute);
+        };
+        let res = match c.fwd() {
+            Fwd::Masq => xlate::dnat(frame, raddr, c.rport()),
+            Fwd::Tunnel => {
+                let Some(pv) = snap.port(port) else {
+                    return Verdict::Drop(DropReason::NoRoute);
+                };
+                let mtu = xlate::tunnel_mtu(pv.mtu).unwrap_or(68);
+                if xlate::needs_frag(frame, mtu) {
+                    self.icmp_to_client(frame, XlateKind::FragNeeded(mtu), vaddr, alloc, extra);
+                    return Verdict::Drop(DropReason::FragNeeded);
+                }
+                let src = pv.addr.addr;
+                let ident = self.next_ident();
+                xlate::encapsulate(frame, src, raddr, true, ident)
+            }
+            _ => xlate::forward(frame),
+        };
+        match res {
+            Ok(()) => Verdict::Route { port, next_hop: nh },
+            Err(XlateError::TtlExceeded) => {
+                self.icmp_to_client(frame, XlateKind::TimeExceeded, vaddr, alloc, extra);
+                Verdict::Drop(DropReason::TtlExceeded)
+            }
+            Err(_) => Verdict::Drop(DropReason::XlateFailed),
+        }
+    }
+
+    /// A packet to a non-local address: a NAT reply from a real server?
+    pub fn from_real<F: Frame>(
+        &mut self,
+        frame: &mut F,
+        p: &Parsed,
+        snap: &Snapshot,
+        counters: &Counters,
+        now_ms: u64,
+    ) -> Verdict {
+        let t = p.tuple;
+        let (Some(raddr), Some(caddr)) = (v4(t.src), v4(t.dst)) else {
+            return Verdict::Drop(DropReason::Ipv6);
+        };
+        let rkey = ReplyKey::new(t.proto, raddr, t.sport, caddr, t.dport);
+        let Some(id) = self.conns.lookup_reply(&rkey, now_ms) else {
+            return Verdict::Drop(if snap.is_real(raddr) {
+                DropReason::NatNoConn
+            } else {
+                DropReason::NotLocal
+            });
+        };
+        let change = self.conns.transition(id, Dir::Output, p.tcp_flags, now_ms);
+        self.account(id, change, snap, counters);
+        let Some(c) = self.conn(id) else {
+            return Verdict::Drop(DropReason::NoConn);
+        };
+        if let Some(rc) = counters.real(c.real()) {
+            rc.out_pkts.inc();
+            rc.out_bytes.add(frame.len().saturating_sub(14) as u64);
+        }
+        let Some((port, nh)) = snap.route(caddr) else {
+            return Verdict::Drop(DropReason::NoRoute);
+        };
+        match xlate::snat(frame, c.key().vaddr, c.key().vport) {
+            Ok(()) => Verdict::Route { port, next_hop: nh },
+            Err(XlateError::TtlExceeded) => Verdict::Drop(DropReason::TtlExceeded),
+            Err(_) => Verdict::Drop(DropReason::XlateFailed),
+        }
+    }
+
+    /// An ICMP error (`p.inner` set) about a connection: relay and rewrite
+    /// (reference §2.4). `to_vip`: the outer destination is a VIP (client
+    /// side); otherwise it comes from the real side towards the client.
+    #[allow(clippy::too_many_arguments)]
+    pub fn icmp_error<F: Frame, A: FrameAlloc<Frame = F>>(
+        &mut self,
+        frame: &mut F,
+        p: &Parsed,
+        to_vip: bool,
+        snap: &Snapshot,
+        counters: &Counters,
+        alloc: &mut A,
+        extra: &mut Vec<F>,
+        now_ms: u64,
+    ) -> Verdict {
+        let Some(q) = p.inner else {
+            return Verdict::Drop(DropReason::IcmpUnhandled);
+        };
+        let (Some(qs), Some(qd)) = (v4(q.src), v4(q.dst)) else {
+            return Verdict::Drop(DropReason::Ipv6);
+        };
+        if to_vip {
+            // The quoted packet is one we sent: VIP:vport -> client:cport.
+            let key = ConnKey::new(q.proto, qd, q.dport, qs, q.sport);
+            let Some(id) = self.conns.lookup(&key, now_ms) else {
+                return Verdict::Drop(DropReason::IcmpNoConn);
+            };
+            let Some(c) = self.conn(id) else {
+                return Verdict::Drop(DropReason::IcmpNoConn);
+            };
+            if snap.services.real(c.real()).is_none() {
+                return Verdict::Drop(DropReason::RealRemoved);
+            }
+            if let Some(rc) = counters.real(c.real()) {
+                rc.in_pkts.inc();
+                rc.in_bytes.add(frame.len().saturating_sub(14) as u64);
+            }
+            if c.fwd() == Fwd::Masq {
+                let raddr = c.raddr();
+                let Some((port, nh)) = snap.route(raddr) else {
+                    return Verdict::Drop(DropReason::NoRoute);
+                };
+                return match xlate::nat_icmp_in(frame, raddr, c.rport()) {
+                    Ok(()) => Verdict::Route { port, next_hop: nh },
+                    Err(_) => Verdict::Drop(DropReason::XlateFailed),
+                };
+            }
+            // DR/TUN: forwarded unchanged through the connection's transmitter.
+            return self.forward(frame, &c, snap, qs, alloc, extra);
+        }
+        // From the real side: the quoted packet is client -> real (NAT'ed).
+        let rkey = ReplyKey::new(q.proto, qd, q.dport, qs, q.sport);
+        let Some(id) = self.conns.lookup_reply(&rkey, now_ms) else {
+            return Verdict::Drop(DropReason::IcmpNoConn);
+        };
+        let Some(c) = self.conn(id) else {
+            return Verdict::Drop(DropReason::IcmpNoConn);
+        };
+        let Some((port, nh)) = snap.route(qs) else {
+            return Verdict::Drop(DropReason::NoRoute);
+        };
+        if let Some(rc) = counters.real(c.real()) {
+            rc.out_pkts.inc();
+            rc.out_bytes.add(frame.len().saturating_sub(14) as u64);
+        }
+        match xlate::nat_icmp_out(frame, c.key().vaddr, c.key().vport) {
+            Ok(()) => Verdict::Route { port, next_hop: nh },
+            Err(_) => Verdict::Drop(DropReason::XlateFailed),
+        }
+    }
+
+    fn icmp_to_client<F: Frame, A: FrameAlloc<Frame = F>>(
+        &mut self,
+        original: &F,
+        kind: XlateKind,
+        src: Ipv4Addr,
+        alloc: &mut A,
+        extra: &mut Vec<F>,
+    ) {
+        let ident = self.next_ident();
+        let built = match kind {
+            XlateKind::PortUnreach => xlate::port_unreachable(alloc, original, src, ident),
+            XlateKind::TimeExceeded => xlate::time_exceeded(alloc, original, src, ident),
+            XlateKind::FragNeeded(mtu) => xlate::frag_needed(alloc, original, mtu, src, ident),
+        };
+        if let Ok(f) = built {
+            if extra.len() < extra.capacity() {
+                extra.push(f);
+            }
+        }
+    }
+
+    /// Connections in this worker's table (for display): calls `f` for each.
+    pub fn for_each_conn(&self, f: impl FnMut(ConnId, &conn::Conn)) {
+        self.conns.for_each(f)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum XlateKind {
+    PortUnreach,
+    TimeExceeded,
+    FragNeeded(u16),
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Test client. Prints one JSON object on stdout.
+
+client.py http HOST PORT N [SRC]   N sequential HTTP/1.0 requests, a new TCP
+                                   connection each; {"counts": {name: n}, "errors": e}
+client.py hold HOST PORT N SECS    opens N connections (sequentially), reads each
+                                   banner, keeps all open SECS seconds while echoing
+                                   a line on each every 0.2 s, then closes;
+                                   {"counts": ..., "errors": e, "echo_errors": e}
+client.py udp HOST PORT N          N datagrams from N different source ports;
+                                   {"counts": ..., "errors": e}
+Every socket operation has a timeout; the loops are bounded by N and SECS.
+"""
+import json, socket, sys, time
+from collections import Counter
+
+mode, host, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+counts, errors, echo_errors = Counter(), 0, 0
+
+if mode == "http":
+    src = sys.argv[5] if len(sys.argv) > 5 else None
+    for i in range(n):
+        try:
+            s = socket.create_connection((host, port), timeout=3, source_address=(src, 0) if src else None)
+            s.sendall(b"GET / HTTP/1.0\r\nHost: vip\r\n\r\n")
+            data = b""
+            while True:
+                d = s.recv(4096)
+                if not d:
+                    break
+                data += d
+            s.close()
+            body = data.split(b"\r\n\r\n", 1)[1].strip().decode()
+            counts[body] += 1
+        except Exception as e:
+            errors += 1
+elif mode == "hold":
+    secs = float(sys.argv[5])
+    socks = []
+    for i in range(n):
+        try:
+            s = socket.create_connection((host, port), timeout=3)
+            f = s.makefile("rb")
+            name = f.readline().strip().decode()
+            counts[name] += 1
+            socks.append((s, f))
+        except Exception:
+            errors += 1
+    end = time.time() + secs
+    k = 0
+    while time.time() < end:
+        for s, f in socks:
+            try:
+                msg = b"ping %d\n" % k
+                s.sendall(msg)
+                if f.readline() != msg:
+                    echo_errors += 1
+            except Exception:
+                echo_errors += 1
+        k += 1
+        time.sleep(0.2)
+    for s, f in socks:
+        s.close()
+elif mode == "udp":
+    for i in range(n):
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(2)
+            s.sendto(b"hello %d" % i, (host, port))
+            d, _ = s.recvfrom(65536)
+            name, _, rest = d.partition(b":")
+            if rest != b"hello %d" % i:
+                errors += 1
+            counts[name.decode()] += 1
+            s.close()
+        except Exception:
+            errors += 1
+print(json.dumps({"counts": counts, "errors": errors, "echo_errors": echo_errors}))
