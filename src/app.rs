@@ -69,6 +69,8 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+    let dump = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, dump.clone())?;
 
     let args = eal_args(&m);
     tracing::info!(?args, version = %dpdk::version(), "starting EAL");
@@ -121,6 +123,7 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
     let epoch = Instant::now();
     let rings = Arc::new(worker::Rings::new(workers.len(), 4096));
     let mut counters = Vec::new();
+    let mailboxes: Vec<Arc<worker::Mailbox>> = workers.iter().map(|_| Arc::default()).collect();
     let n_workers = workers.len();
     for (i, &lcore) in workers.iter().enumerate() {
         let c = Arc::new(Counters::default());
@@ -150,6 +153,7 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
             conn_capacity: m.conn.capacity as usize,
             workers: n_workers,
             rings: rings.clone(),
+            mailbox: mailboxes[i].clone(),
         };
         dpdk::lcore::launch(lcore, move || worker::run(setup))?;
     }
@@ -165,6 +169,16 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
             }
         }
         published.collect();
+        if dump.swap(false, Ordering::Relaxed) {
+            // SIGUSR1: print the connection table (ipvsadm -Lnc format).
+            let (rows, missing) = worker::collect(&mailboxes, Duration::from_secs(1));
+            print!("{}", crate::ctl::listing::connections(&rows));
+            println!(
+                "-- {} entries ({} workers did not answer)",
+                rows.len(),
+                missing
+            );
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
 

@@ -124,3 +124,45 @@ fn nat_two_workers() {
     );
     eprintln!("2 workers, wrr 3:2:1 over 600 requests: {got:?}");
 }
+
+#[test]
+fn persistence_keeps_a_client_net_on_one_real() {
+    if common::need_root() {
+        return;
+    }
+    let mut l = Lab::new(2, 3).expect("lab");
+    let mut cfg = base(&l, 1);
+    cfg += "[[service]]\nprotocol = \"tcp\"\nvip = \"198.18.0.100\"\nport = 80\nscheduler = \"rr\"\nmethod = \"nat\"\n\
+            persistence = { timeout = 60, netmask = \"255.255.255.0\" }\n";
+    for i in 0..3 {
+        cfg += &format!(
+            "  [[service.real]]\n  address = \"{}\"\n  port = 8080\n",
+            real_addr(i)
+        );
+    }
+    cfg += "\n[[service]]\nprotocol = \"tcp\"\nvip = \"198.18.0.100\"\nport = 81\nscheduler = \"rr\"\nmethod = \"nat\"\n";
+    for i in 0..3 {
+        cfg += &format!(
+            "  [[service.real]]\n  address = \"{}\"\n  port = 8080\n",
+            real_addr(i)
+        );
+    }
+    for (i, ns) in l.reals.clone().iter().enumerate() {
+        server(&mut l, ns, "http", 8080, &format!("r{i}"));
+    }
+    l.start_lvsd(LVSD, &cfg).expect("lvsd");
+    let (c0, c1) = (l.clients[0].clone(), l.clients[1].clone());
+    let a = client(&l, &c0, &["http", "198.18.0.100", "80", "30"]);
+    let b = client(&l, &c1, &["http", "198.18.0.100", "80", "30"]);
+    assert_eq!((a.errors, b.errors), (0, 0));
+    assert_eq!(a.counts.len(), 1, "one real for 198.18.0.2: {a:?}");
+    assert_eq!(
+        a.counts,
+        b.counts.iter().map(|(k, _)| (k.clone(), 30)).collect(),
+        "198.18.0.3 is in the same /24: {a:?} {b:?}"
+    );
+    // Without persistence the same clients spread over all three reals.
+    let spread = client(&l, &c0, &["http", "198.18.0.100", "81", "30"]);
+    assert_eq!(counts(&spread), vec![10, 10, 10], "{spread:?}");
+    assert_eq!(l.stop_lvsd(), Some(0));
+}

@@ -11,6 +11,11 @@ mod net;
 
 pub use net::{run, run_ok, sh_ok};
 
+/// Send a signal to a process by PID.
+pub fn signal(pid: u32, sig: i32) -> std::io::Result<()> {
+    net::kill(pid, sig)
+}
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -199,6 +204,14 @@ impl Testbed {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// PID of a spawned process.
+    pub fn pid(&self, label: &str) -> Option<u32> {
+        self.children
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, c)| c.id())
     }
 
     /// Is the spawned process still running?

@@ -1,8 +1,10 @@
 //! Worker lcores: the poll loop around `datapath::Engine`, TX buffering per
 //! port, and the published snapshot that the management side swaps.
+mod control;
 mod publish;
 mod rings;
 
+pub use control::{collect, Mailbox};
 pub use publish::Published;
 pub use rings::{Rings, Xfer};
 
@@ -36,6 +38,7 @@ pub struct WorkerSetup {
     /// Number of workers (flow owners).
     pub workers: usize,
     pub rings: Arc<Rings>,
+    pub mailbox: Arc<Mailbox>,
 }
 
 /// Slots of the connection table examined per loop iteration for expiry.
@@ -128,6 +131,9 @@ pub fn run(w: WorkerSetup) -> i32 {
         }
         if iter.is_multiple_of(TICK_EVERY) {
             engine.tick(&snap, &mut pool, now_ms);
+            if let Some(gen) = w.mailbox.pending() {
+                w.mailbox.answer(gen, conn_rows(&engine, now_ms));
+            }
         }
         engine.expire_some(&snap, now_ms, EXPIRE_BUDGET);
         flush(&mut engine, &mut txbufs, &w, busy);
@@ -144,6 +150,26 @@ pub fn run(w: WorkerSetup) -> i32 {
         "worker stopped"
     );
     0
+}
+
+/// This worker's connections as listing rows (allocates: only on request).
+fn conn_rows(engine: &Engine<Mbuf>, now_ms: u64) -> Vec<crate::ctl::listing::ConnRow> {
+    let mut rows = Vec::new();
+    engine.lb.for_each_conn(|_, c| {
+        let k = c.key();
+        rows.push(crate::ctl::listing::ConnRow {
+            proto: k.proto,
+            state: c.state_name(),
+            expires_ms: c.remaining_ms(now_ms),
+            caddr: k.caddr,
+            cport: k.cport,
+            vaddr: k.vaddr,
+            vport: k.vport,
+            raddr: c.raddr(),
+            rport: c.rport(),
+        });
+    });
+    rows
 }
 
 fn flush(engine: &mut Engine<Mbuf>, txbufs: &mut [Vec<Mbuf>], w: &WorkerSetup, _busy: bool) {
