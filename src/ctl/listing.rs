@@ -33,15 +33,17 @@ pub fn connections(rows: &[ConnRow]) -> String {
     for r in rows {
         let secs = r.expires_ms / 1000;
         let expire = format!("{:02}:{:02}", secs / 60, secs % 60);
-        let _ = writeln!(
-            s,
-            "{:<3} {:<6} {:<11} {:<18} {:<18} {}",
-            proto_name(r.proto),
-            expire,
-            r.state,
+        let (src, vip, dst) = (
             format!("{}:{}", r.caddr, r.cport),
             format!("{}:{}", r.vaddr, r.vport),
-            format!("{}:{}", r.raddr, r.rport)
+            format!("{}:{}", r.raddr, r.rport),
+        );
+        let _ = writeln!(
+            s,
+            "{:<3} {:<6} {:<11} {src:<18} {vip:<18} {dst}",
+            proto_name(r.proto),
+            expire,
+            r.state
         );
     }
     s
