@@ -4,12 +4,14 @@
 //! SIGTERM; then stop the workers, close the ports and report the mempool
 //! (every mbuf must be back) before EAL cleanup releases the hugepages.
 use crate::config::{Device, Model};
-use crate::ctl::topology::{self, Registry};
+use crate::ctl::metrics::MetricsServer;
+use crate::ctl::runtime::Runtime;
+use crate::ctl::server::ControlServer;
 use crate::datapath::{neigh::NeighConfig, Counters, DropReason};
 use crate::dpdk::{self, port::PortSetup, Eal, Mempool, Port};
 use crate::packet::ethernet::MacAddr;
 use crate::types::{PortId, WorkerId};
-use crate::worker::{self, Published, WorkerSetup};
+use crate::worker::{self, WorkerSetup};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,12 +67,14 @@ pub fn eal_args(m: &Model) -> Vec<String> {
 }
 
 /// Run the director until a stop signal. Returns the process exit code.
-pub fn run(m: Model) -> anyhow::Result<i32> {
+pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
     let dump = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGUSR1, dump.clone())?;
+    let reload = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone())?;
 
     let args = eal_args(&m);
     tracing::info!(?args, version = %dpdk::version(), "starting EAL");
@@ -105,13 +109,18 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
         ports.push(port);
     }
     let macs: Vec<MacAddr> = ports.iter().map(|p| MacAddr(p.mac())).collect();
-    let mut registry = Registry::default();
-    let published = Arc::new(Published::new(topology::build(
-        &m,
-        &macs,
-        1,
-        &mut registry,
-    )?));
+    let mut rt = Runtime::new(path, m.clone(), macs)?;
+    let published = rt.published.clone();
+    let control = ControlServer::bind(&m.control.socket)?;
+    tracing::info!(socket = %m.control.socket.display(), "control socket ready");
+    let metrics = match m.metrics.listen {
+        Some(a) => {
+            let s = MetricsServer::bind(a)?;
+            tracing::info!(listen = %a, "metrics ready at /metrics");
+            Some(s)
+        }
+        None => None,
+    };
     let ports = Arc::new(ports);
     let neigh = NeighConfig {
         timeout_ms: m.arp.timeout.as_millis() as u64,
@@ -157,18 +166,43 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
         };
         dpdk::lcore::launch(lcore, move || worker::run(setup))?;
     }
+    rt.counters = counters.clone();
+    rt.mailboxes = mailboxes.clone();
     tracing::info!(workers = workers.len(), "lvsd running");
 
+    let port_names: Vec<(String, &Port)> = m
+        .ports
+        .iter()
+        .map(|p| p.name.clone())
+        .zip(ports.iter())
+        .collect();
     let mut last_links: Vec<bool> = vec![false; ports.len()];
+    let mut last_rates = Instant::now();
+    let mut last_links_check = Instant::now() - Duration::from_secs(1);
     while !stop.load(Ordering::Relaxed) {
-        for (i, p) in ports.iter().enumerate() {
-            let up = p.link_up();
-            if up != last_links[i] {
-                tracing::info!(port = %m.ports[i].name, up, "link state");
-                last_links[i] = up;
+        if last_links_check.elapsed() >= Duration::from_millis(500) {
+            last_links_check = Instant::now();
+            for (i, p) in ports.iter().enumerate() {
+                let up = p.link_up();
+                if up != last_links[i] {
+                    tracing::info!(port = %m.ports[i].name, up, "link state");
+                    last_links[i] = up;
+                }
             }
+            published.collect();
         }
-        published.collect();
+        if last_rates.elapsed() >= Duration::from_secs(2) {
+            last_rates = Instant::now();
+            rt.sample_rates();
+        }
+        if reload.swap(false, Ordering::Relaxed) {
+            // SIGHUP: re-read the file (refused while runtime changes are unsaved).
+            let _ = rt.reload(false);
+        }
+        control.poll(&mut rt);
+        if let Some(ms) = &metrics {
+            ms.poll(&rt, &port_names, &pool);
+        }
         if dump.swap(false, Ordering::Relaxed) {
             // SIGUSR1: print the connection table (ipvsadm -Lnc format).
             let (rows, missing) = worker::collect(&mailboxes, Duration::from_secs(1));
@@ -179,8 +213,11 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
                 missing
             );
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(5));
     }
+    drop(port_names);
+    drop(control);
+    drop(metrics);
 
     tracing::info!("stopping");
     for &lcore in &workers {
@@ -188,6 +225,7 @@ pub fn run(m: Model) -> anyhow::Result<i32> {
     }
     report(&m, &ports, &counters);
     drop(published);
+    drop(rt);
     drop(rings);
     let ports =
         Arc::try_unwrap(ports).map_err(|_| anyhow::anyhow!("ports still shared at shutdown"))?;

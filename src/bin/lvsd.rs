@@ -87,7 +87,7 @@ fn main() -> ExitCode {
                 None => model.log.format == LogFormat::Json,
             };
             init_logging(&model.log.level, json);
-            match lvsd::app::run(model) {
+            match lvsd::app::run(config.clone(), model) {
                 Ok(code) => ExitCode::from(code as u8),
                 Err(e) => {
                     tracing::error!("{e:#}");

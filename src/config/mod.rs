@@ -16,7 +16,9 @@
 //! Display of [`Errors`] prints one line per error:
 //! `error: port[1].address (line 12): invalid IPv4 prefix '198.18.0.1/33': prefix length must be 0..=32`.
 
+pub mod emit;
 pub mod error;
+mod mgmt;
 pub mod model;
 pub mod net;
 pub mod raw;
@@ -31,8 +33,8 @@ use std::path::Path;
 
 pub use error::{Error, Errors};
 pub use model::{
-    Arp, Conn, Device, Dpdk, Log, LogFormat, Method, Model, Neighbor, Persistence, Port, Protocol,
-    Real, Route, Scheduler, Service, ServiceFlags, Timeouts,
+    Arp, Conn, Control, Device, Dpdk, Log, LogFormat, Method, Metrics, Model, Neighbor,
+    Persistence, Port, Protocol, Real, Route, Scheduler, Service, ServiceFlags, Timeouts,
 };
 pub use net::{Ipv4Net, Mac};
 

@@ -22,6 +22,22 @@ pub struct Model {
     pub timeouts: Timeouts,
     pub conn: Conn,
     pub services: Vec<Service>,
+    pub control: Control,
+    pub metrics: Metrics,
+}
+
+/// `[control]`: the control socket lvsadm talks to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Control {
+    /// Unix socket path, default `/run/lvsd/lvsd.sock`; created mode 0600.
+    pub socket: std::path::PathBuf,
+}
+
+/// `[metrics]`: Prometheus exposition over HTTP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metrics {
+    /// `None` when disabled (`enabled = false`).
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 impl Model {

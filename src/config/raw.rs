@@ -28,6 +28,25 @@ pub struct RawConfig {
     pub conn: RawConn,
     #[serde(default)]
     pub service: Vec<RawService>,
+    #[serde(default)]
+    pub control: RawControl,
+    #[serde(default)]
+    pub metrics: RawMetrics,
+}
+
+/// `[control]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawControl {
+    pub socket: Option<String>,
+}
+
+/// `[metrics]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    pub listen: Option<String>,
+    pub enabled: Option<bool>,
 }
 
 /// `[dpdk]`

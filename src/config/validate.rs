@@ -133,6 +133,7 @@ pub fn validate(raw: RawConfig, spans: &Spans) -> Result<Model, Vec<Error>> {
     let timeouts = validate_timeouts(&mut cx, &raw.timeouts);
     let conn = validate_conn(&mut cx, &raw.conn);
     let services = validate_services(&mut cx, raw.service, &infos);
+    let (control, metrics) = super::mgmt::validate(&mut cx, &raw.control, &raw.metrics);
     if cx.error_count() > 0 {
         return Err(cx.into_errors());
     }
@@ -146,6 +147,8 @@ pub fn validate(raw: RawConfig, spans: &Spans) -> Result<Model, Vec<Error>> {
         timeouts,
         conn,
         services,
+        control,
+        metrics,
     })
 }
 

@@ -123,6 +123,10 @@ impl Lab {
     /// reports it is running.
     pub fn start_lvsd(&mut self, lvsd: &str, config: &str) -> anyhow::Result<()> {
         let path = self.tb.dir.join("lvsd.toml");
+        let mut config = config.to_string();
+        if !config.contains("[control]") {
+            config += &format!("\n[control]\nsocket = \"{}\"\n", self.socket().display());
+        }
         std::fs::write(&path, config)?;
         let p = path.to_string_lossy().to_string();
         let dir = self.dir.clone();
@@ -136,6 +140,11 @@ impl Lab {
             anyhow::bail!("lvsd did not start:\n{log}");
         }
         Ok(())
+    }
+
+    /// The control socket the lab's lvsd listens on.
+    pub fn socket(&self) -> std::path::PathBuf {
+        self.tb.dir.join("lvsd.sock")
     }
 
     /// Stop lvsd (SIGTERM); its exit code.

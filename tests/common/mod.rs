@@ -115,6 +115,10 @@ impl Topo {
     /// Write `config` and start lvsd in the director namespace; waits until it runs.
     pub fn start_lvsd(&mut self, config: &str) {
         let path = self.tb.dir.join("lvsd.toml");
+        let config = format!(
+            "{config}\n[control]\nsocket = \"{}\"\n",
+            self.tb.dir.join("lvsd.sock").display()
+        );
         std::fs::write(&path, config).expect("write config");
         let p = path.to_string_lossy().to_string();
         let dir = self.dir.clone();

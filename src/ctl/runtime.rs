@@ -1,0 +1,529 @@
+//! The management side's state: the running configuration (file plus
+//! runtime changes), snapshot publication, counter aggregation and the
+//! handling of control requests.
+//!
+//! Rules:
+//! - Every change is applied to a copy of the running [`Model`], which is
+//!   then written out as TOML and loaded back through the configuration
+//!   validator — the same rules and messages as the file. Only a valid
+//!   model is published, as one snapshot; otherwise nothing changes.
+//! - Runtime changes are kept until saved or discarded: a reload (SIGHUP,
+//!   `lvsadm reload`) while the running configuration differs from the file
+//!   is refused with a message, unless `discard_runtime` is given. `lvsadm
+//!   save-config > FILE` writes the running configuration.
+//! - Topology changes that keep a real keep its connections (stable ids in
+//!   the [`Registry`]).
+use super::proto::*;
+use super::rates::Estimator;
+use super::topology::{self, Registry};
+use crate::config::{self, Model};
+use crate::datapath::{Counters, Snapshot};
+use crate::packet::ethernet::MacAddr;
+use crate::worker::{self, Mailbox, Published};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything the management loop owns.
+pub struct Runtime {
+    pub path: PathBuf,
+    /// The running configuration.
+    pub model: Model,
+    /// The configuration as last loaded from `path`.
+    pub file_model: Model,
+    registry: Registry,
+    generation: u64,
+    macs: Vec<MacAddr>,
+    pub published: Arc<Published>,
+    pub counters: Vec<Arc<Counters>>,
+    pub mailboxes: Vec<Arc<Mailbox>>,
+    pub reloads_ok: u64,
+    pub reloads_failed: u64,
+    pub rates: Estimator,
+    /// Counter values at the last `-Z`, by real id: shown values are deltas.
+    zero: Vec<StatsData>,
+}
+
+fn svc_matches(s: &config::Service, k: &ServiceKey) -> bool {
+    s.protocol.as_str() == k.protocol && s.vip == IpAddr::V4(k.vip) && s.port == k.port
+}
+
+fn parse_method(m: &str) -> Result<config::Method, String> {
+    match m {
+        "nat" => Ok(config::Method::Nat),
+        "dr" => Ok(config::Method::Dr),
+        "tun" => Ok(config::Method::Tun),
+        o => Err(format!(
+            "real.method: unknown forwarding method '{o}': expected nat, dr or tun"
+        )),
+    }
+}
+
+impl Runtime {
+    /// Build the first snapshot and the publication point.
+    pub fn new(path: PathBuf, model: Model, macs: Vec<MacAddr>) -> anyhow::Result<Runtime> {
+        let mut registry = Registry::default();
+        let snap = topology::build(&model, &macs, 1, &mut registry)?;
+        Ok(Runtime {
+            path,
+            file_model: model.clone(),
+            model,
+            registry,
+            generation: 1,
+            macs,
+            published: Arc::new(Published::new(snap)),
+            counters: Vec::new(),
+            mailboxes: Vec::new(),
+            reloads_ok: 0,
+            reloads_failed: 0,
+            rates: Estimator::default(),
+            zero: Vec::new(),
+        })
+    }
+
+    /// The snapshot workers run on now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.published.load()
+    }
+
+    /// Publish `m` if it is valid: re-validated through the file rules,
+    /// then built and swapped in whole.
+    fn install(&mut self, m: Model) -> Result<(), String> {
+        let text = config::emit::emit(&m);
+        let checked =
+            config::load(&text).map_err(|e| e.to_string().trim_end().replace('\n', "; "))?;
+        if checked.ports != self.model.ports || checked.dpdk != self.model.dpdk {
+            return Err("dpdk and port settings cannot change while running (restart lvsd)".into());
+        }
+        let snap = topology::build(
+            &checked,
+            &self.macs,
+            self.generation + 1,
+            &mut self.registry,
+        )
+        .map_err(|e| e.to_string())?;
+        self.generation += 1;
+        self.published.publish(snap);
+        self.model = checked;
+        Ok(())
+    }
+
+    /// Re-read the file (SIGHUP / `lvsadm reload`).
+    pub fn reload(&mut self, discard_runtime: bool) -> Result<(), String> {
+        let r = self.reload_inner(discard_runtime);
+        match &r {
+            Ok(()) => {
+                self.reloads_ok += 1;
+                tracing::info!(generation = self.generation, "configuration reloaded");
+            }
+            Err(e) => {
+                self.reloads_failed += 1;
+                tracing::warn!("reload refused: {e}");
+            }
+        }
+        r
+    }
+
+    fn reload_inner(&mut self, discard_runtime: bool) -> Result<(), String> {
+        if self.model != self.file_model && !discard_runtime {
+            return Err(format!(
+                "the running configuration has unsaved runtime changes; save them (lvsadm save-config > {}) or reload with --discard-runtime",
+                self.path.display()
+            ));
+        }
+        let m = config::load_file(&self.path)
+            .map_err(|e| e.to_string().trim_end().replace('\n', "; "))?;
+        self.install(m.clone())?;
+        self.file_model = m;
+        Ok(())
+    }
+
+    /// Apply one request to `m` (no publication).
+    fn apply(&self, m: &mut Model, r: &Request) -> Result<(), String> {
+        let find = |m: &Model, k: &ServiceKey| m.services.iter().position(|s| svc_matches(s, k));
+        match r {
+            Request::AddService { service } | Request::EditService { service } => {
+                let pos = find(m, &service.key);
+                let add = matches!(r, Request::AddService { .. });
+                if add && pos.is_some() {
+                    return Err(format!(
+                        "service {} {}:{} already exists",
+                        service.key.protocol, service.key.vip, service.key.port
+                    ));
+                }
+                if !add && pos.is_none() {
+                    return Err(format!(
+                        "no service {} {}:{}",
+                        service.key.protocol, service.key.vip, service.key.port
+                    ));
+                }
+                let protocol = match service.key.protocol.as_str() {
+                    "tcp" => config::Protocol::Tcp,
+                    "udp" => config::Protocol::Udp,
+                    o => {
+                        return Err(format!(
+                            "service.protocol: unknown protocol '{o}': expected tcp or udp"
+                        ))
+                    }
+                };
+                let scheduler =
+                    config::Scheduler::from_name(&service.scheduler).ok_or_else(|| {
+                        format!(
+                            "service.scheduler: unknown scheduler '{}'",
+                            service.scheduler
+                        )
+                    })?;
+                let mut flags = config::ServiceFlags::EMPTY;
+                for f in &service.flags {
+                    flags.insert(match f.as_str() {
+                        "sh-fallback" | "mh-fallback" | "flag-1" => config::ServiceFlags::SCHED1,
+                        "sh-port" | "mh-port" | "flag-2" => config::ServiceFlags::SCHED2,
+                        "flag-3" => config::ServiceFlags::SCHED3,
+                        o => return Err(format!("service.flags: unknown flag '{o}'")),
+                    });
+                }
+                let persistence = service.persistence.as_ref().map(|p| config::Persistence {
+                    timeout: Duration::from_secs(u64::from(p.timeout)),
+                    netmask: p.netmask,
+                });
+                match pos {
+                    Some(i) => {
+                        let s = &mut m.services[i];
+                        s.scheduler = scheduler;
+                        s.flags = flags;
+                        s.persistence = persistence;
+                        s.ops = service.ops;
+                    }
+                    None => m.services.push(config::Service {
+                        name: format!(
+                            "{}-{}-{}",
+                            service.key.protocol, service.key.vip, service.key.port
+                        ),
+                        protocol,
+                        vip: IpAddr::V4(service.key.vip),
+                        port: service.key.port,
+                        scheduler,
+                        flags,
+                        persistence,
+                        ops: service.ops,
+                        method: config::Method::Dr,
+                        maglev_size: 65537,
+                        reals: Vec::new(),
+                    }),
+                }
+            }
+            Request::DeleteService { key } => {
+                let i = find(m, key).ok_or_else(|| {
+                    format!("no service {} {}:{}", key.protocol, key.vip, key.port)
+                })?;
+                m.services.remove(i);
+            }
+            Request::Clear => m.services.clear(),
+            Request::AddReal { key, real } | Request::EditReal { key, real } => {
+                let i = find(m, key).ok_or_else(|| {
+                    format!("no service {} {}:{}", key.protocol, key.vip, key.port)
+                })?;
+                let s = &mut m.services[i];
+                let method = parse_method(&real.method)?;
+                let pos = s
+                    .reals
+                    .iter()
+                    .position(|r| r.address == IpAddr::V4(real.address) && r.port == real.port);
+                let add = matches!(r, Request::AddReal { .. });
+                let new = config::Real {
+                    address: IpAddr::V4(real.address),
+                    port: real.port,
+                    weight: real.weight,
+                    method,
+                    upper_threshold: real.upper_threshold,
+                    lower_threshold: real.lower_threshold,
+                };
+                match (add, pos) {
+                    (true, Some(_)) => {
+                        return Err(format!(
+                            "real {}:{} already exists in that service",
+                            real.address, real.port
+                        ))
+                    }
+                    (false, None) => {
+                        return Err(format!(
+                            "no real {}:{} in that service",
+                            real.address, real.port
+                        ))
+                    }
+                    (true, None) => s.reals.push(new),
+                    (false, Some(p)) => s.reals[p] = new,
+                }
+            }
+            Request::DeleteReal { key, address, port } => {
+                let i = find(m, key).ok_or_else(|| {
+                    format!("no service {} {}:{}", key.protocol, key.vip, key.port)
+                })?;
+                let s = &mut m.services[i];
+                let p = s
+                    .reals
+                    .iter()
+                    .position(|r| r.address == IpAddr::V4(*address) && r.port == *port)
+                    .ok_or_else(|| format!("no real {address}:{port} in that service"))?;
+                s.reals.remove(p);
+            }
+            Request::SetTimeouts { tcp, tcp_fin, udp } => {
+                for (v, t) in [
+                    (tcp, &mut m.timeouts.tcp),
+                    (tcp_fin, &mut m.timeouts.tcp_fin),
+                    (udp, &mut m.timeouts.udp),
+                ] {
+                    if *v != 0 {
+                        *t = Duration::from_secs(u64::from(*v));
+                    }
+                }
+            }
+            Request::Batch { requests } => {
+                for (i, r) in requests.iter().enumerate() {
+                    self.apply(m, r)
+                        .map_err(|e| format!("request {}: {e}", i + 1))?;
+                }
+            }
+            _ => return Err("not a configuration change".into()),
+        }
+        Ok(())
+    }
+
+    /// Handle one request.
+    pub fn handle(&mut self, r: Request) -> Response {
+        match r {
+            Request::Status => Response::data(serde_json::json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "protocol": VERSION,
+                "generation": self.generation,
+                "workers": self.counters.len(),
+                "services": self.model.services.len(),
+                "runtime_changes": self.model != self.file_model,
+            })),
+            Request::List => match serde_json::to_value(self.list()) {
+                Ok(v) => Response::data(v),
+                Err(e) => Response::err(e.to_string()),
+            },
+            Request::Connections => {
+                let (rows, missing) = worker::collect(&self.mailboxes, Duration::from_secs(1));
+                let data: Vec<ConnData> = rows
+                    .iter()
+                    .map(|c| ConnData {
+                        protocol: match c.proto {
+                            6 => "TCP".into(),
+                            17 => "UDP".into(),
+                            p => p.to_string(),
+                        },
+                        state: c.state.to_string(),
+                        expires_ms: c.expires_ms,
+                        client: std::net::SocketAddrV4::new(c.caddr, c.cport),
+                        vip: std::net::SocketAddrV4::new(c.vaddr, c.vport),
+                        real: std::net::SocketAddrV4::new(c.raddr, c.rport),
+                    })
+                    .collect();
+                if missing > 0 {
+                    return Response::err(format!("{missing} workers did not answer"));
+                }
+                Response::data(serde_json::json!(data))
+            }
+            Request::Reload { discard_runtime } => match self.reload(discard_runtime) {
+                Ok(()) => Response::ok(),
+                Err(e) => Response::err(e),
+            },
+            Request::SaveConfig => {
+                Response::data(serde_json::Value::String(config::emit::emit(&self.model)))
+            }
+            Request::Zero { key } => {
+                self.zero_stats(key.as_ref());
+                Response::ok()
+            }
+            Request::Health => Response::data(serde_json::json!([])),
+            Request::Explain {
+                protocol,
+                client,
+                vip,
+            } => match super::explain::explain(&self.snapshot(), &protocol, client, vip) {
+                Ok(v) => Response::data(v),
+                Err(e) => Response::err(e),
+            },
+            change => {
+                let mut m = self.model.clone();
+                match self.apply(&mut m, &change).and_then(|()| self.install(m)) {
+                    Ok(()) => Response::ok(),
+                    Err(e) => Response::err(e),
+                }
+            }
+        }
+    }
+
+    /// Counters of real `id` summed over workers.
+    fn real_stats(&self, id: u16) -> (StatsData, u64, u64) {
+        let mut s = StatsData::default();
+        let (mut active, mut inactive) = (0, 0);
+        for c in &self.counters {
+            if let Some(r) = c.real(id) {
+                s.conns += r.conns.get();
+                s.inpkts += r.in_pkts.get();
+                s.outpkts += r.out_pkts.get();
+                s.inbytes += r.in_bytes.get();
+                s.outbytes += r.out_bytes.get();
+                active += r.active.get();
+                inactive += r.inactive.get();
+            }
+        }
+        (s, active, inactive)
+    }
+
+    fn zeroed(&self, id: u16, s: StatsData) -> StatsData {
+        let z = self.zero.get(usize::from(id)).copied().unwrap_or_default();
+        StatsData {
+            conns: s.conns.saturating_sub(z.conns),
+            inpkts: s.inpkts.saturating_sub(z.inpkts),
+            outpkts: s.outpkts.saturating_sub(z.outpkts),
+            inbytes: s.inbytes.saturating_sub(z.inbytes),
+            outbytes: s.outbytes.saturating_sub(z.outbytes),
+        }
+    }
+
+    fn zero_stats(&mut self, key: Option<&ServiceKey>) {
+        let snap = self.snapshot();
+        for svc in &snap.services.list {
+            let k = ServiceKey {
+                protocol: proto_name(svc.proto).into(),
+                vip: svc.vip,
+                port: svc.port,
+            };
+            if key.is_some_and(|want| *want != k) {
+                continue;
+            }
+            for r in &svc.reals {
+                let (s, _, _) = self.real_stats(r.id);
+                let i = usize::from(r.id);
+                if self.zero.len() <= i {
+                    self.zero.resize(i + 1, StatsData::default());
+                }
+                self.zero[i] = s;
+            }
+        }
+    }
+
+    /// Feed the rate estimator (every 2 s from the management loop).
+    pub fn sample_rates(&mut self) {
+        let snap = self.snapshot();
+        let mut samples = Vec::new();
+        for svc in &snap.services.list {
+            for r in &svc.reals {
+                samples.push((r.id, self.real_stats(r.id).0));
+            }
+        }
+        self.rates.sample(&samples);
+    }
+
+    /// The `list` answer.
+    pub fn list(&self) -> ListData {
+        let snap = self.snapshot();
+        let mut services = Vec::new();
+        for svc in &snap.services.list {
+            let cfg = self.model.services.iter().find(|s| {
+                s.protocol.number() == svc.proto
+                    && s.vip == IpAddr::V4(svc.vip)
+                    && s.port == svc.port
+            });
+            let mut reals = Vec::new();
+            let mut sstats = StatsData::default();
+            let mut srates = RatesData::default();
+            for (r, d) in svc.reals.iter().zip(&svc.dests) {
+                let (raw, active, inactive) = self.real_stats(r.id);
+                let stats = self.zeroed(r.id, raw);
+                let rates = self.rates.get(r.id);
+                add_stats(&mut sstats, &stats);
+                add_rates(&mut srates, &rates);
+                reals.push(RealData {
+                    address: r.addr,
+                    port: r.port,
+                    method: r.method.ipvs_name().to_string(),
+                    weight: d.weight,
+                    upper_threshold: d.u_threshold,
+                    lower_threshold: d.l_threshold,
+                    active,
+                    inactive,
+                    persistent: 0,
+                    stats,
+                    rates,
+                });
+            }
+            services.push(ServiceData {
+                name: svc.name.clone(),
+                key: ServiceKey {
+                    protocol: proto_name(svc.proto).into(),
+                    vip: svc.vip,
+                    port: svc.port,
+                },
+                scheduler: svc.table.kind().name().to_string(),
+                flags: cfg.map(emit_flags).unwrap_or_default(),
+                persistence: svc.persistence.map(|p| PersistSpec {
+                    timeout: p.timeout_s,
+                    netmask: p.netmask,
+                }),
+                ops: svc.ops,
+                stats: sstats,
+                rates: srates,
+                reals,
+            });
+        }
+        ListData {
+            services,
+            timeouts: (snap.timeouts.tcp, snap.timeouts.tcp_fin, snap.timeouts.udp),
+            conn_capacity: self
+                .counters
+                .iter()
+                .map(|c| c.conn_table_capacity.get())
+                .sum(),
+        }
+    }
+}
+
+fn emit_flags(s: &config::Service) -> Vec<String> {
+    let mut v = Vec::new();
+    let (f1, f2) = match s.scheduler {
+        config::Scheduler::Sh => ("sh-fallback", "sh-port"),
+        config::Scheduler::Mh => ("mh-fallback", "mh-port"),
+        _ => ("flag-1", "flag-2"),
+    };
+    if s.flags.contains(config::ServiceFlags::SCHED1) {
+        v.push(f1.to_string());
+    }
+    if s.flags.contains(config::ServiceFlags::SCHED2) {
+        v.push(f2.to_string());
+    }
+    if s.flags.contains(config::ServiceFlags::SCHED3) {
+        v.push("flag-3".to_string());
+    }
+    v
+}
+
+fn add_stats(a: &mut StatsData, b: &StatsData) {
+    a.conns += b.conns;
+    a.inpkts += b.inpkts;
+    a.outpkts += b.outpkts;
+    a.inbytes += b.inbytes;
+    a.outbytes += b.outbytes;
+}
+
+fn add_rates(a: &mut RatesData, b: &RatesData) {
+    a.cps += b.cps;
+    a.inpps += b.inpps;
+    a.outpps += b.outpps;
+    a.inbps += b.inbps;
+    a.outbps += b.outbps;
+}
+
+/// "tcp"/"udp" for a protocol number.
+pub fn proto_name(p: u8) -> &'static str {
+    match p {
+        6 => "tcp",
+        17 => "udp",
+        _ => "ip",
+    }
+}
