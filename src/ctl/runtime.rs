@@ -7,10 +7,11 @@
 //!   then written out as TOML and loaded back through the configuration
 //!   validator — the same rules and messages as the file. Only a valid
 //!   model is published, as one snapshot; otherwise nothing changes.
-//! - Runtime changes are kept until saved or discarded: a reload (SIGHUP,
-//!   `lvsadm reload`) while the running configuration differs from the file
-//!   is refused with a message, unless `discard_runtime` is given. `lvsadm
-//!   save-config > FILE` writes the running configuration.
+//! - Runtime changes are never lost silently: a reload (SIGHUP, `lvsadm
+//!   reload`) while runtime changes exist that the file does not contain is
+//!   refused with a message, unless `discard_runtime` is given. `lvsadm
+//!   save-config > FILE` writes the running configuration; once the file
+//!   holds it, reloads proceed.
 //! - Topology changes that keep a real keep its connections (stable ids in
 //!   the [`Registry`]).
 use super::proto::*;
@@ -126,14 +127,16 @@ impl Runtime {
     }
 
     fn reload_inner(&mut self, discard_runtime: bool) -> Result<(), String> {
-        if self.model != self.file_model && !discard_runtime {
+        let m = config::load_file(&self.path)
+            .map_err(|e| e.to_string().trim_end().replace('\n', "; "))?;
+        // Runtime changes survive a reload only if they were saved to the
+        // file; otherwise the reload is refused rather than losing them.
+        if self.model != self.file_model && m != self.model && !discard_runtime {
             return Err(format!(
                 "the running configuration has unsaved runtime changes; save them (lvsadm save-config > {}) or reload with --discard-runtime",
                 self.path.display()
             ));
         }
-        let m = config::load_file(&self.path)
-            .map_err(|e| e.to_string().trim_end().replace('\n', "; "))?;
         self.install(m.clone())?;
         self.file_model = m;
         Ok(())

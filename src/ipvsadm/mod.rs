@@ -1,0 +1,28 @@
+//! ipvsadm-compatible command-line layer of lvsd.
+//!
+//! * [`parse`](parse::parse) turns an ipvsadm 1.31 command line into a typed
+//!   [`Command`]; [`parse_restore`] does the same for `-R` input.
+//! * [`format`] renders a table snapshot ([`model`]) byte-for-byte like
+//!   ipvsadm 1.31 (`-Ln`, `--stats`, `--rate`, `--thresholds`,
+//!   `--persistent-conn`, `--exact`, `-Lnc`, `--timeout`, `--daemon`, `-Sn`).
+//!
+//! Host and service names are never resolved: `-L` without `-n` prints the
+//! same as `-Ln`, `-S` the same as `-Sn`, and names on input are rejected.
+
+mod args;
+pub mod format;
+pub mod model;
+mod opts;
+pub mod parse;
+
+pub use model::*;
+pub use parse::{
+    parse, parse_restore, Command, DaemonOpts, ErrorKind, ListOpts, ParseError, RealOpts, SvcOpts,
+};
+
+#[cfg(test)]
+mod tests_format;
+#[cfg(test)]
+mod tests_parse;
+#[cfg(test)]
+mod tests_roundtrip;
