@@ -10,6 +10,7 @@
 #include <rte_ethdev.h>
 #include <rte_cycles.h>
 #include <rte_version.h>
+#include <rte_pdump.h>
 
 int lvsd_errno(void);
 unsigned lvsd_lcore_id(void);

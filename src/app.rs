@@ -40,7 +40,10 @@ pub fn eal_args(m: &Model) -> Vec<String> {
     ];
     a.push(format!("--main-lcore={}", d.main_lcore()));
     if d.hugepages {
-        a.extend(["--huge-unlink".into(), "-m".into(), d.memory_mb.to_string()]);
+        // Hugepage files stay linked while running so that secondary
+        // processes (dpdk-dumpcap) can map them; lvsd removes its own files
+        // after EAL cleanup (see `remove_hugepage_files`).
+        a.extend(["-m".into(), d.memory_mb.to_string()]);
     } else {
         a.extend([
             "--no-huge".into(),
@@ -79,6 +82,17 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
     let args = eal_args(&m);
     tracing::info!(?args, version = %dpdk::version(), "starting EAL");
     let eal = Eal::init(&args)?;
+    if m.dpdk.hugepages {
+        // Secondary processes (dpdk-dumpcap, dpdk-proc-info) attach through
+        // the shared configuration, which --no-huge runs do not have.
+        match eal.enable_pdump() {
+            Ok(()) => tracing::info!(
+                "packet capture enabled (dpdk-dumpcap --file-prefix {})",
+                m.dpdk.file_prefix
+            ),
+            Err(e) => tracing::warn!("packet capture unavailable: {e}"),
+        }
+    }
     let workers = dpdk::lcore::worker_lcores();
     if workers.is_empty() {
         anyhow::bail!("dpdk.lcores: at least two lcores are needed (one management, one worker)");
@@ -237,6 +251,9 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
     }
     drop(pool);
     drop(eal);
+    if m.dpdk.hugepages {
+        remove_hugepage_files(&m.dpdk.file_prefix);
+    }
     tracing::info!("stopped");
     Ok(0)
 }
@@ -266,5 +283,26 @@ fn report(m: &Model, ports: &[Port], counters: &[Arc<Counters>]) {
     for (p, cfg) in ports.iter().zip(&m.ports) {
         let s = p.stats();
         tracing::info!(port = %cfg.name, ipackets = s.ipackets, opackets = s.opackets, imissed = s.imissed, ierrors = s.ierrors, oerrors = s.oerrors, rx_nombuf = s.rx_nombuf, "port counters");
+    }
+}
+
+/// Remove this process's hugepage files (`<prefix>map_*`) from every
+/// hugetlbfs mount, so no pages stay reserved after exit.
+fn remove_hugepage_files(prefix: &str) {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let want = format!("{prefix}map_");
+    for dir in mounts
+        .lines()
+        .filter(|l| l.split_whitespace().nth(2) == Some("hugetlbfs"))
+        .filter_map(|l| l.split_whitespace().nth(1))
+    {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&want) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 }

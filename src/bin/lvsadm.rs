@@ -268,12 +268,12 @@ fn list_cmd(sock: &Path, svc: Option<&SvcId>, opts: &ListOpts) -> Result<String,
         return Ok(ipvsadm::format::connections(&rows));
     }
     let l = list(sock)?;
-    let mut infos = svc_infos(&l);
+    let infos = svc_infos(&l);
     if let Some(id) = svc {
-        infos.retain(|s| s.id == *id);
-        if infos.is_empty() {
-            return Err("No such service".into());
-        }
+        return match infos.iter().find(|s| s.id == *id) {
+            Some(s) => Ok(ipvsadm::format::list_service(s, opts)),
+            None => Err("No such service".into()),
+        };
     }
     Ok(ipvsadm::format::list(&infos, opts, 4096))
 }

@@ -47,6 +47,17 @@ impl Eal {
         Ok(Eal { _private: () })
     }
 
+    /// Enable packet capture by secondary processes (`dpdk-dumpcap`,
+    /// `dpdk-pdump`). Needs the shared configuration, i.e. hugepages.
+    pub fn enable_pdump(&self) -> anyhow::Result<()> {
+        // SAFETY: EAL is initialised (self exists); called once from the main lcore.
+        let rc = unsafe { ffi::rte_pdump_init() };
+        if rc != 0 {
+            anyhow::bail!("rte_pdump_init: {}", super::last_error());
+        }
+        Ok(())
+    }
+
     /// The lcore the calling thread runs on (`u32::MAX` off EAL threads).
     pub fn current_lcore() -> u32 {
         // SAFETY: reads a per-thread variable; valid on any thread.
