@@ -18,7 +18,17 @@ fn direct_lab(method: &str) -> Lab {
     cfg += &format!("[[service]]\nprotocol = \"tcp\"\nvip = \"{VIP}\"\nport = 80\nscheduler = \"rr\"\nmethod = \"{method}\"\n");
     for i in 0..3 {
         let addr = format!("198.18.0.{}", 11 + i);
-        let ns = l.add_direct_real(&addr, Some(VIP)).expect("real");
+        // DR reals are prepared by the shipped script; TUN reals in Rust
+        // (the script's tun mode needs the ipip module this kernel lacks).
+        let ns = if method == "dr" {
+            let ns = l.add_direct_real(&addr, None).expect("real");
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/realserver.sh");
+            l.tb.exec_ok(&ns, script, &["dr", VIP])
+                .expect("deploy/realserver.sh dr");
+            ns
+        } else {
+            l.add_direct_real(&addr, Some(VIP)).expect("real")
+        };
         if method == "tun" {
             let label = format!("decap{i}");
             let script = format!("{TOOLS}/ipip_decap.py");

@@ -85,6 +85,33 @@ fn prometheus_scrapes_lvsd() {
         .unwrap();
     assert!(check.0, "promtool check metrics: {}{}", check.1, check.2);
 
+    // Every metric the Grafana dashboard and the scrape config name exists.
+    let dash: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/deploy/grafana/lvsd-dashboard.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut names = 0;
+    for p in dash["panels"].as_array().unwrap() {
+        for t in p["targets"].as_array().unwrap() {
+            let expr = t["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with("lvsd_") {
+                    names += 1;
+                    assert!(
+                        body.lines()
+                            .any(|l| l.starts_with(&format!("# TYPE {word} "))),
+                        "dashboard names {word}, which lvsd does not export"
+                    );
+                }
+            }
+        }
+    }
+    assert!(names >= 20, "the dashboard queries lvsd metrics");
+
     // Prometheus' query API sees the 600 connections, split 3:2:1.
     let query = |q: &str| -> Option<serde_json::Value> {
         let arg = format!("query={q}");
