@@ -62,11 +62,53 @@ pub fn eal_args(m: &Model) -> Vec<String> {
             }
         }
     }
+    for (i, p) in m.ports.iter().enumerate() {
+        if let Some(k) = &p.kernel_iface {
+            a.extend(["--vdev".into(), format!("{}{i},iface={k}", KERNEL_VDEV)]);
+        }
+    }
     if !pci {
         a.push("--no-pci".into());
     }
     a.extend(d.args.iter().cloned());
     a
+}
+
+/// Prefix of the kernel-interface (net_tap) vdev names lvsd creates.
+const KERNEL_VDEV: &str = "net_tap_lvk";
+
+/// Give a port's kernel interface the port's MAC, address and routes, and
+/// bring it up, so the kernel's own traffic (health checks, ssh) uses the
+/// data network through lvsd.
+fn setup_kernel_iface(m: &Model, i: usize, iface: &str, mac: MacAddr) -> anyhow::Result<()> {
+    let p = &m.ports[i];
+    let run = |args: &[&str]| -> anyhow::Result<()> {
+        let out = std::process::Command::new("ip").args(args).output()?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "ip {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    };
+    let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{iface}/disable_ipv6"), "1");
+    run(&["link", "set", "dev", iface, "address", &mac.to_string()])?;
+    run(&["addr", "replace", &p.address.to_string(), "dev", iface])?;
+    run(&["link", "set", "dev", iface, "mtu", &p.mtu.to_string(), "up"])?;
+    for r in m.routes.iter().filter(|r| r.port == i) {
+        run(&[
+            "route",
+            "replace",
+            &r.destination.to_string(),
+            "via",
+            &r.via.to_string(),
+            "dev",
+            iface,
+        ])?;
+    }
+    Ok(())
 }
 
 /// Run the director until a stop signal. Returns the process exit code.
@@ -123,6 +165,31 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
         ports.push(port);
     }
     let macs: Vec<MacAddr> = ports.iter().map(|p| MacAddr(p.mac())).collect();
+    // Kernel interfaces (exception path), after the data ports.
+    let mut kernel_rx = Vec::new();
+    for (i, p) in m.ports.iter().enumerate() {
+        let Some(k) = &p.kernel_iface else { continue };
+        let setup = PortSetup {
+            device_name: format!("{KERNEL_VDEV}{i}"),
+            // net_tap pairs its queues: as many RX as TX queues (one TX per
+            // worker); worker 0 drains every RX queue.
+            rx_queues: workers.len() as u16,
+            tx_queues: workers.len() as u16,
+            mtu: p.mtu,
+            rx_desc: 512,
+            tx_desc: 512,
+        };
+        let tap = Port::open(&setup, pool.clone())
+            .map_err(|e| anyhow::anyhow!("port {} kernel interface {k}: {e}", p.name))?;
+        let mac = p.mac.map(MacAddr).unwrap_or(macs[i]);
+        setup_kernel_iface(&m, i, k, mac)
+            .map_err(|e| anyhow::anyhow!("port {} kernel interface {k}: {e}", p.name))?;
+        tracing::info!(port = %p.name, iface = %k, "kernel interface ready");
+        for q in 0..workers.len() as u16 {
+            kernel_rx.push((PortId(ports.len() as u16), q, PortId(i as u16)));
+        }
+        ports.push(tap);
+    }
     let mut rt = Runtime::new(path, m.clone(), macs)?;
     let published = rt.published.clone();
     let control = ControlServer::bind(&m.control.socket)?;
@@ -177,6 +244,11 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
             workers: n_workers,
             rings: rings.clone(),
             mailbox: mailboxes[i].clone(),
+            kernel_rx: if i == 0 {
+                kernel_rx.clone()
+            } else {
+                Vec::new()
+            },
         };
         dpdk::lcore::launch(lcore, move || worker::run(setup))?;
     }
@@ -196,7 +268,7 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
     while !stop.load(Ordering::Relaxed) {
         if last_links_check.elapsed() >= Duration::from_millis(500) {
             last_links_check = Instant::now();
-            for (i, p) in ports.iter().enumerate() {
+            for (i, p) in ports.iter().enumerate().take(m.ports.len()) {
                 let up = p.link_up();
                 if up != last_links[i] {
                     tracing::info!(port = %m.ports[i].name, up, "link state");

@@ -43,6 +43,11 @@ pub fn emit(m: &Model) -> String {
         if let Some(mac) = &p.mac {
             let _ = writeln!(o, "mac = {}", q(&format_mac(mac)));
         }
+        let _ = writeln!(
+            o,
+            "kernel_iface = {}",
+            q(p.kernel_iface.as_deref().unwrap_or(""))
+        );
         o.push('\n');
     }
     for n in &m.neighbors {

@@ -117,6 +117,9 @@ pub struct Port {
     pub mtu: u16,
     /// `None`: use the device's own MAC.
     pub mac: Option<Mac>,
+    /// Kernel interface (DPDK `net_tap`) carrying the port's own address
+    /// for the exception path; `None` when disabled (`kernel_iface = ""`).
+    pub kernel_iface: Option<String>,
 }
 
 impl Port {

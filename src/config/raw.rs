@@ -73,6 +73,7 @@ pub struct RawPort {
     pub tx_queues: Option<i64>,
     pub mtu: Option<i64>,
     pub mac: Option<String>,
+    pub kernel_iface: Option<String>,
 }
 
 /// `[[neighbor]]`

@@ -338,6 +338,26 @@ fn validate_ports(cx: &mut Ctx, raw: &[RawPort]) -> (Vec<Port>, Vec<PortInfo>) {
             }
         }
         let mac = cx.parse(&format!("{p}.mac"), r.mac.as_deref(), parse_unicast_mac);
+        let kernel_iface = match r.kernel_iface.as_deref() {
+            Some("") => None,
+            Some(k)
+                if k.len() <= 15
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+            {
+                Some(k.to_owned())
+            }
+            Some(k) => {
+                cx.err(
+                    &format!("{p}.kernel_iface"),
+                    format!("invalid interface name '{k}': expected 1..=15 characters of [A-Za-z0-9_-], or \"\" to disable"),
+                );
+                None
+            }
+            None => name
+                .as_ref()
+                .map(|n| format!("lvk-{n}").chars().take(15).collect()),
+        };
         ports.push(Port {
             name: name.clone().unwrap_or_default(),
             device: device.unwrap_or(Device::Vdev(String::new())),
@@ -349,6 +369,7 @@ fn validate_ports(cx: &mut Ctx, raw: &[RawPort]) -> (Vec<Port>, Vec<PortInfo>) {
             tx_queues: cx.int(&format!("{p}.tx_queues"), r.tx_queues, 0, 0, 64),
             mtu: cx.int(&format!("{p}.mtu"), r.mtu, 1500, 68, 9000),
             mac,
+            kernel_iface,
         });
         infos.push(PortInfo { name, net });
     }

@@ -126,6 +126,18 @@ pub fn build(
     generation: u64,
     reg: &mut Registry,
 ) -> anyhow::Result<Snapshot> {
+    // Kernel (tap) ports follow the data ports, in port order.
+    let mut next = m.ports.len() as u16;
+    let kernel_ports: Vec<Option<PortId>> = m
+        .ports
+        .iter()
+        .map(|p| {
+            p.kernel_iface.as_ref().map(|_| {
+                next += 1;
+                PortId(next - 1)
+            })
+        })
+        .collect();
     let mut vips: Vec<Ipv4Addr> = m.services.iter().filter_map(|s| v4(s.vip)).collect();
     vips.sort();
     vips.dedup();
@@ -146,6 +158,7 @@ pub fn build(
                 .copied()
                 .filter(|v| p.address.contains(*v))
                 .collect(),
+            kernel: kernel_ports.get(i).copied().flatten(),
         })
         .collect();
     let mut routes: Vec<RouteView> = m

@@ -264,7 +264,12 @@ impl<F: Frame> Engine<F> {
             }
             arp::Operation::REPLY => {
                 self.counters.arp_replies_received.inc();
-                Verdict::Consumed
+                // The kernel on the exception path resolves its own next
+                // hops: it gets the replies to its address too.
+                match snap.port(port).and_then(|v| v.kernel) {
+                    Some(k) if tpa == my_net.addr => Verdict::Tx(k),
+                    _ => Verdict::Consumed,
+                }
             }
             _ => Verdict::Drop(DropReason::ArpMalformed),
         }
@@ -401,6 +406,17 @@ impl<F: Frame> Engine<F> {
             proto,
             ipv4::Protocol::TCP | ipv4::Protocol::UDP | ipv4::Protocol::ICMP
         );
+        let kernel = snap.port(port).and_then(|v| v.kernel);
+        if let (Some(Local::Own(_)), Some(k)) = (local, kernel) {
+            // Traffic to the director's own address that lvsd does not
+            // answer itself (everything but ICMP echo requests) goes to the
+            // kernel: health-check replies, ssh, ...
+            let echo_request = proto == ipv4::Protocol::ICMP
+                && ip.payload().first() == Some(&crate::packet::icmp::Type::ECHO_REQUEST);
+            if !echo_request {
+                return Verdict::Tx(k);
+            }
+        }
         if !lb_proto || (matches!(local, Some(Local::Own(_))) && proto != ipv4::Protocol::ICMP) {
             return Verdict::Drop(if local.is_some() {
                 DropReason::NoService

@@ -20,6 +20,8 @@ pub struct PortView {
     pub mtu: u16,
     /// VIPs answered (ARP) on this port: those inside its subnet.
     pub vips: Vec<Ipv4Addr>,
+    /// The kernel interface (exception path) of this port, as a TX port.
+    pub kernel: Option<PortId>,
 }
 
 /// A static or configured route.
@@ -119,6 +121,7 @@ mod tests {
                     addr: net([198, 18, 0, 1], 24),
                     mtu: 1500,
                     vips: vec![Ipv4Addr::new(198, 18, 0, 100)],
+                    kernel: None,
                 },
                 PortView {
                     name: "int".into(),
@@ -126,6 +129,7 @@ mod tests {
                     addr: net([198, 18, 1, 1], 24),
                     mtu: 1500,
                     vips: vec![],
+                    kernel: None,
                 },
             ],
             routes: vec![RouteView {

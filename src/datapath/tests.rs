@@ -16,6 +16,7 @@ fn snap() -> Snapshot {
             addr: Ipv4Net::new(MY_IP, 24).unwrap(),
             mtu: 1500,
             vips: vec![VIP],
+            kernel: None,
         }],
         routes: vec![],
         static_neighbors: vec![],

@@ -39,6 +39,9 @@ pub struct WorkerSetup {
     pub workers: usize,
     pub rings: Arc<Rings>,
     pub mailbox: Arc<Mailbox>,
+    /// Kernel interfaces this worker drains: (tap port, queue, its data
+    /// port). What the kernel sends leaves through the data port unchanged.
+    pub kernel_rx: Vec<(PortId, u16, PortId)>,
 }
 
 /// Slots of the connection table examined per loop iteration for expiry.
@@ -103,6 +106,21 @@ pub fn run(w: WorkerSetup) -> i32 {
                         }
                     }
                     _ => engine.rx(m, port, &snap, &mut pool, now_ms),
+                }
+            }
+        }
+        // Exception path, kernel → wire: frames the kernel sends on a port's
+        // kernel interface go out of the data port unchanged.
+        for &(tap, q, data) in &w.kernel_rx {
+            let Some(dev) = w.ports.get(usize::from(tap.0)) else {
+                continue;
+            };
+            if dev.rx_burst(q, &mut rxbuf) > 0 {
+                busy = true;
+                for m in rxbuf.drain(..) {
+                    if let Some(b) = txbufs.get_mut(usize::from(data.0)) {
+                        b.push(m);
+                    }
                 }
             }
         }

@@ -1,0 +1,94 @@
+//! The kernel exception path: each port gets a kernel interface (net_tap)
+//! carrying the director's own address; kernel tools on the director (ping,
+//! curl) reach real servers over the data network through lvsd while it
+//! forwards traffic, and ARP stays consistent.
+mod common;
+#[path = "common/lab.rs"]
+mod lab;
+use lab::*;
+use lvsd::testbed::lab::{real_addr, Lab};
+
+const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
+
+#[test]
+fn kernel_tools_on_the_director_work_while_forwarding() {
+    if common::need_root() {
+        return;
+    }
+    let mut l = Lab::new(1, 2).expect("lab");
+    let mut cfg = base(&l, 1);
+    cfg += "[[service]]\nprotocol = \"tcp\"\nvip = \"198.18.0.100\"\nport = 80\nscheduler = \"rr\"\nmethod = \"nat\"\n";
+    for i in 0..2 {
+        cfg += &format!(
+            "  [[service.real]]\n  address = \"{}\"\n  port = 8080\n",
+            real_addr(i)
+        );
+    }
+    for (i, ns) in l.reals.clone().iter().enumerate() {
+        server(&mut l, ns, "http", 8080, &format!("r{i}"));
+    }
+    l.start_lvsd(LVSD, &cfg).expect("lvsd");
+    let dir = l.dir.clone();
+    let script = format!("{TOOLS}/client.py");
+    let c = l.clients[0].clone();
+    l.tb.spawn(
+        "load",
+        &c,
+        "python3",
+        &[&script, "http", "198.18.0.100", "80", "300"],
+    )
+    .unwrap();
+    // The director's own kernel: ping and HTTP to a real, over lvsd's port.
+    let (ok, out, err) =
+        l.tb.exec(
+            &dir,
+            "ping",
+            &["-c", "3", "-i", "0.2", "-W", "2", &real_addr(1)],
+        )
+        .unwrap();
+    assert!(
+        ok,
+        "ping from the director's kernel: {out}{err}\n{}",
+        l.tb.log("lvsd")
+    );
+    let body =
+        l.tb.exec_ok(
+            &dir,
+            "curl",
+            &[
+                "-sf",
+                "--max-time",
+                "5",
+                &format!("http://{}:8080/", real_addr(0)),
+            ],
+        )
+        .unwrap();
+    assert_eq!(body.trim(), "r0");
+    // The kernel resolved the real's MAC through lvsd's port (ARP replies
+    // reach it), on the kernel interface that carries 198.18.1.1.
+    let neigh =
+        l.tb.exec_ok(&dir, "ip", &["neigh", "show", &real_addr(0)])
+            .unwrap();
+    assert!(
+        neigh.contains("lvk-int") && neigh.contains("lladdr"),
+        "{neigh}"
+    );
+    let addr =
+        l.tb.exec_ok(&dir, "ip", &["-4", "addr", "show", "dev", "lvk-int"])
+            .unwrap();
+    assert!(addr.contains("198.18.1.1/24"), "{addr}");
+    // Forwarding was not disturbed.
+    let done = lvsd::testbed::Testbed::wait_for(std::time::Duration::from_secs(30), || {
+        l.tb.log("load").contains("counts")
+    });
+    assert!(done);
+    let v: serde_json::Value = serde_json::from_str(l.tb.log("load").trim()).unwrap();
+    assert_eq!(v["errors"], 0, "{v}");
+    assert_eq!(l.stop_lvsd(), Some(0));
+    let log = l.tb.log("lvsd");
+    assert_eq!(
+        log_field(&log, "mempool at exit", "mempool_in_use"),
+        Some(0),
+        "{log}"
+    );
+}
