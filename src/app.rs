@@ -299,7 +299,8 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
                 missing
             );
         }
-        std::thread::sleep(Duration::from_millis(5));
+        // Health checks run here, in the management loop's idle time.
+        rt.poll_health(Duration::from_millis(5));
     }
     drop(port_names);
     drop(control);

@@ -119,10 +119,31 @@ pub fn emit(m: &Model) -> String {
                 q(&p.netmask.to_string())
             );
         }
+        let _ = writeln!(o, "quorum = {}\nhysteresis = {}", s.quorum, s.hysteresis);
+        if let Some(c) = &s.quorum_up {
+            let _ = writeln!(o, "quorum_up = {}", q(c));
+        }
+        if let Some(c) = &s.quorum_down {
+            let _ = writeln!(o, "quorum_down = {}", q(c));
+        }
         o.push('\n');
+        if let Some(c) = &s.check_raw {
+            let _ = writeln!(o, "  [service.check]\n{}", super::check::emit(c));
+        }
+        if let Some(so) = &s.sorry {
+            let _ = writeln!(
+                o,
+                "  [service.sorry]\n  address = {}\n  port = {}\n",
+                q(&so.address.to_string()),
+                so.port
+            );
+        }
         for r in &s.reals {
             let _ = writeln!(o, "  [[service.real]]\n  address = {}\n  port = {}\n  weight = {}\n  method = {}\n  upper_threshold = {}\n  lower_threshold = {}\n",
                 q(&r.address.to_string()), r.port, r.weight, q(r.method.as_str()), r.upper_threshold, r.lower_threshold);
+            if let Some(c) = &r.check_raw {
+                let _ = writeln!(o, "  [service.real.check]\n{}", super::check::emit(c));
+            }
         }
     }
     o

@@ -16,6 +16,7 @@
 //! Display of [`Errors`] prints one line per error:
 //! `error: port[1].address (line 12): invalid IPv4 prefix '198.18.0.1/33': prefix length must be 0..=32`.
 
+pub mod check;
 pub mod emit;
 pub mod error;
 mod mgmt;

@@ -395,6 +395,15 @@ pub struct Service {
     /// Maglev lookup-table size (prime); meaningful only for [`Scheduler::Mh`].
     pub maglev_size: u32,
     pub reals: Vec<Real>,
+    /// Live weight needed for the service to be up (keepalived `quorum`).
+    pub quorum: u32,
+    pub hysteresis: u32,
+    pub quorum_up: Option<String>,
+    pub quorum_down: Option<String>,
+    /// `[service.check]` as written (reals inherit it).
+    pub check_raw: Option<super::raw::RawCheck>,
+    /// `[service.sorry]`: takes over while quorum is lost.
+    pub sorry: Option<super::check::Sorry>,
 }
 
 /// `[[service.real]]`: a real (destination) server.
@@ -409,4 +418,8 @@ pub struct Real {
     /// 0 = no upper connection threshold.
     pub upper_threshold: u32,
     pub lower_threshold: u32,
+    /// `[service.real.check]` as written (overrides the service's).
+    pub check_raw: Option<super::raw::RawCheck>,
+    /// The effective check (service's, overridden by the real's), if any.
+    pub check: Option<super::check::Check>,
 }

@@ -143,8 +143,84 @@ pub struct RawService {
     pub ops: Option<bool>,
     pub method: Option<String>,
     pub maglev_size: Option<i64>,
+    pub quorum: Option<i64>,
+    pub hysteresis: Option<i64>,
+    pub quorum_up: Option<String>,
+    pub quorum_down: Option<String>,
+    pub check: Option<RawCheck>,
+    pub sorry: Option<RawSorry>,
     #[serde(default)]
     pub real: Vec<RawReal>,
+}
+
+/// `[service.check]` / `[service.real.check]`
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Vec<super::check::RawStatus>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_regex: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rise: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fall: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind_port: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_up: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_down: Option<String>,
+}
+
+/// `[service.sorry]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSorry {
+    pub address: Option<String>,
+    pub port: Option<i64>,
 }
 
 /// `service.persistence = { timeout, netmask }`
@@ -165,4 +241,5 @@ pub struct RawReal {
     pub method: Option<String>,
     pub upper_threshold: Option<i64>,
     pub lower_threshold: Option<i64>,
+    pub check: Option<RawCheck>,
 }

@@ -164,7 +164,19 @@ fn validate_service(cx: &mut Ctx, p: &str, r: RawService, ports: &[PortInfo]) ->
     if r.maglev_size.is_some() && !is_prime(u64::from(maglev_size)) {
         cx.err(&mpath, format!("maglev_size {maglev_size} is not prime: expected a prime such as 251, 65537 or 131071"));
     }
-    let reals = validate_reals(cx, p, &r.real, port, method, vip);
+    let reals = validate_reals(cx, p, &r.real, port, method, vip, r.check.as_ref());
+    let sorry = r
+        .sorry
+        .as_ref()
+        .and_then(|s| super::check::sorry(cx, &format!("{p}.sorry"), s, port));
+    let quorum: u32 = cx.int(&format!("{p}.quorum"), r.quorum, 1, 0, i64::from(u32::MAX));
+    let hysteresis: u32 = cx.int(
+        &format!("{p}.hysteresis"),
+        r.hysteresis,
+        0,
+        0,
+        i64::from(u32::MAX),
+    );
     let (Some(protocol), Some(vip)) = (protocol, vip) else {
         return None;
     };
@@ -197,6 +209,12 @@ fn validate_service(cx: &mut Ctx, p: &str, r: RawService, ports: &[PortInfo]) ->
         method,
         maglev_size,
         reals,
+        quorum,
+        hysteresis,
+        quorum_up: r.quorum_up.clone(),
+        quorum_down: r.quorum_down.clone(),
+        check_raw: r.check.clone(),
+        sorry,
     })
 }
 
@@ -253,6 +271,7 @@ fn validate_reals(
     svc_port: u16,
     svc_method: Method,
     vip: Option<IpAddr>,
+    svc_check: Option<&super::raw::RawCheck>,
 ) -> Vec<Real> {
     let mut out = Vec::new();
     let mut seen: HashMap<(IpAddr, u16), usize> = HashMap::new();
@@ -304,6 +323,14 @@ fn validate_reals(
                 format!("duplicate real server {address}:{port}: already defined by real[{j}]"),
             );
         }
+        let check = match (svc_check, r.check.as_ref()) {
+            (None, None) => None,
+            (Some(s), None) => super::check::validate(cx, &format!("{p}.check"), s),
+            (None, Some(o)) => super::check::validate(cx, &format!("{rp}.check"), o),
+            (Some(s), Some(o)) => {
+                super::check::validate(cx, &format!("{rp}.check"), &super::check::merge(s, o))
+            }
+        };
         out.push(Real {
             address,
             port,
@@ -311,6 +338,8 @@ fn validate_reals(
             method,
             upper_threshold: upper,
             lower_threshold: lower,
+            check_raw: r.check.clone(),
+            check,
         });
     }
     out

@@ -118,6 +118,7 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
                     "lvsd_real_connections_total" => c,
                     "lvsd_real_packets_in_total" => ip,
                     "lvsd_real_packets_out_total" => op,
+                    "lvsd_real_up" => u64::from(rt.health.is_up(rv.id) && r.weight > 0),
                     _ => get(r),
                 };
                 e.sample(
@@ -345,6 +346,12 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
         &[("result", "failure")],
         rt.reloads_failed,
     );
+    e.family(
+        "lvsd_health_transitions_total",
+        "counter",
+        "Real-server health state changes (up to down and down to up).",
+    );
+    e.sample("lvsd_health_transitions_total", &[], rt.health.transitions);
     e.family("lvsd_services", "gauge", "Virtual services configured.");
     e.sample("lvsd_services", &[], list.services.len() as u64);
     e.0

@@ -14,6 +14,7 @@
 //!   holds it, reloads proceed.
 //! - Topology changes that keep a real keep its connections (stable ids in
 //!   the [`Registry`]).
+use super::health::HealthMgr;
 use super::proto::*;
 use super::rates::Estimator;
 use super::topology::{self, Registry};
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 /// Everything the management loop owns.
 pub struct Runtime {
+    pub health: HealthMgr,
     pub path: PathBuf,
     /// The running configuration.
     pub model: Model,
@@ -65,8 +67,12 @@ impl Runtime {
     /// Build the first snapshot and the publication point.
     pub fn new(path: PathBuf, model: Model, macs: Vec<MacAddr>) -> anyhow::Result<Runtime> {
         let mut registry = Registry::default();
-        let snap = topology::build(&model, &macs, 1, &mut registry)?;
+        let mut health = HealthMgr::new()?;
+        health.sync(&model, &mut registry);
+        let ov = health.overrides(&model, &mut registry);
+        let snap = topology::build(&model, &macs, 1, &mut registry, &ov)?;
         Ok(Runtime {
+            health,
             path,
             file_model: model.clone(),
             model,
@@ -97,17 +103,48 @@ impl Runtime {
         if checked.ports != self.model.ports || checked.dpdk != self.model.dpdk {
             return Err("dpdk and port settings cannot change while running (restart lvsd)".into());
         }
-        let snap = topology::build(
+        self.health.sync(&checked, &mut self.registry);
+        let ov = self.health.overrides(&checked, &mut self.registry);
+        let snap = match topology::build(
             &checked,
             &self.macs,
             self.generation + 1,
             &mut self.registry,
-        )
-        .map_err(|e| e.to_string())?;
+            &ov,
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                let m = self.model.clone();
+                self.health.sync(&m, &mut self.registry);
+                return Err(e.to_string());
+            }
+        };
         self.generation += 1;
         self.published.publish(snap);
         self.model = checked;
         Ok(())
+    }
+
+    /// Run health checks for up to `max_wait`; a state change republishes
+    /// the snapshot with the new effective weights.
+    pub fn poll_health(&mut self, max_wait: Duration) {
+        if !self.health.poll(max_wait) {
+            return;
+        }
+        let ov = self.health.overrides(&self.model, &mut self.registry);
+        match topology::build(
+            &self.model,
+            &self.macs,
+            self.generation + 1,
+            &mut self.registry,
+            &ov,
+        ) {
+            Ok(snap) => {
+                self.generation += 1;
+                self.published.publish(snap);
+            }
+            Err(e) => tracing::error!("snapshot after a health change: {e}"),
+        }
     }
 
     /// Re-read the file (SIGHUP / `lvsadm reload`).
@@ -213,6 +250,12 @@ impl Runtime {
                         method: config::Method::Dr,
                         maglev_size: 65537,
                         reals: Vec::new(),
+                        quorum: 1,
+                        hysteresis: 0,
+                        quorum_up: None,
+                        quorum_down: None,
+                        check_raw: None,
+                        sorry: None,
                     }),
                 }
             }
@@ -241,6 +284,9 @@ impl Runtime {
                     method,
                     upper_threshold: real.upper_threshold,
                     lower_threshold: real.lower_threshold,
+                    // An edited real keeps its own check override.
+                    check_raw: pos.and_then(|p| s.reals[p].check_raw.clone()),
+                    check: None,
                 };
                 match (add, pos) {
                     (true, Some(_)) => {
@@ -341,7 +387,7 @@ impl Runtime {
                 self.zero_stats(key.as_ref());
                 Response::ok()
             }
-            Request::Health => Response::data(serde_json::json!([])),
+            Request::Health => Response::data(self.health.status()),
             Request::Explain {
                 protocol,
                 client,

@@ -22,12 +22,23 @@ pub struct Registry {
     reals: HashMap<(SvcKey, IpAddr, u16), u16>,
 }
 
+/// Health-derived changes to apply on top of the configuration.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    /// Real id → (effective weight, removed).
+    pub reals: HashMap<u16, (u32, bool)>,
+    /// Service ids whose sorry server is active.
+    pub sorry: hashbrown::HashSet<u16>,
+}
+
 impl Registry {
-    fn service_id(&mut self, k: SvcKey) -> u16 {
+    /// The id of a service (allocated on first use).
+    pub fn service_id(&mut self, k: SvcKey) -> u16 {
         let n = self.services.len() as u16;
         *self.services.entry(k).or_insert(n)
     }
-    fn real_id(&mut self, k: (SvcKey, IpAddr, u16)) -> anyhow::Result<u16> {
+    /// The id of a real of a service (allocated on first use).
+    pub fn real_id(&mut self, k: (SvcKey, IpAddr, u16)) -> anyhow::Result<u16> {
         let n = self.reals.len();
         if n >= MAX_REALS && !self.reals.contains_key(&k) {
             anyhow::bail!(
@@ -75,7 +86,12 @@ fn v4(a: IpAddr) -> Option<Ipv4Addr> {
 
 /// Build one service: dests in IPVS list order (reverse of insertion, i.e.
 /// of the order in the file), scheduler tables built here.
-fn service(reg: &mut Registry, s: &config::Service) -> anyhow::Result<ServiceView> {
+fn service(
+    reg: &mut Registry,
+    s: &config::Service,
+    ov: &Overrides,
+    removed: &mut Vec<u16>,
+) -> anyhow::Result<ServiceView> {
     let proto = s.protocol.number();
     let skey = (proto, s.vip, s.port);
     let id = reg.service_id(skey);
@@ -85,15 +101,37 @@ fn service(reg: &mut Registry, s: &config::Service) -> anyhow::Result<ServiceVie
     let mut reals = Vec::new();
     for r in s.reals.iter().rev() {
         let addr = v4(r.address).ok_or_else(|| anyhow::anyhow!("service {}: IPv6 real", s.name))?;
+        let rid = reg.real_id((skey, r.address, r.port))?;
+        let (weight, gone) = ov.reals.get(&rid).copied().unwrap_or((r.weight, false));
+        if gone {
+            // Health: on_failure = "remove" (or the sorry server took over).
+            removed.push(rid);
+            continue;
+        }
+        // Built with the configured weight, then set to the effective one:
+        // Maglev keeps a quiesced real's slots (last_weight).
         let mut d = Dest::new(r.address, r.port, r.weight);
+        d.set_weight(weight);
         d.u_threshold = r.upper_threshold;
         d.l_threshold = r.lower_threshold;
         dests.push(d);
         reals.push(RealView {
-            id: reg.real_id((skey, r.address, r.port))?,
+            id: rid,
             addr,
             port: r.port,
             method: method(r.method),
+        });
+    }
+    if let (true, Some(so)) = (ov.sorry.contains(&id), &s.sorry) {
+        let addr = v4(so.address)
+            .ok_or_else(|| anyhow::anyhow!("service {}: IPv6 sorry server", s.name))?;
+        let rid = reg.real_id((skey, so.address, so.port))?;
+        dests.push(Dest::new(so.address, so.port, 1));
+        reals.push(RealView {
+            id: rid,
+            addr,
+            port: so.port,
+            method: method(s.method),
         });
     }
     let flags = Flags {
@@ -125,6 +163,7 @@ pub fn build(
     macs: &[MacAddr],
     generation: u64,
     reg: &mut Registry,
+    ov: &Overrides,
 ) -> anyhow::Result<Snapshot> {
     // Kernel (tap) ports follow the data ports, in port order.
     let mut next = m.ports.len() as u16;
@@ -171,10 +210,11 @@ pub fn build(
         })
         .collect();
     routes.sort_by_key(|r| std::cmp::Reverse(r.destination.prefix));
+    let mut removed = Vec::new();
     let services = m
         .services
         .iter()
-        .map(|s| service(reg, s))
+        .map(|s| service(reg, s, ov, &mut removed))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Snapshot {
         generation,
@@ -186,7 +226,7 @@ pub fn build(
             .map(|n| (PortId(n.port as u16), n.address, MacAddr(n.mac)))
             .collect(),
         vips,
-        services: Services::new(services),
+        services: Services::new(services, removed),
         lb: LbOptions {
             sloppy_tcp: m.conn.sloppy_tcp,
             expire_nodest_conn: m.conn.expire_nodest_conn,

@@ -216,7 +216,10 @@ impl Lb {
                     conn::TcpState::from_u8(c.state()),
                     Some(conn::TcpState::TimeWait | conn::TcpState::Close)
                 );
-            if reuse || (!alive && snap.lb.expire_nodest_conn) {
+            if reuse
+                || (!alive
+                    && (snap.lb.expire_nodest_conn || snap.services.removed_by_health(c.real())))
+            {
                 let loads = &mut self.loads;
                 self.conns
                     .expire_now(id, now_ms, |x| unbind(snap, loads, counters, x));

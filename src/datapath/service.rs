@@ -91,13 +91,17 @@ pub struct Services {
     by_id: Vec<Option<usize>>,
     real_loc: Vec<Option<(usize, usize)>>,
     real_addrs: hashbrown::HashSet<Ipv4Addr>,
+    /// Reals taken out by health checking (`on_failure = "remove"`): their
+    /// connections are expired on their next packet.
+    removed: hashbrown::HashSet<RealId>,
 }
 
 impl Services {
     /// Index a list of services.
-    pub fn new(list: Vec<ServiceView>) -> Services {
+    pub fn new(list: Vec<ServiceView>, removed: Vec<RealId>) -> Services {
         let mut s = Services {
             list,
+            removed: removed.into_iter().collect(),
             ..Default::default()
         };
         for (i, v) in s.list.iter().enumerate() {
@@ -139,6 +143,12 @@ impl Services {
     #[inline]
     pub fn real(&self, id: RealId) -> Option<(usize, usize)> {
         self.real_loc.get(usize::from(id)).copied().flatten()
+    }
+
+    /// Was real `id` removed by health checking (expire its connections)?
+    #[inline]
+    pub fn removed_by_health(&self, id: RealId) -> bool {
+        self.removed.contains(&id)
     }
 
     /// Is `ip` a real server of some service?

@@ -7,6 +7,8 @@ client.py hold HOST PORT N SECS    opens N connections (sequentially), reads eac
                                    banner, keeps all open SECS seconds while echoing
                                    a line on each every 0.2 s, then closes;
                                    {"counts": ..., "errors": e, "echo_errors": e}
+client.py httplog HOST PORT SECS   HTTP requests back to back for SECS seconds;
+                                   {"log": [[unix_time, name_or_"ERR"], ...]}
 client.py udp HOST PORT N          N datagrams from N different source ports;
                                    {"counts": ..., "errors": e}
 Every socket operation has a timeout; the loops are bounded by N and SECS.
@@ -14,7 +16,8 @@ Every socket operation has a timeout; the loops are bounded by N and SECS.
 import json, socket, sys, time
 from collections import Counter
 
-mode, host, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+n = int(float(sys.argv[4])) if len(sys.argv) > 4 else 0
 counts, errors, echo_errors = Counter(), 0, 0
 
 if mode == "http":
@@ -34,6 +37,28 @@ if mode == "http":
             counts[body] += 1
         except Exception as e:
             errors += 1
+elif mode == "httplog":
+    log, end = [], time.time() + float(sys.argv[4])
+    while time.time() < end:
+        t = time.time()
+        try:
+            s = socket.create_connection((host, port), timeout=2)
+            s.sendall(b"GET / HTTP/1.0\r\nHost: vip\r\n\r\n")
+            data = b""
+            while True:
+                d = s.recv(4096)
+                if not d:
+                    break
+                data += d
+            s.close()
+            head, _, body = data.partition(b"\r\n\r\n")
+            ok = head.startswith(b"HTTP/1.0 200")
+            log.append([t, body.strip().decode() if ok else "ERR"])
+        except Exception:
+            log.append([t, "ERR"])
+        time.sleep(0.01)
+    print(json.dumps({"log": log}))
+    sys.exit(0)
 elif mode == "hold":
     secs = float(sys.argv[5])
     socks = []

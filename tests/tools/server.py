@@ -2,6 +2,7 @@
 """Test real server: `server.py MODE PORT NAME`.
 
 MODE http:   answers every HTTP request with body "NAME\\n" (keep-alive off).
+MODE http500: the same with status 500.
 MODE banner: on accept sends "NAME\\n", then echoes lines until the peer closes.
 MODE udp:    echoes each datagram prefixed with "NAME:".
 Prints "listening" once ready. Stops on SIGTERM.
@@ -20,7 +21,8 @@ def http(conn):
                 return
             buf += d
         body = tag + b"\n"
-        conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+        status = b"500 Internal Server Error" if mode == "http500" else b"200 OK"
+        conn.sendall(b"HTTP/1.0 " + status + b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
 
 def banner(conn):
     with conn:
@@ -44,7 +46,7 @@ else:
     s.bind(("0.0.0.0", port))
     s.listen(1024)
     print("listening", flush=True)
-    handler = http if mode == "http" else banner
+    handler = http if mode in ("http", "http500") else banner
     while True:
         c, _ = s.accept()
         threading.Thread(target=handler, args=(c,), daemon=True).start()

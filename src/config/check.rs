@@ -1,0 +1,261 @@
+//! `[service.check]`, `[service.real.check]` and `[service.sorry]`: health
+//! checking of real servers. A real's check table overrides the service's
+//! field by field (keepalived inherits timers the same way: VS → RS →
+//! checker).
+use super::raw::{RawCheck, RawSorry};
+use super::validate::Ctx;
+use crate::health::{CheckKind, CheckParams, OnFailure, StatusRange};
+use serde::Deserialize;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+/// A validated check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    pub kind: CheckKind,
+    pub params: CheckParams,
+    pub on_failure: OnFailure,
+    /// Commands run on transitions (no shell; event arguments appended).
+    pub notify_up: Option<String>,
+    pub notify_down: Option<String>,
+    /// The raw table, kept so the running configuration can be written back.
+    pub raw: RawCheck,
+}
+
+/// The sorry server of a service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sorry {
+    pub address: IpAddr,
+    pub port: u16,
+}
+
+macro_rules! overlay {
+    ($base:expr, $over:expr, $($f:ident),*) => {
+        RawCheck { $($f: $over.$f.clone().or_else(|| $base.$f.clone()),)* }
+    };
+}
+
+/// `over` on top of `base`, field by field.
+pub fn merge(base: &RawCheck, over: &RawCheck) -> RawCheck {
+    overlay!(
+        base,
+        over,
+        r#type,
+        method,
+        path,
+        host,
+        status,
+        body_regex,
+        digest,
+        send,
+        expect,
+        command,
+        args,
+        dynamic,
+        payload,
+        reply,
+        query_type,
+        query_name,
+        port,
+        interval_ms,
+        timeout_ms,
+        rise,
+        fall,
+        warmup_ms,
+        alpha,
+        bind,
+        bind_port,
+        on_failure,
+        notify_up,
+        notify_down
+    )
+}
+
+/// A status entry: `200` or `"200-299"`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum RawStatus {
+    Code(i64),
+    Range(String),
+}
+
+/// Validate a (merged) check table at `p`.
+pub fn validate(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<Check> {
+    let ty = r.r#type.as_deref().unwrap_or("tcp");
+    let f = |name: &str| format!("{p}.{name}");
+    let kind = match ty {
+        "none" => CheckKind::None,
+        "tcp" => CheckKind::Tcp,
+        "http" => {
+            let mut status = Vec::new();
+            for (i, s) in r.status.iter().flatten().enumerate() {
+                let path = format!("{p}.status[{i}]");
+                let range = match s {
+                    RawStatus::Code(c) if (100..=599).contains(c) => {
+                        Some(StatusRange::single(*c as u16))
+                    }
+                    RawStatus::Range(t) => StatusRange::parse(t),
+                    RawStatus::Code(_) => None,
+                };
+                match range {
+                    Some(x) => status.push(x),
+                    None => cx.err(&path, format!("invalid status {s:?}: expected a code 100..=599 or a range \"200-299\"")),
+                }
+            }
+            if let Some(re) = &r.body_regex {
+                if let Err(e) = regex::Regex::new(re) {
+                    cx.err(&f("body_regex"), format!("invalid regex: {e}"));
+                }
+            }
+            if let Some(d) = &r.digest {
+                if d.len() != 32 || !d.chars().all(|c| c.is_ascii_hexdigit()) {
+                    cx.err(
+                        &f("digest"),
+                        format!("invalid digest '{d}': expected 32 hex digits (MD5 of the body)"),
+                    );
+                }
+            }
+            CheckKind::Http {
+                method: r.method.clone().unwrap_or_else(|| "GET".into()),
+                path: r.path.clone().unwrap_or_else(|| "/".into()),
+                host: r.host.clone(),
+                status,
+                body_regex: r.body_regex.clone(),
+                digest: r.digest.clone(),
+            }
+        }
+        "send-expect" => {
+            let expect = r.expect.clone().unwrap_or_default();
+            if let Err(e) = regex::Regex::new(&expect) {
+                cx.err(&f("expect"), format!("invalid regex: {e}"));
+            }
+            CheckKind::SendExpect {
+                send: r.send.clone().unwrap_or_default(),
+                expect,
+            }
+        }
+        "exec" => {
+            let Some(command) = r.command.clone().filter(|c| !c.trim().is_empty()) else {
+                cx.err(
+                    &f("command"),
+                    "missing key: an exec check needs command = \"/path/to/program\"",
+                );
+                return None;
+            };
+            CheckKind::Exec {
+                command,
+                args: r.args.clone().unwrap_or_default(),
+                dynamic: r.dynamic.unwrap_or(false),
+            }
+        }
+        "udp" => CheckKind::Udp {
+            payload: crate::health::check::decode_escapes(r.payload.as_deref().unwrap_or("")),
+            expect: r.reply.as_deref().map(crate::health::check::decode_escapes),
+        },
+        "dns" => {
+            let qtype = r
+                .query_type
+                .clone()
+                .unwrap_or_else(|| "SOA".into())
+                .to_ascii_uppercase();
+            if !["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"].contains(&qtype.as_str()) {
+                cx.err(
+                    &f("query_type"),
+                    format!("unknown query type '{qtype}': expected A NS CNAME SOA MX TXT AAAA"),
+                );
+            }
+            CheckKind::Dns {
+                qtype,
+                name: r.query_name.clone().unwrap_or_else(|| ".".into()),
+            }
+        }
+        other => {
+            cx.err(
+                &f("type"),
+                format!("unknown check type '{other}': expected tcp, http, send-expect, exec, udp, dns or none"),
+            );
+            return None;
+        }
+    };
+    let ms = |cx: &mut Ctx, name: &str, v: Option<i64>, d: u64| -> Duration {
+        Duration::from_millis(cx.int(&format!("{p}.{name}"), v, d, 1, 7 * 86_400_000))
+    };
+    let interval = ms(cx, "interval_ms", r.interval_ms, 2000);
+    let timeout = ms(
+        cx,
+        "timeout_ms",
+        r.timeout_ms,
+        1000.min(interval.as_millis() as u64).max(1),
+    );
+    let warmup = Duration::from_millis(cx.int(&f("warmup_ms"), r.warmup_ms, 0, 0, 7 * 86_400_000));
+    let bind_addr = match r.bind.as_deref() {
+        None => None,
+        Some(b) => match b.parse::<Ipv4Addr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                cx.err(
+                    &f("bind"),
+                    format!("invalid source address '{b}': expected an IPv4 address"),
+                );
+                None
+            }
+        },
+    };
+    let on_failure = match r.on_failure.as_deref() {
+        None | Some("inhibit") => OnFailure::Inhibit,
+        Some("remove") => OnFailure::Remove,
+        Some(o) => {
+            cx.err(
+                &f("on_failure"),
+                format!("unknown on_failure '{o}': expected \"inhibit\" or \"remove\""),
+            );
+            OnFailure::Inhibit
+        }
+    };
+    let params = CheckParams {
+        interval,
+        timeout,
+        rise: cx.int(&f("rise"), r.rise, 1, 1, 1000),
+        fall: cx.int(&f("fall"), r.fall, 1, 1, 1000),
+        warmup,
+        alpha: r.alpha.unwrap_or(false),
+        bind_addr,
+        bind_port: r
+            .bind_port
+            .map(|v| cx.int(&f("bind_port"), Some(v), 0u16, 1, 65535)),
+        connect_port: r.port.map(|v| cx.int(&f("port"), Some(v), 0u16, 1, 65535)),
+    };
+    Some(Check {
+        kind,
+        params,
+        on_failure,
+        notify_up: r.notify_up.clone(),
+        notify_down: r.notify_down.clone(),
+        raw: r.clone(),
+    })
+}
+
+/// Validate `[service.sorry]`.
+pub fn sorry(cx: &mut Ctx, p: &str, r: &RawSorry, svc_port: u16) -> Option<Sorry> {
+    let apath = format!("{p}.address");
+    let Some(a) = r.address.as_deref() else {
+        cx.err(&apath, "missing key: the sorry server's address");
+        return None;
+    };
+    let address = match a.parse::<Ipv4Addr>() {
+        Ok(v) => IpAddr::V4(v),
+        Err(_) => {
+            cx.err(&apath, format!("invalid IPv4 address '{a}'"));
+            return None;
+        }
+    };
+    Some(Sorry {
+        address,
+        port: cx.int(&format!("{p}.port"), r.port, svc_port, 0, 65535),
+    })
+}
+
+/// The raw table as TOML lines (for writing the configuration back).
+pub fn emit(r: &RawCheck) -> String {
+    toml::to_string(r).unwrap_or_default()
+}

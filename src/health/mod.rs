@@ -1,0 +1,33 @@
+//! Real-server health checking for lvsd (keepalived checkers, ldirectord,
+//! Piranha nanny), run on the management thread, never on packet workers.
+//!
+//! Layout: [`check`] (definitions), [`proto`] (socket-free protocol logic),
+//! [`probe`] (one in-flight check), [`engine`] (single-thread `mio` event
+//! loop), [`state`] (rise/fall state machine), [`policy`] (quorum,
+//! hysteresis, sorry server), [`notify`] (notify/quorum commands).
+//!
+//! Invariants: no `unsafe`; no threads; nothing panics on any input.
+
+#![forbid(unsafe_code)]
+
+pub mod check;
+pub mod engine;
+pub mod notify;
+pub mod policy;
+pub mod probe;
+pub mod proto;
+pub mod state;
+
+#[cfg(test)]
+mod tests_exec;
+#[cfg(test)]
+mod tests_net;
+
+pub use check::{CheckKind, CheckParams, CheckResult, HealthError, StatusRange, Target};
+pub use engine::{EngineStats, HealthEngine, TargetStatus};
+pub use notify::{Notifier, NotifyEvent};
+pub use policy::{
+    evaluate, Effective, EffectiveReal, OnFailure, QuorumState, QuorumTransition, RealHealth,
+    ServicePolicy, SorryServer,
+};
+pub use state::Event;
