@@ -25,3 +25,4 @@ uint64_t lvsd_get_tsc_cycles(void) { return rte_get_tsc_cycles(); }
 uint64_t lvsd_get_tsc_hz(void) { return rte_get_tsc_hz(); }
 unsigned lvsd_mempool_in_use(const struct rte_mempool *mp) { return rte_mempool_in_use_count(mp); }
 unsigned lvsd_mempool_avail(const struct rte_mempool *mp) { return rte_mempool_avail_count(mp); }
+int lvsd_pktmbuf_alloc_bulk(struct rte_mempool *mp, struct rte_mbuf **mbufs, unsigned count) { return rte_pktmbuf_alloc_bulk(mp, mbufs, count); }

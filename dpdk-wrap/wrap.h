@@ -36,3 +36,4 @@ uint64_t lvsd_get_tsc_cycles(void);
 uint64_t lvsd_get_tsc_hz(void);
 unsigned lvsd_mempool_in_use(const struct rte_mempool *mp);
 unsigned lvsd_mempool_avail(const struct rte_mempool *mp);
+int lvsd_pktmbuf_alloc_bulk(struct rte_mempool *mp, struct rte_mbuf **mbufs, unsigned count);

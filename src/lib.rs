@@ -16,6 +16,7 @@ pub mod frame;
 pub mod health;
 pub mod ipvsadm;
 pub mod packet;
+pub mod perfgen;
 pub mod sched;
 pub mod testbed;
 pub mod types;

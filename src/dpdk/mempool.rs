@@ -56,6 +56,33 @@ impl Mempool {
         NonNull::new(m).map(|p| unsafe { Mbuf::from_raw(p) })
     }
 
+    /// Append `n` fresh mbufs (reset, default headroom) to `out`, all or
+    /// none: false (nothing appended) when the pool cannot supply `n`.
+    /// Allocates nothing when `out` has room for `n` more.
+    pub fn alloc_bulk(&self, out: &mut Vec<Mbuf>, n: usize) -> bool {
+        if n == 0 {
+            return true;
+        }
+        let Ok(count) = u32::try_from(n) else {
+            return false;
+        };
+        out.reserve(n);
+        let len = out.len();
+        // SAFETY: `out` has capacity for `n` more elements (reserved above);
+        // Mbuf is repr(transparent) over NonNull<rte_mbuf>, so the spare
+        // capacity is an array of `n` mbuf pointer slots. On success DPDK
+        // wrote `n` valid, newly owned mbufs there, so the length may grow;
+        // on failure it wrote nothing we keep (length unchanged).
+        unsafe {
+            let slots = out.as_mut_ptr().add(len) as *mut *mut ffi::rte_mbuf;
+            if ffi::lvsd_pktmbuf_alloc_bulk(self.ptr.as_ptr(), slots, count) != 0 {
+                return false;
+            }
+            out.set_len(len + n);
+        }
+        true
+    }
+
     pub(super) fn as_ptr(&self) -> *mut ffi::rte_mempool {
         self.ptr.as_ptr()
     }

@@ -1,0 +1,47 @@
+//! A fixed, deterministic datapath workload for instruction counting
+//! (`perf/callgrind.sh`): set up an engine with CONNS established
+//! connections, then push PACKETS frames of MODE through `Engine::rx`.
+//!
+//!     dp_workload MODE CONNS PACKETS     MODE: dr-est | nat-est | dr-new
+//!
+//! Run it twice with different PACKETS: the difference in instructions
+//! divided by the difference in packets is the cost per packet, free of
+//! the set-up.
+use lvsd::perfgen::bench::{Workload, DR_VIP, NAT_VIP};
+use lvsd::perfgen::FlowMix;
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    if a.len() != 4 {
+        eprintln!("usage: dp_workload dr-est|nat-est|dr-new CONNS PACKETS");
+        std::process::exit(2);
+    }
+    let conns: u64 = a[2].parse().expect("CONNS");
+    let packets: u64 = a[3].parse().expect("PACKETS");
+    let (vip, new) = match a[1].as_str() {
+        "dr-est" => (lvsd::perfgen::bench::DR_VIP, false),
+        "nat-est" => (NAT_VIP, false),
+        "dr-new" => (DR_VIP, true),
+        m => panic!("unknown mode {m}"),
+    };
+    let cap = ((conns + packets + 1024) as usize).next_power_of_two();
+    let mut w = Workload::new(cap, vip, 64);
+    w.establish(conns);
+    let mut mix = if new {
+        FlowMix::new(0, conns, packets.max(1), 1_000_000)
+    } else {
+        FlowMix::new(conns, conns, 1, 0)
+    };
+    let before = w.forwarded;
+    w.run(&mut mix, packets);
+    let fwd = w.forwarded - before;
+    println!(
+        "mode={} conns={} packets={} forwarded={} drops={} table={}",
+        a[1],
+        conns,
+        packets,
+        fwd,
+        w.engine.counters.total_drops(),
+        w.conns()
+    );
+}

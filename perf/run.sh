@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# lvsd performance harness: lvsd-gen (CPU 0) against lvsd (worker on CPU 1)
+# and against dpdk-testpmd (forwarding lcore on CPU 1) over net_memif,
+# A/B interleaved (testpmd, lvsd, testpmd, lvsd, ...) for every scenario,
+# RUNS times. JSON lines go to perf/results/<stamp>.jsonl, DUT logs next to
+# it, and a summary table (min/median/max Mpps, lvsd/testpmd ratio) to
+# stdout. See perf/README.md.
+#
+#   perf/run.sh [-n RUNS] [-d SECONDS] [-s SCENARIO[,SCENARIO...]] [--no-build]
+#
+# Must run as root (hugepages, /run). Only processes this script starts are
+# stopped, by PID (testpmd and lvsd with SIGINT, so they close their ports).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+RUNS=3
+DURATION=3
+ONLY=""
+BUILD=1
+WARM_RATE=${WARM_RATE:-500000}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n|--runs) RUNS="$2"; shift 2 ;;
+    -d|--duration) DURATION="$2"; shift 2 ;;
+    -s|--scenarios) ONLY="$2"; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+# name | baseline testpmd mode | generator arguments
+SCENARIOS=(
+  "dr-est-1k|macswap|--vip 198.19.0.100 --flows 1000 --warm 1000"
+  "dr-est-100k|macswap|--vip 198.19.0.100 --flows 100000 --warm 100000"
+  "dr-est-1m|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000"
+  "nat-est-1k|5tswap|--vip 198.19.0.101 --flows 1000 --warm 1000"
+  "nat-est-100k|5tswap|--vip 198.19.0.101 --flows 100000 --warm 100000"
+  "nat-est-1m|5tswap|--vip 198.19.0.101 --flows 1000000 --warm 1000000"
+  "syn-flood|macswap|--vip 198.19.0.100 --flows 0 --syn-share 1"
+  "udp-64|macswap|--vip 198.19.0.100 --proto udp --size 60 --flows 1000"
+  "dr-1500|macswap|--vip 198.19.0.100 --size 1500 --flows 1000 --warm 1000"
+)
+
+[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
+command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd missing: apt-get install dpdk-dev" >&2; exit 1; }
+
+if [ "$BUILD" = 1 ]; then
+  (cd "$ROOT" && cargo build --release --bins 2>&1 | tail -1)
+fi
+LVSD="$ROOT/target/release/lvsd"
+GEN="$ROOT/target/release/lvsd-gen"
+
+free_pages=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+if [ "${free_pages:-0}" -lt 384 ]; then
+  echo 512 > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+  free_pages=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+  [ "${free_pages:-0}" -ge 384 ] || { echo "need 384 free 2 MB hugepages (have $free_pages)" >&2; exit 1; }
+fi
+
+SOCKDIR=/run/lvsd-perf
+mkdir -p "$SOCKDIR" "$HERE/results"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT="$HERE/results/$STAMP.jsonl"
+LOGDIR="$HERE/results/$STAMP"
+mkdir -p "$LOGDIR"
+CONF="$LOGDIR/lvsd.toml"
+sed "s#@SOCK@#$SOCKDIR/lvsd.sock#" "$HERE/lvsd-perf.toml" > "$CONF"
+"$LVSD" check -c "$CONF" >/dev/null
+
+DUT_PID=""
+cleanup() {
+  if [ -n "$DUT_PID" ] && kill -0 "$DUT_PID" 2>/dev/null; then
+    kill -INT "$DUT_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$DUT_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$DUT_PID" 2>/dev/null || true
+  fi
+  DUT_PID=""
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+
+# wait_for LOG PATTERN SECONDS
+wait_for() {
+  local i
+  for i in $(seq $(( $3 * 10 ))); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    kill -0 "$DUT_PID" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+start_testpmd() { # mode log
+  setsid stdbuf -oL dpdk-testpmd -l 0,1 --main-lcore 0 --file-prefix lvsd-perf-tp --huge-unlink -m 256 --no-pci \
+    --vdev "net_memif0,role=server,socket=$SOCKDIR/testpmd.sock,mac=02:00:00:00:00:01" -- \
+    --forward-mode="$1" --port-topology=loop --nb-cores=1 --total-num-mbufs=16384 \
+    --stats-period=3600 --no-mlockall </dev/null >"$2" 2>&1 &
+  DUT_PID=$!
+  wait_for "$2" "start packet forwarding" 30
+}
+
+start_lvsd() { # log
+  setsid "$LVSD" run -c "$CONF" </dev/null >"$1" 2>&1 &
+  DUT_PID=$!
+  wait_for "$1" "lvsd running" 30
+}
+
+stop_dut() {
+  local pid=$DUT_PID
+  [ -n "$pid" ] || return 0
+  kill -INT "$pid" 2>/dev/null || true
+  for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "  DUT $pid did not stop on SIGINT; killing" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+  DUT_PID=""
+}
+
+# gen SOCKET LABEL ARGS...
+gen() {
+  local sock=$1 label=$2; shift 2
+  # shellcheck disable=SC2086
+  timeout $(( DURATION + 60 )) "$GEN" --label "$label" --dst-mac 02:00:00:00:00:01 \
+    --duration "$DURATION" --warm-rate "$WARM_RATE" "$@" -- \
+    -l 0 --file-prefix lvsd-perf-gen --huge-unlink -m 256 --no-pci \
+    --vdev "net_memif0,role=client,socket=$sock,mac=02:00:00:00:00:02" 2>>"$LOGDIR/gen.stderr" | tail -n 1
+}
+
+# one DUT KIND MODE SCEN RUN ARGS
+one() {
+  local kind=$1 mode=$2 scen=$3 run=$4 args=$5 log line sock
+  log="$LOGDIR/$scen.$kind.$run.log"
+  if [ "$kind" = testpmd ]; then
+    sock="$SOCKDIR/testpmd.sock"
+    start_testpmd "$mode" "$log" || { echo "  testpmd failed to start (see $log)" >&2; stop_dut; return 0; }
+  else
+    sock="$SOCKDIR/lvsd.sock"
+    start_lvsd "$log" || { echo "  lvsd failed to start (see $log)" >&2; stop_dut; return 0; }
+  fi
+  # shellcheck disable=SC2086
+  line=$(gen "$sock" "$scen" $args || true)
+  stop_dut
+  if [ -z "$line" ] || [ "${line:0:1}" != "{" ]; then
+    echo "  $scen/$kind run $run: generator failed (see $LOGDIR/gen.stderr)" >&2
+    return 0
+  fi
+  line="{\"scenario\":\"$scen\",\"dut\":\"$kind\",\"mode\":\"$mode\",\"run\":$run,\"duration\":$DURATION,${line:1}"
+  echo "$line" >> "$OUT"
+  printf '  %-13s %-8s run %d: rx %s Mpps (tx %s, loss %s, p50 %s us, p99 %s us)\n' "$scen" "$kind" "$run" \
+    "$(sed 's/.*"rx_mpps":\([^,]*\).*/\1/' <<<"$line")" "$(sed 's/.*"tx_mpps":\([^,]*\).*/\1/' <<<"$line")" \
+    "$(sed 's/.*"loss_ratio":\([^,]*\).*/\1/' <<<"$line")" "$(sed 's/.*"lat_p50_us":\([^,]*\).*/\1/' <<<"$line")" \
+    "$(sed 's/.*"lat_p99_us":\([^,]*\).*/\1/' <<<"$line")"
+}
+
+echo "lvsd perf: $RUNS runs x ${#SCENARIOS[@]} scenarios, ${DURATION}s each; results in $OUT"
+echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg) (other load on the machine skews every figure)"
+for run in $(seq 1 "$RUNS"); do
+  for s in "${SCENARIOS[@]}"; do
+    IFS='|' read -r scen mode args <<<"$s"
+    if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$scen,"* ]]; then continue; fi
+    one testpmd "$mode" "$scen" "$run" "$args"
+    lmode=dr; [[ "$scen" == nat-* ]] && lmode=nat
+    one lvsd "$lmode" "$scen" "$run" "$args"
+    # lvsd's own drop counters for the record
+    grep -h "worker counters" "$LOGDIR/$scen.lvsd.$run.log" 2>/dev/null | sed 's/.*worker=/    lvsd worker=/' | cut -c1-220 || true
+  done
+done
+
+python3 "$HERE/summary.py" "$OUT"

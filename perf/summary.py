@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Summarise perf/run.sh results: min/median/max rx Mpps per scenario and
+DUT, and the lvsd/testpmd ratio of the paired (same run) measurements.
+
+    python3 perf/summary.py perf/results/<stamp>.jsonl
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+
+def main(path):
+    rows = [json.loads(l) for l in open(path) if l.strip().startswith("{")]
+    by = defaultdict(list)
+    pair = defaultdict(dict)
+    order = []
+    for r in rows:
+        k = (r["scenario"], r["dut"])
+        if r["scenario"] not in order:
+            order.append(r["scenario"])
+        by[k].append(r)
+        pair[(r["scenario"], r["run"])][r["dut"]] = r
+
+    def mmm(vals):
+        if not vals:
+            return "-"
+        return "%.2f/%.2f/%.2f" % (min(vals), statistics.median(vals), max(vals))
+
+    print()
+    hdr = "%-13s %-8s %-20s %-20s %-16s %-9s %-9s %-8s" % (
+        "scenario", "baseline", "testpmd Mpps", "lvsd Mpps", "ratio", "lvsd p50", "lvsd p99", "lvsd loss")
+    print(hdr)
+    print("%-13s %-8s %-20s %-20s %-16s %-9s %-9s %-8s" % (
+        "", "", "min/med/max", "min/med/max", "min/med/max", "us(med)", "us(med)", "(med)"))
+    print("-" * len(hdr))
+    for s in order:
+        tp = by.get((s, "testpmd"), [])
+        lv = by.get((s, "lvsd"), [])
+        mode = tp[0]["mode"] if tp else "-"
+        ratios = []
+        for (sc, run), d in pair.items():
+            if sc == s and "testpmd" in d and "lvsd" in d and d["testpmd"]["rx_mpps"] > 0:
+                ratios.append(d["lvsd"]["rx_mpps"] / d["testpmd"]["rx_mpps"])
+
+        def med(key):
+            v = [r[key] for r in lv if r.get(key) is not None]
+            return "%.1f" % statistics.median(v) if v else "-"
+
+        loss = [r["loss_ratio"] for r in lv]
+        print("%-13s %-8s %-20s %-20s %-16s %-9s %-9s %-8s" % (
+            s, mode, mmm([r["rx_mpps"] for r in tp]), mmm([r["rx_mpps"] for r in lv]),
+            mmm(ratios), med("lat_p50_us"), med("lat_p99_us"),
+            "%.4f" % statistics.median(loss) if loss else "-"))
+    print()
+    print("Mpps = frames received back by the generator per second of TX "
+          "(64 B unless the scenario says otherwise); ratio = lvsd/testpmd in the same run.")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

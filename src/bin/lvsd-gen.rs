@@ -1,0 +1,379 @@
+//! `lvsd-gen`: a DPDK traffic generator and sink on one lcore (the main
+//! thread). It transmits Ethernet/IPv4/TCP-or-UDP frames from many client
+//! endpoints to a VIP, receives whatever comes back on the same port, and
+//! prints one JSON line: tx/rx pps, loss and latency quantiles taken from
+//! the TSC stamp in the payload (1 of `--sample` packets).
+//!
+//!     lvsd-gen [OPTIONS] -- <EAL args, e.g. -l 0 --vdev net_memif0,role=client,socket=...>
+//!
+//! Every loop is bounded by `--duration` (and `--count`); SIGINT ends the
+//! current phase early. See `perf/README.md`.
+use clap::Parser;
+use lvsd::dpdk::{self, mbuf::free_bulk, port::PortSetup, Eal, Mbuf, Mempool, Port};
+use lvsd::frame::Frame;
+use lvsd::perfgen::{
+    self, json_line, read_stamp, FlowMix, FrameSpec, LatHist, Pacer, PhaseStats, Proto, Template,
+    TCP_ACK, TCP_SYN,
+};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lvsd-gen",
+    about = "DPDK traffic generator + sink for lvsd benchmarks"
+)]
+struct Args {
+    /// DPDK device name to use (default: the name of the first --vdev).
+    #[arg(long)]
+    port: Option<String>,
+    /// Destination MAC (the DUT's port).
+    #[arg(long, default_value = "02:00:00:00:00:01")]
+    dst_mac: String,
+    /// Source MAC (default: the generator port's MAC).
+    #[arg(long)]
+    src_mac: Option<String>,
+    /// Destination address (the VIP).
+    #[arg(long, default_value = "10.0.0.100")]
+    vip: Ipv4Addr,
+    /// Destination port.
+    #[arg(long, default_value_t = 80)]
+    dport: u16,
+    /// tcp | udp
+    #[arg(long, default_value = "tcp")]
+    proto: String,
+    /// Frame length without FCS (64..=1514 for TCP, 60.. for UDP).
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Established client endpoints (ACK packets cycle through 0..flows).
+    #[arg(long, default_value_t = 1000)]
+    flows: u64,
+    /// Share of packets that are SYNs from new endpoints (0..=1).
+    #[arg(long, default_value_t = 0.0)]
+    syn_share: f64,
+    /// Distinct endpoints SYNs cycle through (after the established ones);
+    /// default: up to 10M endpoints in all.
+    #[arg(long)]
+    syn_space: Option<u64>,
+    /// Warm-up: first send one SYN to each of endpoints 0..N.
+    #[arg(long, default_value_t = 0)]
+    warm: u64,
+    /// Warm-up rate (pps).
+    #[arg(long, default_value_t = 1_000_000)]
+    warm_rate: u64,
+    /// Target rate in pps; 0 = as fast as the link takes them.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Measured phase length in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// Stop after this many packets (0 = only the duration bounds it).
+    #[arg(long, default_value_t = 0)]
+    count: u64,
+    /// TX burst size.
+    #[arg(long, default_value_t = 32)]
+    burst: usize,
+    /// Latency sampling: 1 of N packets (power of two).
+    #[arg(long, default_value_t = 64)]
+    sample: u32,
+    /// Time to keep receiving after the last transmission (ms).
+    #[arg(long, default_value_t = 200)]
+    drain_ms: u64,
+    /// Wait at most this long for the link (s).
+    #[arg(long, default_value_t = 10.0)]
+    link_timeout: f64,
+    /// Mbufs in the generator's pool.
+    #[arg(long, default_value_t = 16383)]
+    mbufs: u32,
+    /// Free-form label copied into the JSON line.
+    #[arg(long, default_value = "")]
+    label: String,
+    /// EAL arguments (after `--`).
+    #[arg(last = true)]
+    eal: Vec<String>,
+}
+
+/// One phase's settings.
+struct Phase<'a> {
+    tmpl: &'a Template,
+    mix: FlowMix,
+    rate: u64,
+    duration_s: f64,
+    count: u64,
+    burst: usize,
+    sample_mask: u32,
+    drain_ms: u64,
+}
+
+/// Everything the loop touches.
+struct Io<'a> {
+    port: &'a Port,
+    pool: &'a Mempool,
+    hz: u64,
+    stop: &'a AtomicBool,
+}
+
+const RX_BURST: usize = 64;
+
+/// Receive everything waiting (up to 8 bursts); count and sample.
+#[inline]
+fn poll_rx(io: &Io, rxv: &mut Vec<Mbuf>, st: &mut PhaseStats, hist: &mut LatHist, mask: u32) {
+    for _ in 0..8 {
+        let n = io.port.rx_burst(0, rxv);
+        if n == 0 {
+            return;
+        }
+        let now = Eal::tsc() as u32;
+        for m in rxv.iter() {
+            let d = m.data();
+            match read_stamp(d) {
+                Some((seq, ts)) => {
+                    st.rx += 1;
+                    st.rx_bytes += d.len() as u64;
+                    if seq & mask == 0 {
+                        hist.record(u64::from(now.wrapping_sub(ts)));
+                    }
+                }
+                None => st.rx_other += 1,
+            }
+        }
+        free_bulk(rxv);
+        if n < RX_BURST {
+            return;
+        }
+    }
+}
+
+fn run_phase(io: &Io, ph: &mut Phase, hist: &mut LatHist) -> PhaseStats {
+    let mut st = PhaseStats::default();
+    let len = ph.tmpl.len();
+    let start = Eal::tsc();
+    let end = start + (ph.duration_s * io.hz as f64) as u64;
+    let pacer = Pacer::new(start, io.hz, ph.rate);
+    let count = if ph.count == 0 { u64::MAX } else { ph.count };
+    let mut txq: Vec<Mbuf> = Vec::with_capacity(ph.burst);
+    let mut rxv: Vec<Mbuf> = Vec::with_capacity(RX_BURST);
+    let mut seq: u32 = 0;
+    let mut iter: u64 = 0;
+    let mut built: u64 = 0;
+    loop {
+        iter += 1;
+        let now = Eal::tsc();
+        poll_rx(io, &mut rxv, &mut st, hist, ph.sample_mask);
+        if now >= end || (txq.is_empty() && built >= count) {
+            break;
+        }
+        if iter.is_multiple_of(4096) && io.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if txq.is_empty() {
+            let allowed = pacer.allowed(now).min(count);
+            let want = allowed.saturating_sub(built).min(ph.burst as u64) as usize;
+            if want > 0 && io.pool.alloc_bulk(&mut txq, want) {
+                let ts = now as u32;
+                for m in txq.iter_mut() {
+                    let (ep, syn) = ph.mix.next_flow();
+                    let flags = if syn { TCP_SYN } else { TCP_ACK };
+                    if m.append(len) {
+                        ph.tmpl.write(m.data_mut(), ep, flags, seq, ts);
+                    }
+                    seq = seq.wrapping_add(1);
+                }
+                built += want as u64;
+            }
+        }
+        if !txq.is_empty() {
+            let n = io.port.tx_burst(0, &mut txq);
+            st.tx += n as u64;
+            st.tx_bytes += (n * len) as u64;
+        }
+    }
+    let tx_end = Eal::tsc();
+    free_bulk(&mut txq);
+    st.secs = (tx_end - start) as f64 / io.hz as f64;
+    let drain_end = tx_end + ph.drain_ms * io.hz / 1000;
+    while Eal::tsc() < drain_end {
+        poll_rx(io, &mut rxv, &mut st, hist, ph.sample_mask);
+    }
+    st
+}
+
+fn us(cycles: Option<u64>, hz: u64) -> String {
+    match cycles {
+        Some(c) => format!("{:.2}", c as f64 * 1e6 / hz as f64),
+        None => "null".into(),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = Args::parse();
+    let proto = match a.proto.as_str() {
+        "tcp" => Proto::Tcp,
+        "udp" => Proto::Udp,
+        p => anyhow::bail!("--proto {p}: tcp or udp"),
+    };
+    if !(0.0..=1.0).contains(&a.syn_share) {
+        anyhow::bail!("--syn-share must be within 0..=1");
+    }
+    if !a.sample.is_power_of_two() {
+        anyhow::bail!("--sample must be a power of two");
+    }
+    if a.flows + a.warm > perfgen::MAX_ENDPOINTS || a.flows > perfgen::MAX_ENDPOINTS {
+        anyhow::bail!("at most {} endpoints", perfgen::MAX_ENDPOINTS);
+    }
+    if !(a.duration > 0.0 && a.duration <= 3600.0) {
+        anyhow::bail!("--duration must be within (0, 3600] s");
+    }
+    if a.burst == 0 || a.burst > 512 {
+        anyhow::bail!("--burst must be within 1..=512");
+    }
+    let port_name = match &a.port {
+        Some(p) => p.clone(),
+        None => a
+            .eal
+            .iter()
+            .zip(a.eal.iter().skip(1))
+            .find(|(k, _)| *k == "--vdev")
+            .map(|(_, v)| v.split(',').next().unwrap_or_default().to_string())
+            .or_else(|| {
+                a.eal
+                    .iter()
+                    .find_map(|x| x.strip_prefix("--vdev="))
+                    .map(|v| v.split(',').next().unwrap_or_default().to_string())
+            })
+            .ok_or_else(|| anyhow::anyhow!("--port or an EAL --vdev is needed"))?,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+
+    let eal = Eal::init(&a.eal)?;
+    let hz = eal.tsc_hz();
+    let pool = Arc::new(Mempool::new("gen_pool", a.mbufs, 256, -1)?);
+    let port = Port::open(
+        &PortSetup {
+            device_name: port_name.clone(),
+            rx_queues: 1,
+            tx_queues: 1,
+            mtu: 1500,
+            rx_desc: 1024,
+            tx_desc: 1024,
+        },
+        pool.clone(),
+    )?;
+    let t0 = std::time::Instant::now();
+    while !port.link_up() {
+        if t0.elapsed().as_secs_f64() > a.link_timeout || stop.load(Ordering::Relaxed) {
+            anyhow::bail!("link of {port_name} not up after {} s", a.link_timeout);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let src_mac = match &a.src_mac {
+        Some(m) => perfgen::parse_mac(m).map_err(anyhow::Error::msg)?,
+        None => port.mac(),
+    };
+    let spec = FrameSpec {
+        dst_mac: perfgen::parse_mac(&a.dst_mac).map_err(anyhow::Error::msg)?,
+        src_mac,
+        dst_ip: a.vip,
+        dst_port: a.dport,
+        proto,
+        size: a.size,
+    };
+    let tmpl = Template::new(&spec).map_err(anyhow::Error::msg)?;
+    let io = Io {
+        port: &port,
+        pool: &pool,
+        hz,
+        stop: &stop,
+    };
+    let mask = a.sample - 1;
+
+    let mut warm_st = PhaseStats::default();
+    if a.warm > 0 {
+        let mut warm_hist = LatHist::new();
+        let rate = a.warm_rate.max(1);
+        let mut ph = Phase {
+            tmpl: &tmpl,
+            mix: FlowMix::warm(a.warm),
+            rate,
+            // Twice the nominal time plus a second, at most 120 s.
+            duration_s: (2.0 * a.warm as f64 / rate as f64 + 1.0).min(120.0),
+            count: a.warm,
+            burst: a.burst,
+            sample_mask: mask,
+            drain_ms: a.drain_ms.max(200),
+        };
+        warm_st = run_phase(&io, &mut ph, &mut warm_hist);
+    }
+
+    let syn_ppm = (a.syn_share * 1e6).round() as u32;
+    let syn_base = a.flows.max(a.warm);
+    let syn_space = a
+        .syn_space
+        .unwrap_or(perfgen::MAX_ENDPOINTS - syn_base)
+        .min(perfgen::MAX_ENDPOINTS - syn_base);
+    let mut hist = LatHist::new();
+    let mut ph = Phase {
+        tmpl: &tmpl,
+        mix: FlowMix::new(a.flows, syn_base, syn_space, syn_ppm),
+        rate: a.rate,
+        duration_s: a.duration,
+        count: a.count,
+        burst: a.burst,
+        sample_mask: mask,
+        drain_ms: a.drain_ms,
+    };
+    let st = if stop.load(Ordering::Relaxed) {
+        PhaseStats::default()
+    } else {
+        run_phase(&io, &mut ph, &mut hist)
+    };
+    let ps = port.stats();
+    let line = json_line(&[
+        ("label", a.label.clone()),
+        ("proto", a.proto.clone()),
+        ("size", a.size.to_string()),
+        ("flows", a.flows.to_string()),
+        ("syn_share", a.syn_share.to_string()),
+        ("warm", a.warm.to_string()),
+        ("rate_target", a.rate.to_string()),
+        ("secs", format!("{:.3}", st.secs)),
+        ("tx", st.tx.to_string()),
+        ("rx", st.rx.to_string()),
+        ("rx_other", st.rx_other.to_string()),
+        ("tx_mpps", format!("{:.3}", st.tx_pps() / 1e6)),
+        ("rx_mpps", format!("{:.3}", st.rx_pps() / 1e6)),
+        (
+            "rx_gbps",
+            format!("{:.3}", st.rx_bytes as f64 * 8.0 / st.secs.max(1e-9) / 1e9),
+        ),
+        ("lost", st.lost().to_string()),
+        ("loss_ratio", format!("{:.6}", st.loss_ratio())),
+        ("lat_samples", hist.count().to_string()),
+        ("lat_p50_us", us(hist.quantile(0.5), hz)),
+        ("lat_p99_us", us(hist.quantile(0.99), hz)),
+        (
+            "lat_max_us",
+            us(Some(hist.max()).filter(|_| hist.count() > 0), hz),
+        ),
+        ("warm_tx", warm_st.tx.to_string()),
+        ("warm_rx", warm_st.rx.to_string()),
+        ("warm_secs", format!("{:.3}", warm_st.secs)),
+        ("port_imissed", ps.imissed.to_string()),
+        ("port_oerrors", ps.oerrors.to_string()),
+        ("rx_nombuf", ps.rx_nombuf.to_string()),
+        ("tsc_hz", hz.to_string()),
+        ("dpdk", dpdk::version()),
+    ]);
+    println!("{line}");
+    drop(port);
+    let leaked = pool.in_use();
+    if leaked != 0 {
+        eprintln!("lvsd-gen: {leaked} mbufs still in use at exit");
+    }
+    drop(pool);
+    drop(eal);
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! An in-process datapath workload over [`VecFrame`]s, shared by
+//! `benches/datapath.rs` (criterion) and `examples/dp_workload.rs`
+//! (callgrind, `perf/callgrind.sh`). No DPDK: the engine runs exactly as a
+//! worker runs it, on prebuilt frames that are recycled (their bytes
+//! rewritten from a template) so that the measured loop does not allocate.
+//!
+//! The configuration is the perf harness's (`perf/lvsd-perf.toml` with a
+//! `net_null` device): a DR service at 10.0.0.100:80, a NAT service at
+//! 10.0.0.101:80, four reals each, static neighbours.
+use super::{FlowMix, FrameSpec, Proto, Template, TCP_ACK, TCP_SYN};
+use crate::conn::{ConnKey, IPPROTO_TCP};
+use crate::ctl::topology::{self, Registry};
+use crate::datapath::{neigh::NeighConfig, Counters, Engine, Lb, Snapshot};
+use crate::frame::{Frame, VecAlloc, VecFrame};
+use crate::packet::ethernet::MacAddr;
+use crate::types::PortId;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+/// The director's port MAC in the workload.
+pub const DUT_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
+/// The real servers' (and client's) MAC.
+pub const PEER_MAC: [u8; 6] = [2, 0, 0, 0, 0, 2];
+/// DR and NAT VIPs.
+pub const DR_VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+pub const NAT_VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 101);
+
+/// The workload's configuration (TOML).
+pub fn config_text(capacity: usize) -> String {
+    let mut s = format!(
+        r#"
+[dpdk]
+lcores = "0-1"
+[[port]]
+name = "p0"
+device = "net_null0"
+address = "10.0.0.1/24"
+mac = "02:00:00:00:00:01"
+[conn]
+capacity = {capacity}
+"#
+    );
+    for i in 11..=14 {
+        s.push_str(&format!(
+            "[[neighbor]]\nport = \"p0\"\naddress = \"10.0.0.{i}\"\nmac = \"02:00:00:00:00:02\"\n"
+        ));
+    }
+    for (name, vip, method, rport) in [("dr", DR_VIP, "dr", 80), ("nat", NAT_VIP, "nat", 8080)] {
+        s.push_str(&format!(
+            "[[service]]\nname = \"{name}\"\nprotocol = \"tcp\"\nvip = \"{vip}\"\nport = 80\nscheduler = \"wlc\"\nmethod = \"{method}\"\n"
+        ));
+        for i in 11..=14 {
+            s.push_str(&format!(
+                "  [[service.real]]\n  address = \"10.0.0.{i}\"\n  port = {rport}\n"
+            ));
+        }
+    }
+    s
+}
+
+/// A single-worker engine with its snapshot and recycled frames.
+pub struct Workload {
+    pub engine: Engine<VecFrame>,
+    pub snap: Arc<Snapshot>,
+    alloc: VecAlloc,
+    spare: Vec<VecFrame>,
+    tmpl: Template,
+    vip: Ipv4Addr,
+    now_ms: u64,
+    seq: u32,
+    /// Frames the engine forwarded (to check the workload is what it claims).
+    pub forwarded: u64,
+}
+
+impl Workload {
+    /// An engine with a connection table of `capacity`, for TCP frames of
+    /// `size` bytes to `vip` (DR_VIP or NAT_VIP).
+    pub fn new(capacity: usize, vip: Ipv4Addr, size: usize) -> Workload {
+        let m = crate::config::load(&config_text(capacity)).expect("workload config");
+        let snap = topology::build(
+            &m,
+            &[MacAddr(DUT_MAC)],
+            1,
+            &mut Registry::default(),
+            &Default::default(),
+        )
+        .expect("workload snapshot");
+        let snap = Arc::new(snap);
+        let lb = Lb::new(capacity, snap.timeouts, 1).expect("connection table");
+        let mut engine = Engine::new(
+            NeighConfig::default(),
+            Arc::new(Counters::default()),
+            1024,
+            lb,
+        );
+        engine.refresh(&snap);
+        let tmpl = Template::new(&FrameSpec {
+            dst_mac: DUT_MAC,
+            src_mac: PEER_MAC,
+            dst_ip: vip,
+            dst_port: 80,
+            proto: Proto::Tcp,
+            size,
+        })
+        .expect("template");
+        let spare = (0..256).map(|_| VecFrame::new(&vec![0u8; size])).collect();
+        Workload {
+            engine,
+            snap,
+            alloc: VecAlloc::default(),
+            spare,
+            tmpl,
+            vip,
+            now_ms: 1000,
+            seq: 0,
+            forwarded: 0,
+        }
+    }
+
+    /// Process one frame for endpoint `ep` (SYN or ACK) and recycle it.
+    #[inline]
+    pub fn packet(&mut self, ep: u64, syn: bool) {
+        let mut f = self.spare.pop().expect("spare frames");
+        let flags = if syn { TCP_SYN } else { TCP_ACK };
+        self.tmpl.write(f.data_mut(), ep, flags, self.seq, 0);
+        self.seq = self.seq.wrapping_add(1);
+        self.engine
+            .rx(f, PortId(0), &self.snap, &mut self.alloc, self.now_ms);
+        for (_, f) in self.engine.out().drain(..) {
+            self.forwarded += 1;
+            self.spare.push(f);
+        }
+        if self.spare.is_empty() {
+            // Frames the engine dropped are gone: replace them (rare; only
+            // on drops, which the workloads avoid).
+            let n = self.tmpl.len();
+            self.spare
+                .extend((0..64).map(|_| VecFrame::new(&vec![0u8; n])));
+        }
+    }
+
+    /// Run `n` packets of `mix`.
+    pub fn run(&mut self, mix: &mut FlowMix, n: u64) {
+        for _ in 0..n {
+            let (ep, syn) = mix.next_flow();
+            self.packet(ep, syn);
+        }
+    }
+
+    /// Open connections for endpoints `0..n` (SYN then ACK: established).
+    pub fn establish(&mut self, n: u64) {
+        for ep in 0..n {
+            self.packet(ep, true);
+        }
+        for ep in 0..n {
+            self.packet(ep, false);
+        }
+    }
+
+    /// Remove the connections of endpoints `from..to` (bench clean-up so
+    /// new-connection runs keep inserting).
+    pub fn forget(&mut self, from: u64, to: u64) {
+        for ep in from..to {
+            let (ip, port) = super::endpoint(ep);
+            let key = ConnKey::new(IPPROTO_TCP, ip, port, self.vip, 80);
+            if let Some(id) = self.engine.lb.conns.lookup(&key, self.now_ms) {
+                self.engine.lb.conns.expire_now(id, self.now_ms, |_| {});
+            }
+        }
+    }
+
+    /// Connections in the table.
+    pub fn conns(&self) -> usize {
+        self.engine.lb.conns.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workload_forwards_established_and_new() {
+        for vip in [DR_VIP, NAT_VIP] {
+            let mut w = Workload::new(4096, vip, 64);
+            w.establish(100);
+            assert_eq!(w.conns(), 100);
+            assert_eq!(w.forwarded, 200);
+            let mut est = FlowMix::new(100, 100, 1000, 0);
+            w.run(&mut est, 1000);
+            assert_eq!(w.forwarded, 1200, "every ACK forwarded");
+            let mut new = FlowMix::new(0, 100, 500, 1_000_000);
+            w.run(&mut new, 500);
+            assert_eq!(w.conns(), 600);
+            w.forget(100, 600);
+            assert_eq!(w.conns(), 100);
+            assert_eq!(w.engine.counters.total_drops(), 0);
+        }
+    }
+}
