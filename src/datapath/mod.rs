@@ -42,4 +42,6 @@ pub enum Verdict {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_lb;
+#[cfg(test)]
 mod testutil;
