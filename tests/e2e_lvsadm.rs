@@ -199,6 +199,33 @@ fn ipvsadm_commands_and_exact_listing() {
         assert!(!err.trim().is_empty(), "{bad:?}: an error message");
         assert_eq!(ok(&l, &["-Ln"]), after_traffic, "{bad:?} changed nothing");
     }
+    // explain: computed by the scheduler code against the live snapshot.
+    let ex: serde_json::Value = serde_json::from_str(&ok(
+        &l,
+        &["explain", "tcp", "198.18.0.2:40000", "198.18.0.100:80"],
+    ))
+    .unwrap();
+    assert_eq!(ex["scheduler"], "wrr", "{ex}");
+    assert!(
+        ex["real"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("198.18.1.1")),
+        "{ex}"
+    );
+    let none: serde_json::Value = serde_json::from_str(&ok(
+        &l,
+        &["explain", "tcp", "198.18.0.2:40000", "198.18.0.100:9999"],
+    ))
+    .unwrap();
+    assert!(none["service"].is_null(), "{none}");
+    // -Z zeroes what --stats shows.
+    ok(&l, &["-Z"]);
+    let zeroed = ok(&l, &["-Ln", "--stats"]);
+    let row = zeroed
+        .lines()
+        .find(|x| x.contains("198.18.1.11:8080"))
+        .unwrap_or("");
+    assert_eq!(row.split_whitespace().nth(2), Some("0"), "{zeroed}");
     // Owner-only socket: nobody is refused.
     let (refused, _, err) = lvsd::testbed::run(
         "setpriv",

@@ -4,7 +4,7 @@
 //! connection state, re-verified field by field with full checksums.
 use super::*;
 use crate::ctl::topology::{self, Registry};
-use crate::frame::{Frame, VecAlloc, VecFrame};
+use crate::frame::{VecAlloc, VecFrame};
 use crate::packet::ethernet::{EtherType, MacAddr};
 use crate::packet::{checksum, icmp, ipv4, tcp, udp};
 use std::net::Ipv4Addr;
@@ -17,7 +17,6 @@ const REAL_MAC: MacAddr = MacAddr([2, 0, 0, 0, 1, 0x0b]);
 const CLIENT: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const VIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 100);
 const REAL: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 11);
-const DR_REAL: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 11);
 
 const CONFIG: &str = r#"
 [dpdk]
