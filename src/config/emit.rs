@@ -48,6 +48,8 @@ pub fn emit(m: &Model) -> String {
             "kernel_iface = {}",
             q(p.kernel_iface.as_deref().unwrap_or(""))
         );
+        let fl: Vec<String> = p.floating.iter().map(|a| q(&a.to_string())).collect();
+        let _ = writeln!(o, "floating = [{}]", fl.join(", "));
         o.push('\n');
     }
     for n in &m.neighbors {
@@ -94,6 +96,24 @@ pub fn emit(m: &Model) -> String {
     );
     let _ = writeln!(o, "[conn]\ncapacity = {}\nexpire_nodest_conn = {}\nexpire_quiescent_template = {}\nsloppy_tcp = {}\n",
         m.conn.capacity, m.conn.expire_nodest_conn, m.conn.expire_quiescent_template, m.conn.sloppy_tcp);
+    if let Some(h) = &m.ha {
+        let _ = writeln!(
+            o,
+            "[ha]\nnode = {}\npriority = {}\npreempt = {}\npreempt_delay_ms = {}\npeer = {}\nlisten = {}\nkey_file = {}\ninterval_ms = {}\ndead_interval_ms = {}\nvrid = {}\ngarp = {{ repeat = {}, delay_ms = {} }}\n",
+            q(&h.node),
+            h.priority,
+            h.preempt,
+            h.preempt_delay.as_millis(),
+            q(&h.peer.to_string()),
+            q(&h.listen.to_string()),
+            q(&h.key_file.to_string_lossy()),
+            h.interval.as_millis(),
+            h.dead_interval.as_millis(),
+            h.vrid,
+            h.garp.repeat,
+            h.garp.delay.as_millis()
+        );
+    }
     let _ = writeln!(
         o,
         "[control]\nsocket = {}\n",

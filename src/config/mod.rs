@@ -19,6 +19,7 @@
 pub mod check;
 pub mod emit;
 pub mod error;
+pub mod ha;
 mod mgmt;
 pub mod model;
 pub mod net;

@@ -24,6 +24,8 @@ pub struct Model {
     pub services: Vec<Service>,
     pub control: Control,
     pub metrics: Metrics,
+    /// `[ha]`: active/backup pairing; `None` = standalone (always active).
+    pub ha: Option<super::ha::Ha>,
 }
 
 /// `[control]`: the control socket lvsadm talks to.
@@ -120,6 +122,9 @@ pub struct Port {
     /// Kernel interface (DPDK `net_tap`) carrying the port's own address
     /// for the exception path; `None` when disabled (`kernel_iface = ""`).
     pub kernel_iface: Option<String>,
+    /// Addresses held by the active director only (moved by gratuitous ARP),
+    /// e.g. the real servers' gateway on the inside in NAT mode.
+    pub floating: Vec<std::net::Ipv4Addr>,
 }
 
 impl Port {

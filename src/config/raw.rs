@@ -32,6 +32,32 @@ pub struct RawConfig {
     pub control: RawControl,
     #[serde(default)]
     pub metrics: RawMetrics,
+    pub ha: Option<RawHa>,
+}
+
+/// `[ha]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHa {
+    pub node: Option<String>,
+    pub priority: Option<i64>,
+    pub preempt: Option<bool>,
+    pub preempt_delay_ms: Option<i64>,
+    pub peer: Option<String>,
+    pub listen: Option<String>,
+    pub key_file: Option<String>,
+    pub interval_ms: Option<i64>,
+    pub dead_interval_ms: Option<i64>,
+    pub garp: Option<RawGarp>,
+    pub vrid: Option<i64>,
+}
+
+/// `ha.garp = { repeat, delay_ms }`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGarp {
+    pub repeat: Option<i64>,
+    pub delay_ms: Option<i64>,
 }
 
 /// `[control]`
@@ -74,6 +100,7 @@ pub struct RawPort {
     pub mtu: Option<i64>,
     pub mac: Option<String>,
     pub kernel_iface: Option<String>,
+    pub floating: Option<Vec<String>>,
 }
 
 /// `[[neighbor]]`

@@ -134,6 +134,7 @@ pub fn validate(raw: RawConfig, spans: &Spans) -> Result<Model, Vec<Error>> {
     let conn = validate_conn(&mut cx, &raw.conn);
     let services = validate_services(&mut cx, raw.service, &infos);
     let (control, metrics) = super::mgmt::validate(&mut cx, &raw.control, &raw.metrics);
+    let ha = raw.ha.as_ref().and_then(|h| super::ha::validate(&mut cx, h));
     if cx.error_count() > 0 {
         return Err(cx.into_errors());
     }
@@ -149,6 +150,7 @@ pub fn validate(raw: RawConfig, spans: &Spans) -> Result<Model, Vec<Error>> {
         services,
         control,
         metrics,
+        ha,
     })
 }
 
@@ -370,6 +372,7 @@ fn validate_ports(cx: &mut Ctx, raw: &[RawPort]) -> (Vec<Port>, Vec<PortInfo>) {
             mtu: cx.int(&format!("{p}.mtu"), r.mtu, 1500, 68, 9000),
             mac,
             kernel_iface,
+            floating: super::ha::floating(cx, &format!("{p}.floating"), r.floating.as_ref()),
         });
         infos.push(PortInfo { name, net });
     }

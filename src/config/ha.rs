@@ -1,0 +1,106 @@
+//! `[ha]`: the active/backup pair (peer link, roles, adverts, sync).
+use super::raw::RawHa;
+use super::validate::Ctx;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Gratuitous ARP schedule on becoming active (keepalived
+/// `garp_master_repeat` / `garp_master_delay`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Garp {
+    pub repeat: u32,
+    pub delay: Duration,
+}
+
+/// A validated `[ha]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ha {
+    pub node: String,
+    pub priority: u8,
+    pub preempt: bool,
+    pub preempt_delay: Duration,
+    pub peer: SocketAddr,
+    pub listen: SocketAddr,
+    pub key_file: PathBuf,
+    pub interval: Duration,
+    pub dead_interval: Duration,
+    pub garp: Garp,
+    /// Virtual router id carried in the data-port adverts (1..=255).
+    pub vrid: u8,
+}
+
+fn addr(cx: &mut Ctx, path: &str, v: Option<&str>) -> Option<SocketAddr> {
+    let Some(s) = v else {
+        cx.err(path, "missing key: an address such as \"198.18.9.2:5511\"");
+        return None;
+    };
+    match s.parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            cx.err(path, format!("invalid address '{s}': expected IP:port such as \"198.18.9.2:5511\""));
+            None
+        }
+    }
+}
+
+pub(super) fn validate(cx: &mut Ctx, r: &RawHa) -> Option<Ha> {
+    let node = match r.node.as_deref() {
+        Some(n) if !n.is_empty() && n.len() <= 64 && !n.contains(char::is_whitespace) => n.to_string(),
+        Some(n) => {
+            cx.err("ha.node", format!("invalid node name '{n}': expected 1..=64 characters without spaces"));
+            String::new()
+        }
+        None => {
+            cx.err("ha.node", "missing key: this director's name, e.g. \"lvs-a\"");
+            String::new()
+        }
+    };
+    let priority: u8 = cx.int("ha.priority", r.priority, 100, 1, 254);
+    let peer = addr(cx, "ha.peer", r.peer.as_deref());
+    let listen = addr(cx, "ha.listen", r.listen.as_deref());
+    let key_file = match r.key_file.as_deref() {
+        Some(k) => PathBuf::from(k),
+        None => {
+            cx.err("ha.key_file", "missing key: a file holding the pre-shared key (at least 16 bytes)");
+            PathBuf::new()
+        }
+    };
+    let interval = Duration::from_millis(cx.int("ha.interval_ms", r.interval_ms, 100, 10, 60_000));
+    let dead_default = (interval.as_millis() as u64) * 3;
+    let dead_interval = Duration::from_millis(cx.int("ha.dead_interval_ms", r.dead_interval_ms, dead_default, 20, 600_000));
+    if dead_interval <= interval {
+        cx.err("ha.dead_interval_ms", "must be longer than ha.interval_ms");
+    }
+    let garp = Garp {
+        repeat: r.garp.as_ref().map_or(5, |g| cx.int("ha.garp.repeat", g.repeat, 5, 1, 100)),
+        delay: Duration::from_millis(r.garp.as_ref().map_or(5000, |g| cx.int("ha.garp.delay_ms", g.delay_ms, 5000, 0, 600_000))),
+    };
+    let preempt_delay = Duration::from_millis(cx.int("ha.preempt_delay_ms", r.preempt_delay_ms, 0, 0, 1_000_000));
+    let vrid: u8 = cx.int("ha.vrid", r.vrid, 51, 1, 255);
+    Some(Ha {
+        node,
+        priority,
+        preempt: r.preempt.unwrap_or(true),
+        preempt_delay,
+        peer: peer?,
+        listen: listen?,
+        key_file,
+        interval,
+        dead_interval,
+        garp,
+        vrid,
+    })
+}
+
+/// `floating = ["198.18.1.1"]` on a port.
+pub(super) fn floating(cx: &mut Ctx, path: &str, v: Option<&Vec<String>>) -> Vec<Ipv4Addr> {
+    let mut out = Vec::new();
+    for (i, s) in v.into_iter().flatten().enumerate() {
+        match s.parse::<Ipv4Addr>() {
+            Ok(a) => out.push(a),
+            Err(_) => cx.err(&format!("{path}[{i}]"), format!("invalid IPv4 address '{s}'")),
+        }
+    }
+    out
+}
