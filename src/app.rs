@@ -214,6 +214,14 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
     let rings = Arc::new(worker::Rings::new(workers.len(), 4096));
     let mut counters = Vec::new();
     let mailboxes: Vec<Arc<worker::Mailbox>> = workers.iter().map(|_| Arc::default()).collect();
+    let commands: Vec<Arc<worker::CommandRing>> = workers
+        .iter()
+        .map(|_| Arc::new(worker::CommandRing::new(65_536)))
+        .collect();
+    let events: Vec<Arc<crate::datapath::EventRing>> = workers
+        .iter()
+        .map(|_| Arc::new(crate::datapath::EventRing::new(65_536)))
+        .collect();
     let n_workers = workers.len();
     for (i, &lcore) in workers.iter().enumerate() {
         let c = Arc::new(Counters::default());
@@ -249,11 +257,15 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
             } else {
                 Vec::new()
             },
+            commands: commands[i].clone(),
+            events: events[i].clone(),
         };
         dpdk::lcore::launch(lcore, move || worker::run(setup))?;
     }
     rt.counters = counters.clone();
     rt.mailboxes = mailboxes.clone();
+    rt.commands = commands.clone();
+    rt.events = events.clone();
     tracing::info!(workers = workers.len(), "lvsd running");
 
     let port_names: Vec<(String, &Port)> = m

@@ -38,7 +38,10 @@ fn addr(cx: &mut Ctx, path: &str, v: Option<&str>) -> Option<SocketAddr> {
     match s.parse::<SocketAddr>() {
         Ok(a) => Some(a),
         Err(_) => {
-            cx.err(path, format!("invalid address '{s}': expected IP:port such as \"198.18.9.2:5511\""));
+            cx.err(
+                path,
+                format!("invalid address '{s}': expected IP:port such as \"198.18.9.2:5511\""),
+            );
             None
         }
     }
@@ -46,13 +49,21 @@ fn addr(cx: &mut Ctx, path: &str, v: Option<&str>) -> Option<SocketAddr> {
 
 pub(super) fn validate(cx: &mut Ctx, r: &RawHa) -> Option<Ha> {
     let node = match r.node.as_deref() {
-        Some(n) if !n.is_empty() && n.len() <= 64 && !n.contains(char::is_whitespace) => n.to_string(),
+        Some(n) if !n.is_empty() && n.len() <= 64 && !n.contains(char::is_whitespace) => {
+            n.to_string()
+        }
         Some(n) => {
-            cx.err("ha.node", format!("invalid node name '{n}': expected 1..=64 characters without spaces"));
+            cx.err(
+                "ha.node",
+                format!("invalid node name '{n}': expected 1..=64 characters without spaces"),
+            );
             String::new()
         }
         None => {
-            cx.err("ha.node", "missing key: this director's name, e.g. \"lvs-a\"");
+            cx.err(
+                "ha.node",
+                "missing key: this director's name, e.g. \"lvs-a\"",
+            );
             String::new()
         }
     };
@@ -62,21 +73,36 @@ pub(super) fn validate(cx: &mut Ctx, r: &RawHa) -> Option<Ha> {
     let key_file = match r.key_file.as_deref() {
         Some(k) => PathBuf::from(k),
         None => {
-            cx.err("ha.key_file", "missing key: a file holding the pre-shared key (at least 16 bytes)");
+            cx.err(
+                "ha.key_file",
+                "missing key: a file holding the pre-shared key (at least 16 bytes)",
+            );
             PathBuf::new()
         }
     };
     let interval = Duration::from_millis(cx.int("ha.interval_ms", r.interval_ms, 100, 10, 60_000));
     let dead_default = (interval.as_millis() as u64) * 3;
-    let dead_interval = Duration::from_millis(cx.int("ha.dead_interval_ms", r.dead_interval_ms, dead_default, 20, 600_000));
+    let dead_interval = Duration::from_millis(cx.int(
+        "ha.dead_interval_ms",
+        r.dead_interval_ms,
+        dead_default,
+        20,
+        600_000,
+    ));
     if dead_interval <= interval {
         cx.err("ha.dead_interval_ms", "must be longer than ha.interval_ms");
     }
     let garp = Garp {
-        repeat: r.garp.as_ref().map_or(5, |g| cx.int("ha.garp.repeat", g.repeat, 5, 1, 100)),
-        delay: Duration::from_millis(r.garp.as_ref().map_or(5000, |g| cx.int("ha.garp.delay_ms", g.delay_ms, 5000, 0, 600_000))),
+        repeat: r
+            .garp
+            .as_ref()
+            .map_or(5, |g| cx.int("ha.garp.repeat", g.repeat, 5, 1, 100)),
+        delay: Duration::from_millis(r.garp.as_ref().map_or(5000, |g| {
+            cx.int("ha.garp.delay_ms", g.delay_ms, 5000, 0, 600_000)
+        })),
     };
-    let preempt_delay = Duration::from_millis(cx.int("ha.preempt_delay_ms", r.preempt_delay_ms, 0, 0, 1_000_000));
+    let preempt_delay =
+        Duration::from_millis(cx.int("ha.preempt_delay_ms", r.preempt_delay_ms, 0, 0, 1_000_000));
     let vrid: u8 = cx.int("ha.vrid", r.vrid, 51, 1, 255);
     Some(Ha {
         node,
@@ -99,7 +125,10 @@ pub(super) fn floating(cx: &mut Ctx, path: &str, v: Option<&Vec<String>>) -> Vec
     for (i, s) in v.into_iter().flatten().enumerate() {
         match s.parse::<Ipv4Addr>() {
             Ok(a) => out.push(a),
-            Err(_) => cx.err(&format!("{path}[{i}]"), format!("invalid IPv4 address '{s}'")),
+            Err(_) => cx.err(
+                &format!("{path}[{i}]"),
+                format!("invalid IPv4 address '{s}'"),
+            ),
         }
     }
     out

@@ -134,7 +134,10 @@ pub fn validate(raw: RawConfig, spans: &Spans) -> Result<Model, Vec<Error>> {
     let conn = validate_conn(&mut cx, &raw.conn);
     let services = validate_services(&mut cx, raw.service, &infos);
     let (control, metrics) = super::mgmt::validate(&mut cx, &raw.control, &raw.metrics);
-    let ha = raw.ha.as_ref().and_then(|h| super::ha::validate(&mut cx, h));
+    let ha = raw
+        .ha
+        .as_ref()
+        .and_then(|h| super::ha::validate(&mut cx, h));
     if cx.error_count() > 0 {
         return Err(cx.into_errors());
     }

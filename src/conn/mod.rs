@@ -44,6 +44,7 @@ mod index;
 mod key;
 mod slab;
 mod state;
+mod sync;
 mod table;
 mod template;
 
@@ -66,6 +67,7 @@ pub use state::{
     CONTROL_RETRY_S, MAX_TIMEOUT_S, NEW_CONN_TIMEOUT_S, TCP_DEFAULT_TIMEOUTS, TCP_STATES,
     TCP_STATES_DOS, TCP_STATE_COUNT, TCP_STATE_NAMES,
 };
+pub use sync::Installed;
 pub use table::{ConnTable, RECLAIM_SCAN, TICK_MS};
 pub use template::{persist_conn_rport, template_key, template_rport, FTP_PORT};
 

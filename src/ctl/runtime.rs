@@ -41,6 +41,10 @@ pub struct Runtime {
     pub published: Arc<Published>,
     pub counters: Vec<Arc<Counters>>,
     pub mailboxes: Vec<Arc<Mailbox>>,
+    /// Per-worker command rings (HA: installs, adverts, GARP, bulk dumps).
+    pub commands: Vec<Arc<worker::CommandRing>>,
+    /// Per-worker event rings (HA: sync records, adverts seen).
+    pub events: Vec<Arc<crate::datapath::EventRing>>,
     pub reloads_ok: u64,
     pub reloads_failed: u64,
     pub rates: Estimator,
@@ -82,6 +86,8 @@ impl Runtime {
             published: Arc::new(Published::new(snap)),
             counters: Vec::new(),
             mailboxes: Vec::new(),
+            commands: Vec::new(),
+            events: Vec::new(),
             reloads_ok: 0,
             reloads_failed: 0,
             rates: Estimator::default(),

@@ -29,6 +29,9 @@ pub struct Overrides {
     pub reals: HashMap<u16, (u32, bool)>,
     /// Service ids whose sorry server is active.
     pub sorry: hashbrown::HashSet<u16>,
+    /// With `[ha]`: this director is active (serves VIPs and floating
+    /// addresses). Ignored without `[ha]` (always active).
+    pub active: bool,
 }
 
 impl Registry {
@@ -198,6 +201,7 @@ pub fn build(
                 .filter(|v| p.address.contains(*v))
                 .collect(),
             kernel: kernel_ports.get(i).copied().flatten(),
+            floating: p.floating.clone(),
         })
         .collect();
     let mut routes: Vec<RouteView> = m
@@ -236,6 +240,12 @@ pub fn build(
             tcp: m.timeouts.tcp.as_secs() as u32,
             tcp_fin: m.timeouts.tcp_fin.as_secs() as u32,
             udp: m.timeouts.udp.as_secs() as u32,
+        },
+        ha: crate::datapath::HaView {
+            enabled: m.ha.is_some(),
+            active: m.ha.is_none() || ov.active,
+            vrid: m.ha.as_ref().map_or(0, |h| h.vrid),
+            priority: m.ha.as_ref().map_or(0, |h| h.priority),
         },
     })
 }

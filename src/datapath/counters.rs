@@ -74,6 +74,12 @@ pub struct Counters {
     pub conn_table_len: Counter,
     /// This worker's connection-table capacity.
     pub conn_table_capacity: Counter,
+    /// Sync records sent to the management side.
+    pub sync_records: Counter,
+    /// Sync records lost because the event ring was full.
+    pub sync_dropped: Counter,
+    /// Synced connections installed (backup side).
+    pub sync_installed: Counter,
     drops: [Counter; DropReason::COUNT],
     /// Indexed by `RealId`.
     pub reals: Box<[RealCounters]>,
@@ -97,6 +103,9 @@ impl Default for Counters {
             conns_expired: Counter::default(),
             conn_table_len: Counter::default(),
             conn_table_capacity: Counter::default(),
+            sync_records: Counter::default(),
+            sync_dropped: Counter::default(),
+            sync_installed: Counter::default(),
             drops: std::array::from_fn(|_| Counter::default()),
             reals: (0..MAX_REALS).map(|_| RealCounters::default()).collect(),
         }

@@ -190,6 +190,9 @@ impl<F: Frame> Engine<F> {
         if src == my_mac {
             return Verdict::Drop(DropReason::Loop);
         }
+        if dst.0 == super::sync::ADVERT_MAC && l2.ethertype == EtherType::IPV4 {
+            return self.advert(frame.data(), l2.header_len, port);
+        }
         if dst != my_mac && !dst.is_broadcast() {
             return Verdict::Drop(if dst.is_multicast() {
                 DropReason::Multicast
@@ -203,6 +206,111 @@ impl<F: Frame> Engine<F> {
             EtherType::IPV6 => Verdict::Drop(DropReason::Ipv6),
             _ => Verdict::Drop(DropReason::UnknownEthertype),
         }
+    }
+
+    /// Send one advert (VRRPv3 format, TTL 255, to 224.0.0.18) out of every
+    /// data port: "this director is active, with this priority".
+    pub fn send_adverts<A: FrameAlloc<Frame = F>>(
+        &mut self,
+        snap: &Snapshot,
+        alloc: &mut A,
+        interval_cs: u16,
+    ) {
+        for (i, pv) in snap.ports.iter().enumerate() {
+            let Some(mut f) = alloc.alloc() else { return };
+            if !f.append(MIN_FRAME) {
+                continue;
+            }
+            let data = f.data_mut();
+            data.fill(0);
+            let _ = ethernet::emit_header(
+                data,
+                MacAddr(super::sync::ADVERT_MAC),
+                pv.mac,
+                EtherType::IPV4,
+            );
+            let h = ipv4::Header {
+                src: pv.addr.addr,
+                dst: super::sync::ADVERT_GROUP,
+                protocol: super::sync::ADVERT_PROTO,
+                payload_len: 8,
+                ttl: 255,
+                tos: 0xc0,
+                ident: 0,
+                dont_frag: false,
+            };
+            let ok = data
+                .get_mut(14..)
+                .is_some_and(|b| ipv4::emit_header(b, &h).is_ok())
+                && data.get_mut(34..).is_some_and(|b| {
+                    super::sync::emit_advert(b, snap.ha.vrid, snap.ha.priority, interval_cs)
+                });
+            if ok {
+                self.push_out(PortId(i as u16), f);
+            }
+        }
+    }
+
+    /// Send a gratuitous ARP for `ip` out of `port` (keepalived vrrp_arp.c:
+    /// broadcast ARP request, SPA = TPA = ip, THA = broadcast).
+    pub fn send_garp<A: FrameAlloc<Frame = F>>(
+        &mut self,
+        port: PortId,
+        ip: Ipv4Addr,
+        snap: &Snapshot,
+        alloc: &mut A,
+    ) {
+        let Some(pv) = snap.port(port) else { return };
+        let Some(mut f) = alloc.alloc() else { return };
+        if !f.append(MIN_FRAME) {
+            return;
+        }
+        let data = f.data_mut();
+        data.fill(0);
+        let ok = ethernet::emit_header(data, MacAddr::BROADCAST, pv.mac, EtherType::ARP).is_ok()
+            && data.get_mut(ethernet::HEADER_LEN..).is_some_and(|b| {
+                arp::emit(
+                    b,
+                    arp::Operation::REQUEST,
+                    pv.mac,
+                    ip,
+                    MacAddr::BROADCAST,
+                    ip,
+                )
+                .is_ok()
+            });
+        if ok {
+            self.push_out(port, f);
+        }
+    }
+
+    /// A VRRP-style advert from another director: reported to the HA
+    /// machinery, never forwarded.
+    fn advert(&mut self, data: &[u8], off: usize, port: PortId) -> Verdict {
+        let Some(ip) = data
+            .get(off..)
+            .and_then(|b| ipv4::Packet::new_checked(b).ok())
+        else {
+            return Verdict::Drop(DropReason::IpTruncated);
+        };
+        if ip.protocol() != super::sync::ADVERT_PROTO
+            || ip.dst() != super::sync::ADVERT_GROUP
+            || ip.ttl() != 255
+        {
+            return Verdict::Drop(DropReason::Multicast);
+        }
+        let Some((vrid, priority)) = super::sync::parse_advert(ip.payload()) else {
+            return Verdict::Drop(DropReason::L4Malformed);
+        };
+        if let Some(ev) = self.lb.events() {
+            let _ = ev.push(super::HaEvent::Advert {
+                port,
+                src: ip.src(),
+                vrid,
+                priority,
+            });
+        }
+        Verdict::Consumed
     }
 
     fn arp(
@@ -399,6 +507,11 @@ impl<F: Frame> Engine<F> {
             return Verdict::Drop(DropReason::IpMartian);
         }
         let local = snap.local(dst);
+        if snap.ha.enabled && !snap.ha.active && (local.is_none() || snap.is_shared(dst)) {
+            // A backup never forwards: not for VIPs, floating addresses,
+            // nor replies from real servers.
+            return Verdict::Drop(DropReason::Backup);
+        }
         if local.is_none() && snap.services.list.is_empty() {
             return Verdict::Drop(DropReason::NotLocal);
         }

@@ -14,6 +14,7 @@
 //! - Nothing here allocates per packet; ICMP errors are built in frames
 //!   from the pool and pushed to `extra` for routing by the engine.
 use super::service::{Method, ServiceView};
+use super::sync::{EventRing, HaEvent, SyncRecord};
 use super::{Counters, DropReason, Snapshot, Verdict};
 use crate::conn::{self, ConnId, ConnKey, ConnTable, Dir, Fwd, NewConn, ReplyKey, StateChange};
 use crate::frame::{Frame, FrameAlloc};
@@ -39,6 +40,8 @@ pub struct Lb {
     generation: u64,
     ident: u16,
     seed: u64,
+    /// Sync records and HA events for the management side (with `[ha]`).
+    events: Option<std::sync::Arc<EventRing>>,
 }
 
 fn v4(a: IpAddr) -> Option<Ipv4Addr> {
@@ -57,7 +60,18 @@ fn fwd_of(m: Method) -> Fwd {
 }
 
 /// Update the per-real load and gauges when a connection is unbound.
-fn unbind(snap: &Snapshot, loads: &mut [Vec<DestLoad>], counters: &Counters, c: &conn::Conn) {
+fn unbind(
+    snap: &Snapshot,
+    loads: &mut [Vec<DestLoad>],
+    counters: &Counters,
+    ev: Option<&EventRing>,
+    c: &conn::Conn,
+) {
+    if let Some(ev) = ev.filter(|_| snap.ha.enabled && snap.ha.active) {
+        if ev.push(HaEvent::Sync(SyncRecord::of(c, true, 0))).is_err() {
+            counters.sync_dropped.inc();
+        }
+    }
     if c.is_template() {
         if let Some((s, d)) = snap.services.real(c.real()) {
             if let Some(l) = loads.get_mut(s).and_then(|v| v.get_mut(d)) {
@@ -104,6 +118,7 @@ impl Lb {
             generation: u64::MAX,
             ident: (seed as u16) | 1,
             seed,
+            events: None,
         })
     }
 
@@ -170,9 +185,9 @@ impl Lb {
         now_ms: u64,
         budget: usize,
     ) {
-        let loads = &mut self.loads;
+        let (loads, ev) = (&mut self.loads, self.events.as_deref());
         self.conns
-            .expire_some(now_ms, budget, |c| unbind(snap, loads, counters, c));
+            .expire_some(now_ms, budget, |c| unbind(snap, loads, counters, ev, c));
         counters.conn_table_len.set(self.conns.len() as u64);
     }
 
@@ -220,14 +235,15 @@ impl Lb {
                 || (!alive
                     && (snap.lb.expire_nodest_conn || snap.services.removed_by_health(c.real())))
             {
-                let loads = &mut self.loads;
+                let (loads, ev) = (&mut self.loads, self.events.as_deref());
                 self.conns
-                    .expire_now(id, now_ms, |x| unbind(snap, loads, counters, x));
+                    .expire_now(id, now_ms, |x| unbind(snap, loads, counters, ev, x));
                 found = None;
             } else if !alive {
                 return Verdict::Drop(DropReason::RealRemoved);
             }
         }
+        let created = found.is_none();
         let id = match found {
             Some(id) => id,
             None => {
@@ -248,6 +264,9 @@ impl Lb {
         };
         let change = self.conns.transition(id, Dir::Input, flags, now_ms);
         self.account(id, change, snap, counters);
+        if created || change.is_some_and(|c| c.old != c.new) {
+            self.sync_out(id, snap, counters, now_ms);
+        }
         let Some(c) = self.conn(id) else {
             return Verdict::Drop(DropReason::NoConn);
         };
@@ -257,11 +276,163 @@ impl Lb {
         }
         let v = self.forward(frame, &c, snap, vaddr, alloc, extra);
         if c.flags() & conn::F_ONE_PACKET != 0 {
-            let loads = &mut self.loads;
+            let (loads, ev) = (&mut self.loads, self.events.as_deref());
             self.conns
-                .expire_now(id, now_ms, |x| unbind(snap, loads, counters, x));
+                .expire_now(id, now_ms, |x| unbind(snap, loads, counters, ev, x));
         }
         v
+    }
+
+    /// The HA event ring, if any.
+    pub fn events(&self) -> Option<&EventRing> {
+        self.events.as_deref()
+    }
+
+    /// Report sync records and HA events on `ev` (with `[ha]`).
+    pub fn set_events(&mut self, ev: std::sync::Arc<EventRing>) {
+        self.events = Some(ev);
+    }
+
+    /// Queue the sync record of `id` for the peer (active side only).
+    fn sync_out(&self, id: ConnId, snap: &Snapshot, counters: &Counters, now_ms: u64) {
+        let Some(ev) = self
+            .events
+            .as_deref()
+            .filter(|_| snap.ha.enabled && snap.ha.active)
+        else {
+            return;
+        };
+        let Some(c) = self.conns.get(id) else { return };
+        if c.flags() & conn::F_ONE_PACKET != 0 {
+            return; // IPVS never syncs one-packet connections
+        }
+        match ev.push(HaEvent::Sync(SyncRecord::of(
+            c,
+            false,
+            c.remaining_ms(now_ms),
+        ))) {
+            Ok(()) => counters.sync_records.inc(),
+            Err(_) => counters.sync_dropped.inc(),
+        }
+    }
+
+    /// Backup side: install (or remove) a connection synced from the active,
+    /// bound to the local real with the same addresses.
+    pub fn install(
+        &mut self,
+        r: &SyncRecord,
+        snap: &Snapshot,
+        counters: &Counters,
+        now_ms: u64,
+    ) -> bool {
+        let key = ConnKey::new(r.proto, r.caddr, r.cport, r.vaddr, r.vport);
+        let (loads, ev) = (&mut self.loads, self.events.as_deref());
+        if r.remove {
+            return self.conns.remove_synced(&key, r.template, now_ms, |x| {
+                unbind(snap, loads, counters, ev, x)
+            });
+        }
+        let Some(spos) = snap.services.find(r.proto, r.vaddr, r.vport) else {
+            return false;
+        };
+        let svc = &snap.services.list[spos];
+        let Some(d) = svc
+            .reals
+            .iter()
+            .position(|x| x.addr == r.raddr && (x.port == r.rport || r.template || x.port == 0))
+        else {
+            return false;
+        };
+        let real = &svc.reals[d];
+        let new = NewConn {
+            key,
+            svc: svc.id,
+            real: real.id,
+            fwd: fwd_of(real.method),
+            raddr: r.raddr,
+            rport: r.rport,
+            flags: 0,
+        };
+        let res = self.conns.install_synced(
+            &new,
+            r.template,
+            r.state,
+            r.active,
+            r.timeout_ms,
+            now_ms,
+            |x| unbind(snap, loads, counters, ev, x),
+        );
+        let Ok(done) = res else { return false };
+        let (was, now, fresh) = match done {
+            conn::Installed::New { active, .. } => (false, active, true),
+            conn::Installed::Updated {
+                was_active, active, ..
+            } => (was_active, active, false),
+        };
+        if r.template {
+            if fresh {
+                if let Some(l) = self.loads.get_mut(spos).and_then(|v| v.get_mut(d)) {
+                    l.persistent += 1;
+                }
+            }
+            return true;
+        }
+        if let (Some(l), Some(dest)) = (
+            self.loads.get_mut(spos).and_then(|v| v.get_mut(d)),
+            svc.dests.get(d),
+        ) {
+            if fresh {
+                if now {
+                    l.active += 1;
+                } else {
+                    l.inactive += 1;
+                }
+                sched::on_bind(dest, l);
+            } else if was != now {
+                if now {
+                    l.inactive = l.inactive.saturating_sub(1);
+                    l.active += 1;
+                } else {
+                    l.active = l.active.saturating_sub(1);
+                    l.inactive += 1;
+                }
+            }
+        }
+        if let Some(rc) = counters.real(real.id) {
+            if fresh {
+                rc.conns.inc();
+                if now {
+                    rc.active.inc()
+                } else {
+                    rc.inactive.inc()
+                }
+            } else if was != now {
+                if now {
+                    rc.inactive.set(rc.inactive.get().saturating_sub(1));
+                    rc.active.inc();
+                } else {
+                    rc.active.set(rc.active.get().saturating_sub(1));
+                    rc.inactive.inc();
+                }
+            }
+        }
+        counters.sync_installed.inc();
+        counters.conn_table_len.set(self.conns.len() as u64);
+        true
+    }
+
+    /// Bulk sync: records of up to `max` table slots from `from` on; the
+    /// slot to continue from, `None` when done.
+    pub fn dump(
+        &self,
+        from: u32,
+        max: usize,
+        now_ms: u64,
+        mut f: impl FnMut(SyncRecord),
+    ) -> Option<u32> {
+        self.conns.scan_from(from, max, now_ms, |c| {
+            f(SyncRecord::of(c, false, c.remaining_ms(now_ms)))
+        })
     }
 
     /// Move the real's active/inactive counts after a transition.
@@ -357,14 +528,15 @@ impl Lb {
                     rport: conn::template_rport(vport, svc.port, r.port),
                     flags: 0,
                 };
-                let loads = &mut self.loads;
+                let (loads, ev) = (&mut self.loads, self.events.as_deref());
                 match self
                     .conns
                     .insert_template(&new, per.timeout_s, now_ms, |x| {
-                        unbind(snap, loads, counters, x)
+                        unbind(snap, loads, counters, ev, x)
                     }) {
                     Ok(tid) => {
                         template = Some(tid);
+                        self.sync_out(tid, snap, counters, now_ms);
                         if let Some(l) = self.loads.get_mut(spos).and_then(|v| v.get_mut(di)) {
                             l.persistent += 1;
                         }
@@ -394,10 +566,10 @@ impl Lb {
             rport,
             flags: if svc.ops { conn::F_ONE_PACKET } else { 0 },
         };
-        let loads = &mut self.loads;
+        let (loads, ev) = (&mut self.loads, self.events.as_deref());
         let id = self
             .conns
-            .insert(&new, now_ms, |x| unbind(snap, loads, counters, x))
+            .insert(&new, now_ms, |x| unbind(snap, loads, counters, ev, x))
             .map_err(|_| DropReason::ConnTableFull)?;
         if let Some(tid) = template {
             self.conns.link_template(id, tid);
@@ -489,6 +661,9 @@ impl Lb {
         };
         let change = self.conns.transition(id, Dir::Output, p.tcp_flags, now_ms);
         self.account(id, change, snap, counters);
+        if change.is_some_and(|c| c.old != c.new) {
+            self.sync_out(id, snap, counters, now_ms);
+        }
         let Some(c) = self.conn(id) else {
             return Verdict::Drop(DropReason::NoConn);
         };

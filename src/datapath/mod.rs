@@ -16,12 +16,14 @@ pub mod owner;
 mod reason;
 pub mod service;
 mod snapshot;
+pub mod sync;
 
 pub use counters::{Counter, Counters, RealCounters, MAX_REALS};
 pub use engine::Engine;
 pub use lb::{Lb, LbOptions};
 pub use reason::DropReason;
 pub use snapshot::{Local, PortView, RouteView, Snapshot};
+pub use sync::{EventRing, HaEvent, HaView, SyncRecord};
 
 use crate::types::PortId;
 use std::net::Ipv4Addr;

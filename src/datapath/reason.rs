@@ -60,6 +60,7 @@ reasons! {
     XlateFailed => "xlate_failed", "rewrite impossible (no headroom, truncated header)";
     IcmpNoConn => "icmp_no_conn", "ICMP error about no known connection";
     RedirectFull => "redirect_full", "ring to the owning worker full";
+    Backup => "backup", "this director is the backup: it does not forward";
     NeighborQueueFull => "neighbor_queue_full", "too many packets waiting for ARP";
     NeighborUnresolved => "neighbor_unresolved", "ARP never answered in time";
     NoMbuf => "no_mbuf", "mempool exhausted";

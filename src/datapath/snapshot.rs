@@ -22,6 +22,9 @@ pub struct PortView {
     pub vips: Vec<Ipv4Addr>,
     /// The kernel interface (exception path) of this port, as a TX port.
     pub kernel: Option<PortId>,
+    /// Addresses held only while this director is active (e.g. the reals'
+    /// gateway in NAT mode).
+    pub floating: Vec<Ipv4Addr>,
 }
 
 /// A static or configured route.
@@ -57,6 +60,8 @@ pub struct Snapshot {
     pub lb: LbOptions,
     /// Connection timeouts (`[timeouts]`, `ipvsadm --set`).
     pub timeouts: Timeouts,
+    /// Active/backup state.
+    pub ha: super::sync::HaView,
 }
 
 impl Snapshot {
@@ -66,12 +71,24 @@ impl Snapshot {
         self.ports.get(usize::from(p.0))
     }
 
-    /// Is `ip` one of ours, and how?
+    /// Is `ip` one of ours, and how? VIPs and floating addresses are ours
+    /// only while this director is active.
     pub fn local(&self, ip: Ipv4Addr) -> Option<Local> {
         if let Some(i) = self.ports.iter().position(|p| p.addr.addr == ip) {
             return Some(Local::Own(PortId(i as u16)));
         }
+        if !self.ha.active {
+            return None;
+        }
+        if let Some(i) = self.ports.iter().position(|p| p.floating.contains(&ip)) {
+            return Some(Local::Own(PortId(i as u16)));
+        }
         self.vips.binary_search(&ip).ok().map(|_| Local::Vip)
+    }
+
+    /// Is `ip` a VIP or floating address (served only while active)?
+    pub fn is_shared(&self, ip: Ipv4Addr) -> bool {
+        self.vips.binary_search(&ip).is_ok() || self.ports.iter().any(|p| p.floating.contains(&ip))
     }
 
     /// Is `ip` the address of some real server?
@@ -122,6 +139,7 @@ mod tests {
                     mtu: 1500,
                     vips: vec![Ipv4Addr::new(198, 18, 0, 100)],
                     kernel: None,
+                    floating: vec![],
                 },
                 PortView {
                     name: "int".into(),
@@ -130,6 +148,7 @@ mod tests {
                     mtu: 1500,
                     vips: vec![],
                     kernel: None,
+                    floating: vec![],
                 },
             ],
             routes: vec![RouteView {

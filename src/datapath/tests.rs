@@ -17,6 +17,7 @@ fn snap() -> Snapshot {
             mtu: 1500,
             vips: vec![VIP],
             kernel: None,
+            floating: vec![],
         }],
         routes: vec![],
         static_neighbors: vec![],

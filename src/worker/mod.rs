@@ -1,9 +1,11 @@
 //! Worker lcores: the poll loop around `datapath::Engine`, TX buffering per
 //! port, and the published snapshot that the management side swaps.
+mod command;
 mod control;
 mod publish;
 mod rings;
 
+pub use command::{Command, CommandRing};
 pub use control::{collect, Mailbox};
 pub use publish::Published;
 pub use rings::{Rings, Xfer};
@@ -42,7 +44,16 @@ pub struct WorkerSetup {
     /// Kernel interfaces this worker drains: (tap port, queue, its data
     /// port). What the kernel sends leaves through the data port unchanged.
     pub kernel_rx: Vec<(PortId, u16, PortId)>,
+    /// Commands from the management side.
+    pub commands: Arc<CommandRing>,
+    /// Sync records and HA events for the management side.
+    pub events: Arc<crate::datapath::EventRing>,
 }
+
+/// Commands applied per visit of the command ring.
+const COMMANDS_PER_VISIT: usize = 256;
+/// Table slots dumped per loop iteration during a bulk sync.
+const BULK_SLICE: usize = 1024;
 
 /// Slots of the connection table examined per loop iteration for expiry.
 const EXPIRE_BUDGET: usize = 64;
@@ -65,7 +76,10 @@ pub fn run(w: WorkerSetup) -> i32 {
             return 1;
         }
     };
+    let mut lb = lb;
+    lb.set_events(w.events.clone());
     let mut engine: Engine<Mbuf> = Engine::new(w.neigh, w.counters.clone(), w.burst * 8 + 64, lb);
+    let mut bulk: Option<u32> = None;
     let mut snap: Arc<Snapshot> = w.published.load();
     engine.refresh(&snap);
     let me = usize::from(w.id.0);
@@ -146,6 +160,36 @@ pub fn run(w: WorkerSetup) -> i32 {
             }
         } else {
             engine.learned().clear();
+        }
+        if iter.is_multiple_of(16) {
+            for _ in 0..COMMANDS_PER_VISIT {
+                match w.commands.pop() {
+                    Some(Command::Install(r)) => {
+                        engine.lb.install(&r, &snap, &w.counters, now_ms);
+                    }
+                    Some(Command::Advert { interval_cs }) => {
+                        engine.send_adverts(&snap, &mut pool, interval_cs)
+                    }
+                    Some(Command::Garp { port, ip }) => {
+                        engine.send_garp(port, ip, &snap, &mut pool)
+                    }
+                    Some(Command::Bulk) => bulk = Some(0),
+                    None => break,
+                }
+            }
+        }
+        if let Some(from) = bulk {
+            // Bulk sync: a slice of the table per iteration, only while the
+            // event ring has room for it (the management side drains it).
+            if w.events.capacity() - w.events.len() >= BULK_SLICE {
+                let ev = &w.events;
+                bulk = engine.lb.dump(from, BULK_SLICE, now_ms, |r| {
+                    let _ = ev.push(crate::datapath::HaEvent::Sync(r));
+                });
+                if bulk.is_none() {
+                    let _ = ev.push(crate::datapath::HaEvent::BulkDone);
+                }
+            }
         }
         if iter.is_multiple_of(TICK_EVERY) {
             engine.tick(&snap, &mut pool, now_ms);
