@@ -142,6 +142,52 @@ impl Lab {
         Ok(())
     }
 
+    /// Add a second director namespace `short` on both switches, with a
+    /// management link to the first one: 198.18.9.1/24 on `mgmt` in the
+    /// first director, 198.18.9.2/24 in the new one (kernel interfaces, not
+    /// DPDK). Returns the new namespace.
+    pub fn add_director(&mut self, short: &str) -> anyhow::Result<String> {
+        let ns = self.tb.netns(short)?;
+        let (ext_sw, int_sw) = (self.ext_sw.clone(), self.int_sw.clone());
+        let (_, s) = self.tb.veth(&ns, "lv-ext", &ext_sw, short)?;
+        attach(&self.tb, &s)?;
+        let (_, s) = self.tb.veth(&ns, "lv-int", &int_sw, &format!("{short}i"))?;
+        attach(&self.tb, &s)?;
+        let dir = self.dir.clone();
+        let (a, b) = self.tb.veth(&dir, "mgmt", &ns, "mgmt")?;
+        self.tb.exec_ok(&a.ns, "ip", &["addr", "add", "198.18.9.1/24", "dev", "mgmt"])?;
+        self.tb.exec_ok(&b.ns, "ip", &["addr", "add", "198.18.9.2/24", "dev", "mgmt"])?;
+        Ok(ns)
+    }
+
+    /// Cut (or restore) the management link between the two directors.
+    pub fn mgmt_link(&self, up: bool) -> anyhow::Result<()> {
+        self.tb.exec_ok(&self.dir, "ip", &["link", "set", "mgmt", if up { "up" } else { "down" }])?;
+        Ok(())
+    }
+
+    /// Run lvsd as process `label` in namespace `ns` with `config` (a
+    /// control socket `<label>.sock` is added); waits until it runs.
+    pub fn start_lvsd_in(&mut self, label: &str, ns: &str, lvsd: &str, config: &str) -> anyhow::Result<()> {
+        let path = self.tb.dir.join(format!("{label}.toml"));
+        let mut config = config.to_string();
+        if !config.contains("[control]") {
+            config += &format!("\n[control]\nsocket = \"{}\"\n", self.tb.dir.join(format!("{label}.sock")).display());
+        }
+        std::fs::write(&path, config)?;
+        let p = path.to_string_lossy().to_string();
+        self.tb.spawn(label, ns, lvsd, &["run", "-c", &p])?;
+        let ok = Testbed::wait_for(Duration::from_secs(30), || {
+            let log = self.tb.log(label);
+            log.contains("lvsd running") || log.contains("ERROR")
+        });
+        let log = self.tb.log(label);
+        if !ok || !log.contains("lvsd running") {
+            anyhow::bail!("{label} did not start:\n{log}");
+        }
+        Ok(())
+    }
+
     /// The control socket the lab's lvsd listens on.
     pub fn socket(&self) -> std::path::PathBuf {
         self.tb.dir.join("lvsd.sock")
