@@ -311,6 +311,7 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
                 missing
             );
         }
+        rt.poll_ha();
         // Health checks run here, in the management loop's idle time.
         rt.poll_health(Duration::from_millis(5));
     }

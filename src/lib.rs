@@ -13,6 +13,7 @@ pub mod datapath;
 pub mod demo;
 pub mod dpdk;
 pub mod frame;
+pub mod ha;
 pub mod health;
 pub mod ipvsadm;
 pub mod packet;

@@ -1,6 +1,7 @@
 //! The management side: turning configuration into published snapshots,
 //! the control socket and its protocol, listings, rates and metrics.
 pub mod explain;
+pub mod ha;
 pub mod health;
 pub mod listing;
 pub mod metrics;

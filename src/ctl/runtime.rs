@@ -30,6 +30,10 @@ use std::time::Duration;
 /// Everything the management loop owns.
 pub struct Runtime {
     pub health: HealthMgr,
+    /// Active/backup machinery (with `[ha]`).
+    pub ha: Option<super::ha::HaMgr>,
+    /// This director serves VIPs and floating addresses (always without `[ha]`).
+    pub ha_active: bool,
     pub path: PathBuf,
     /// The running configuration.
     pub model: Model,
@@ -75,7 +79,16 @@ impl Runtime {
         health.sync(&model, &mut registry);
         let ov = health.overrides(&model, &mut registry);
         let snap = topology::build(&model, &macs, 1, &mut registry, &ov)?;
+        let ha = match &model.ha {
+            Some(h) => Some(super::ha::HaMgr::new(
+                h.clone(),
+                super::ha::own_addr(&model),
+            )?),
+            None => None,
+        };
         Ok(Runtime {
+            ha,
+            ha_active: false,
             health,
             path,
             file_model: model.clone(),
@@ -110,7 +123,8 @@ impl Runtime {
             return Err("dpdk and port settings cannot change while running (restart lvsd)".into());
         }
         self.health.sync(&checked, &mut self.registry);
-        let ov = self.health.overrides(&checked, &mut self.registry);
+        let mut ov = self.health.overrides(&checked, &mut self.registry);
+        ov.active = self.ha_active;
         let snap = match topology::build(
             &checked,
             &self.macs,
@@ -137,7 +151,32 @@ impl Runtime {
         if !self.health.poll(max_wait) {
             return;
         }
-        let ov = self.health.overrides(&self.model, &mut self.registry);
+        self.republish();
+    }
+
+    /// One step of the HA machinery; a role change republishes the snapshot
+    /// (VIPs and floating addresses served or not).
+    pub fn poll_ha(&mut self) {
+        let snap = self.snapshot();
+        let Some(ha) = self.ha.as_mut() else { return };
+        if let Some(active) = ha.poll(&snap, &self.commands, &self.events) {
+            self.ha_active = active;
+            self.republish();
+            if active {
+                // The new snapshot serves the VIPs: announce them now.
+                let snap = self.snapshot();
+                if let Some(ha) = self.ha.as_mut() {
+                    ha.poll(&snap, &self.commands, &self.events);
+                }
+            }
+        }
+    }
+
+    /// Rebuild and publish the snapshot from the running model with the
+    /// current health and HA state.
+    fn republish(&mut self) {
+        let mut ov = self.health.overrides(&self.model, &mut self.registry);
+        ov.active = self.ha_active;
         match topology::build(
             &self.model,
             &self.macs,

@@ -155,24 +155,45 @@ impl Lab {
         attach(&self.tb, &s)?;
         let dir = self.dir.clone();
         let (a, b) = self.tb.veth(&dir, "mgmt", &ns, "mgmt")?;
-        self.tb.exec_ok(&a.ns, "ip", &["addr", "add", "198.18.9.1/24", "dev", "mgmt"])?;
-        self.tb.exec_ok(&b.ns, "ip", &["addr", "add", "198.18.9.2/24", "dev", "mgmt"])?;
+        self.tb.exec_ok(
+            &a.ns,
+            "ip",
+            &["addr", "add", "198.18.9.1/24", "dev", "mgmt"],
+        )?;
+        self.tb.exec_ok(
+            &b.ns,
+            "ip",
+            &["addr", "add", "198.18.9.2/24", "dev", "mgmt"],
+        )?;
         Ok(ns)
     }
 
     /// Cut (or restore) the management link between the two directors.
     pub fn mgmt_link(&self, up: bool) -> anyhow::Result<()> {
-        self.tb.exec_ok(&self.dir, "ip", &["link", "set", "mgmt", if up { "up" } else { "down" }])?;
+        self.tb.exec_ok(
+            &self.dir,
+            "ip",
+            &["link", "set", "mgmt", if up { "up" } else { "down" }],
+        )?;
         Ok(())
     }
 
     /// Run lvsd as process `label` in namespace `ns` with `config` (a
     /// control socket `<label>.sock` is added); waits until it runs.
-    pub fn start_lvsd_in(&mut self, label: &str, ns: &str, lvsd: &str, config: &str) -> anyhow::Result<()> {
+    pub fn start_lvsd_in(
+        &mut self,
+        label: &str,
+        ns: &str,
+        lvsd: &str,
+        config: &str,
+    ) -> anyhow::Result<()> {
         let path = self.tb.dir.join(format!("{label}.toml"));
         let mut config = config.to_string();
         if !config.contains("[control]") {
-            config += &format!("\n[control]\nsocket = \"{}\"\n", self.tb.dir.join(format!("{label}.sock")).display());
+            config += &format!(
+                "\n[control]\nsocket = \"{}\"\n",
+                self.tb.dir.join(format!("{label}.sock")).display()
+            );
         }
         std::fs::write(&path, config)?;
         let p = path.to_string_lossy().to_string();

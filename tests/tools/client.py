@@ -9,7 +9,7 @@ client.py hold HOST PORT N SECS    opens N connections (sequentially), reads eac
                                    {"counts": ..., "errors": e, "echo_errors": e}
 client.py httplog HOST PORT SECS   HTTP requests back to back for SECS seconds;
                                    {"log": [[unix_time, name_or_"ERR"], ...]}
-client.py udp HOST PORT N          N datagrams from N different source ports;
+client.py udp HOST PORT N          N datagrams from N different source ports (20000+i);
                                    {"counts": ..., "errors": e}
 Every socket operation has a timeout; the loops are bounded by N and SECS.
 """
@@ -90,6 +90,8 @@ elif mode == "udp":
     for i in range(n):
         try:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("0.0.0.0", 20000 + i % 40000))  # a distinct client port per datagram
             s.settimeout(2)
             s.sendto(b"hello %d" % i, (host, port))
             d, _ = s.recvfrom(65536)

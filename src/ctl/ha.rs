@@ -1,0 +1,375 @@
+//! Active/backup on the management side: the authenticated peer link, the
+//! role machine, connection-state replication and takeover.
+//!
+//! - Heartbeats go over the control link every `interval`; while active,
+//!   worker 0 also sends VRRP-style adverts on every data port. A backup
+//!   takes over only when both have been silent for `dead_interval`: losing
+//!   just the control link never makes both directors active (adverts on
+//!   the data network keep the backup down) — the split-brain rule.
+//! - On becoming active: the snapshot is republished with VIPs and floating
+//!   addresses served, and gratuitous ARPs go out for each of them
+//!   (`garp.repeat` at once, again after `garp.delay`); `notify_*` commands
+//!   are not configured yet (see README).
+//! - While active, workers report every connection creation, state change
+//!   and removal; they are batched to the peer within one management loop
+//!   iteration (~5 ms). A backup that (re)connects asks for a bulk dump,
+//!   which workers produce a slice per loop iteration while live records
+//!   keep flowing. The backup installs each record on the owning worker
+//!   (same owner function on both directors).
+use crate::config::ha::Ha;
+use crate::datapath::{owner, HaEvent, Snapshot, SyncRecord};
+use crate::ha::link::{Event as LinkEvent, PeerLink};
+use crate::ha::msg::{self, Msg};
+use crate::ha::role::{Role, RoleConfig, RoleMachine};
+use crate::worker::{Command, CommandRing};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Counters of the HA machinery (exported as metrics).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HaStats {
+    pub records_sent: u64,
+    pub records_received: u64,
+    pub records_dropped: u64,
+    pub install_full: u64,
+    pub transitions: u64,
+    pub bulk_sent: u64,
+    pub bulk_received: u64,
+}
+
+/// The HA manager.
+pub struct HaMgr {
+    cfg: Ha,
+    link: PeerLink,
+    role: RoleMachine,
+    last_beat: Instant,
+    garp_at: Vec<Instant>,
+    bulk_pending: usize,
+    bulk_generation: u64,
+    bulk_count: u64,
+    batch: Vec<msg::SyncRecord>,
+    pub stats: HaStats,
+    /// When this director last became active (for the takeover log line).
+    pub active_since: Option<Instant>,
+}
+
+fn to_wire(r: &SyncRecord) -> msg::SyncRecord {
+    msg::SyncRecord {
+        op: if r.remove {
+            msg::OP_REMOVE
+        } else {
+            msg::OP_UPDATE
+        },
+        proto: r.proto,
+        flags: u16::from(r.active),
+        state: r.state,
+        caddr: r.caddr,
+        cport: r.cport,
+        vaddr: r.vaddr,
+        vport: r.vport,
+        raddr: r.raddr,
+        rport: r.rport,
+        timeout_ms: r.timeout_ms,
+        fwd: 0,
+        template: r.template,
+    }
+}
+
+fn from_wire(r: &msg::SyncRecord) -> SyncRecord {
+    SyncRecord {
+        remove: r.op == msg::OP_REMOVE,
+        template: r.template,
+        proto: r.proto,
+        state: r.state,
+        active: r.flags & 1 != 0,
+        caddr: r.caddr,
+        cport: r.cport,
+        vaddr: r.vaddr,
+        vport: r.vport,
+        raddr: r.raddr,
+        rport: r.rport,
+        timeout_ms: r.timeout_ms,
+    }
+}
+
+impl HaMgr {
+    /// Start listening and connecting to the peer; the role starts as
+    /// backup (listening first, so a starting node does not steal the role).
+    pub fn new(cfg: Ha, own_addr: Ipv4Addr) -> anyhow::Result<HaMgr> {
+        let key = std::fs::read(&cfg.key_file)
+            .map_err(|e| anyhow::anyhow!("ha.key_file {}: {e}", cfg.key_file.display()))?;
+        let key: Vec<u8> = key
+            .into_iter()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        if key.len() < 16 {
+            anyhow::bail!(
+                "ha.key_file {}: the key must have at least 16 bytes",
+                cfg.key_file.display()
+            );
+        }
+        let link = PeerLink::new(cfg.listen, cfg.peer, key, cfg.node.clone(), cfg.priority)
+            .map_err(|e| anyhow::anyhow!("ha.listen {}: {e}", cfg.listen))?;
+        let rc = RoleConfig {
+            priority: cfg.priority,
+            preempt: cfg.preempt,
+            preempt_delay: cfg.preempt_delay,
+            interval: cfg.interval,
+            dead_interval: cfg.dead_interval,
+        };
+        let now = Instant::now();
+        Ok(HaMgr {
+            role: RoleMachine::new(rc, cfg.node.clone(), own_addr, now),
+            link,
+            cfg,
+            last_beat: now,
+            garp_at: Vec::new(),
+            bulk_pending: 0,
+            bulk_generation: 0,
+            bulk_count: 0,
+            batch: Vec::with_capacity(msg::MAX_RECORDS_PER_MSG),
+            stats: HaStats::default(),
+            active_since: None,
+        })
+    }
+
+    /// Is this director active now?
+    pub fn is_active(&self) -> bool {
+        self.role.role() == Role::Active
+    }
+
+    /// The role as text (status, metrics).
+    pub fn role_name(&self) -> &'static str {
+        match self.role.role() {
+            Role::Init => "init",
+            Role::Backup => "backup",
+            Role::Active => "active",
+            Role::Fault => "fault",
+        }
+    }
+
+    /// Is the peer link up?
+    pub fn connected(&self) -> bool {
+        self.link.is_connected()
+    }
+
+    /// Authentication failures on the peer link (bad MAC, replays, malformed).
+    pub fn auth_failures(&self) -> u64 {
+        let s = self.link.stats();
+        s.auth.bad_mac + s.auth.replayed + s.auth.malformed
+    }
+
+    /// One management-loop step. Returns `Some(active)` when the role
+    /// changed and the snapshot must be republished.
+    pub fn poll(
+        &mut self,
+        snap: &Snapshot,
+        commands: &[Arc<CommandRing>],
+        events: &[Arc<crate::datapath::EventRing>],
+    ) -> Option<bool> {
+        let now = Instant::now();
+        let mut changed = None;
+        let workers = commands.len().max(1);
+        for ev in self.link.poll(now) {
+            match ev {
+                LinkEvent::Connected => {
+                    tracing::info!(peer = %self.cfg.peer, "HA peer connected");
+                    if !self.is_active() {
+                        let _ = self.link.send(Msg::BulkRequest);
+                    }
+                }
+                LinkEvent::Disconnected => {
+                    tracing::warn!(peer = %self.cfg.peer, "HA peer disconnected")
+                }
+                LinkEvent::AuthFailure(kind) => {
+                    tracing::warn!(peer = %self.cfg.peer, ?kind, "HA peer refused (authentication)")
+                }
+                LinkEvent::Message(m) => match m {
+                    Msg::Heartbeat {
+                        node,
+                        priority,
+                        state,
+                        ..
+                    } => {
+                        if let Some(t) = self.role.heartbeat(&node, priority, state, now) {
+                            changed =
+                                Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now));
+                        }
+                    }
+                    Msg::SyncRecords(recs) => {
+                        self.stats.records_received += recs.len() as u64;
+                        for r in &recs {
+                            let r = from_wire(r);
+                            let o = owner::of_client(r.caddr, r.cport, workers);
+                            if commands
+                                .get(o)
+                                .is_none_or(|q| q.push(Command::Install(r)).is_err())
+                            {
+                                self.stats.install_full += 1;
+                            }
+                        }
+                    }
+                    Msg::BulkRequest => {
+                        if self.is_active() {
+                            self.bulk_generation += 1;
+                            self.bulk_count = 0;
+                            self.bulk_pending = commands.len();
+                            let _ = self.link.send(Msg::BulkStart {
+                                generation: self.bulk_generation,
+                            });
+                            for q in commands {
+                                let _ = q.push(Command::Bulk);
+                            }
+                            tracing::info!("bulk sync to the peer started");
+                        }
+                    }
+                    Msg::BulkStart { generation } => {
+                        tracing::info!(generation, "bulk sync from the peer started")
+                    }
+                    Msg::BulkEnd { generation, count } => {
+                        self.stats.bulk_received += count;
+                        tracing::info!(generation, count, "bulk sync from the peer done");
+                    }
+                    Msg::Hello { .. } => {}
+                },
+            }
+        }
+        // Worker events: adverts from the peer, sync records for the peer.
+        for ring in events {
+            while let Some(ev) = ring.pop() {
+                match ev {
+                    HaEvent::Advert {
+                        src,
+                        priority,
+                        vrid,
+                        ..
+                    } if vrid == self.cfg.vrid => {
+                        if let Some(t) = self.role.advert(priority, src, now) {
+                            changed =
+                                Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now));
+                        }
+                    }
+                    HaEvent::Advert { .. } => {}
+                    HaEvent::Sync(r) => {
+                        if self.bulk_pending > 0 {
+                            self.bulk_count += 1;
+                        }
+                        self.queue_record(&r);
+                    }
+                    HaEvent::BulkDone => {
+                        self.bulk_pending = self.bulk_pending.saturating_sub(1);
+                        if self.bulk_pending == 0 {
+                            self.flush_batch();
+                            let _ = self.link.send(Msg::BulkEnd {
+                                generation: self.bulk_generation,
+                                count: self.bulk_count,
+                            });
+                            self.stats.bulk_sent += self.bulk_count;
+                            tracing::info!(count = self.bulk_count, "bulk sync to the peer done");
+                        }
+                    }
+                }
+            }
+        }
+        self.flush_batch();
+        for t in self.role.tick(now) {
+            changed = Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now));
+        }
+        if now.duration_since(self.last_beat) >= self.cfg.interval {
+            self.last_beat = now;
+            let _ = self.link.send(Msg::Heartbeat {
+                node: self.cfg.node.clone(),
+                priority: self.cfg.priority,
+                state: self.role.role(),
+                advert_seq: 0,
+            });
+            if self.role.should_send_adverts() {
+                let cs = (self.cfg.interval.as_millis() / 10).clamp(1, 4095) as u16;
+                if let Some(q) = commands.first() {
+                    let _ = q.push(Command::Advert { interval_cs: cs });
+                }
+            }
+        }
+        // Gratuitous ARP bursts scheduled at takeover.
+        if self.is_active() {
+            let due: Vec<Instant> = self.garp_at.iter().copied().filter(|t| *t <= now).collect();
+            if !due.is_empty() {
+                self.garp_at.retain(|t| *t > now);
+                self.send_garps(snap, commands);
+            }
+        }
+        changed
+    }
+
+    fn queue_record(&mut self, r: &SyncRecord) {
+        if !self.link.is_connected() {
+            self.stats.records_dropped += 1;
+            return;
+        }
+        self.batch.push(to_wire(r));
+        if self.batch.len() >= msg::MAX_RECORDS_PER_MSG {
+            self.flush_batch();
+        }
+    }
+
+    fn flush_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let n = self.batch.len() as u64;
+        let recs = std::mem::replace(
+            &mut self.batch,
+            Vec::with_capacity(msg::MAX_RECORDS_PER_MSG),
+        );
+        match self.link.send(Msg::SyncRecords(recs)) {
+            Ok(()) => self.stats.records_sent += n,
+            Err(_) => self.stats.records_dropped += n,
+        }
+    }
+
+    fn transition(&mut self, to: Role, why: &str, snap: &Snapshot, now: Instant) -> bool {
+        self.stats.transitions += 1;
+        let active = to == Role::Active;
+        if active {
+            self.active_since = Some(now);
+            // keepalived: garp_master_repeat now, again after garp_master_delay.
+            self.garp_at = (0..self.cfg.garp.repeat)
+                .map(|i| now + Duration::from_millis(u64::from(i) * 10))
+                .collect();
+            if !self.cfg.garp.delay.is_zero() {
+                let later = now + self.cfg.garp.delay;
+                self.garp_at.extend(
+                    (0..self.cfg.garp.repeat)
+                        .map(|i| later + Duration::from_millis(u64::from(i) * 10)),
+                );
+            }
+            tracing::warn!(node = %self.cfg.node, reason = why, vips = snap.vips.len(), "HA: becoming ACTIVE");
+        } else {
+            self.garp_at.clear();
+            self.active_since = None;
+            tracing::warn!(node = %self.cfg.node, reason = why, role = ?to, "HA: leaving active role");
+        }
+        active
+    }
+
+    fn send_garps(&self, snap: &Snapshot, commands: &[Arc<CommandRing>]) {
+        let Some(q) = commands.first() else { return };
+        for (i, p) in snap.ports.iter().enumerate() {
+            for ip in p.vips.iter().chain(&p.floating) {
+                let _ = q.push(Command::Garp {
+                    port: crate::types::PortId(i as u16),
+                    ip: *ip,
+                });
+            }
+        }
+    }
+}
+
+/// This director's data-network address used in adverts (the first
+/// port's), for tie-breaks between equal priorities.
+pub fn own_addr(m: &crate::config::Model) -> Ipv4Addr {
+    m.ports
+        .first()
+        .map_or(Ipv4Addr::UNSPECIFIED, |p| p.address.addr)
+}

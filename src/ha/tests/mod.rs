@@ -1,0 +1,4 @@
+//! Tests of the HA modules.
+mod link;
+mod role;
+mod wire;

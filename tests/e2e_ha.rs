@@ -1,0 +1,277 @@
+//! Active/backup end to end: two lvsd processes on the same client and
+//! real-server networks (NAT, the reals' gateway floating), authenticated
+//! peer link, connection sync; kill -9 the active under 200 long-lived
+//! streams; control-link cut; wrong key; bulk sync.
+mod common;
+#[path = "common/lab.rs"]
+mod lab;
+use lab::*;
+use lvsd::testbed::lab::{real_addr, Lab};
+use lvsd::testbed::Testbed;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Seconds since the epoch of the RFC 3339 timestamp opening a log line.
+fn log_time(line: &str, near: f64) -> Option<f64> {
+    let ts = line.split_whitespace().next()?;
+    let time = ts.split('T').nth(1)?.trim_end_matches('Z');
+    let mut p = time.split(':');
+    let (h, m, s): (f64, f64, f64) = (
+        p.next()?.parse().ok()?,
+        p.next()?.parse().ok()?,
+        p.next()?.parse().ok()?,
+    );
+    Some((near / 86400.0).floor() * 86400.0 + h * 3600.0 + m * 60.0 + s)
+}
+
+fn config(l: &Lab, me: char, key: &std::path::Path) -> String {
+    let (last, node, prio, listen, peer) = match me {
+        'a' => (250, "lvs-a", 150, "198.18.9.1:5511", "198.18.9.2:5511"),
+        _ => (251, "lvs-b", 100, "198.18.9.2:5511", "198.18.9.1:5511"),
+    };
+    let mut c = format!(
+        "[dpdk]\nlcores = \"0-1\"\nmemory_mb = 256\nfile_prefix = \"{tag}{me}\"\n\n\
+         [[port]]\nname = \"ext\"\ndevice = \"net_af_packet0,iface=lv-ext\"\naddress = \"198.18.0.{last}/24\"\n\n\
+         [[port]]\nname = \"int\"\ndevice = \"net_af_packet1,iface=lv-int\"\naddress = \"198.18.1.{last}/24\"\nfloating = [\"198.18.1.1\"]\n\n\
+         [ha]\nnode = \"{node}\"\npriority = {prio}\npreempt = true\npeer = \"{peer}\"\nlisten = \"{listen}\"\nkey_file = \"{key}\"\n\
+         interval_ms = 100\ndead_interval_ms = 300\ngarp = {{ repeat = 3, delay_ms = 1000 }}\n\n",
+        tag = l.tb.tag(),
+        key = key.display()
+    );
+    for (port, sched, rport) in [(7000, "rr", 7000), (80, "rr", 8080), (53, "rr", 5353)] {
+        let proto = if port == 53 { "udp" } else { "tcp" };
+        c += &format!("[[service]]\nprotocol = \"{proto}\"\nvip = \"198.18.0.100\"\nport = {port}\nscheduler = \"{sched}\"\nmethod = \"nat\"\n");
+        for i in 0..2 {
+            c += &format!(
+                "  [[service.real]]\n  address = \"{}\"\n  port = {rport}\n",
+                real_addr(i)
+            );
+        }
+        c += "\n";
+    }
+    c
+}
+
+fn pair_lab() -> (Lab, String, std::path::PathBuf) {
+    let mut l = Lab::new(1, 2).expect("lab");
+    let dirb = l.add_director("dirb").expect("second director");
+    let key = l.tb.dir.join("ha.key");
+    std::fs::write(&key, "0123456789abcdef0123456789abcdef\n").unwrap();
+    for (i, ns) in l.reals.clone().iter().enumerate() {
+        server(&mut l, ns, "banner", 7000, &format!("r{i}"));
+        server(&mut l, ns, "http", 8080, &format!("r{i}"));
+        server(&mut l, ns, "udp", 5353, &format!("r{i}"));
+    }
+    (l, dirb, key)
+}
+
+#[test]
+fn failover_keeps_every_established_connection() {
+    if common::need_root() {
+        return;
+    }
+    let (mut l, dirb, key) = pair_lab();
+    let dira = l.dir.clone();
+    let (ca, cb) = (config(&l, 'a', &key), config(&l, 'b', &key));
+    l.start_lvsd_in("lvsd-a", &dira, LVSD, &ca).expect("lvsd a");
+    assert!(
+        Testbed::wait_for(Duration::from_secs(5), || l
+            .tb
+            .log("lvsd-a")
+            .contains("becoming ACTIVE")),
+        "{}",
+        l.tb.log("lvsd-a")
+    );
+    l.start_lvsd_in("lvsd-b", &dirb, LVSD, &cb).expect("lvsd b");
+    assert!(
+        Testbed::wait_for(Duration::from_secs(5), || l
+            .tb
+            .log("lvsd-b")
+            .contains("HA peer connected")),
+        "{}",
+        l.tb.log("lvsd-b")
+    );
+    let c = l.clients[0].clone();
+    let script = format!("{TOOLS}/client.py");
+    // 200 long-lived connections echoing a numbered line every 0.2 s for
+    // 12 s (every byte checked), and new connections all along.
+    l.tb.spawn(
+        "hold",
+        &c,
+        "python3",
+        &[&script, "hold", "198.18.0.100", "7000", "200", "12"],
+    )
+    .unwrap();
+    l.tb.spawn(
+        "load",
+        &c,
+        "python3",
+        &[&script, "httplog", "198.18.0.100", "80", "14"],
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        !l.tb.log("lvsd-b").contains("becoming ACTIVE"),
+        "the backup stayed backup while the active lived"
+    );
+    let killed = now();
+    l.tb.stop("lvsd-a", libc::SIGKILL, Duration::from_secs(5));
+    assert!(
+        Testbed::wait_for(Duration::from_secs(5), || l
+            .tb
+            .log("lvsd-b")
+            .contains("becoming ACTIVE")),
+        "{}",
+        l.tb.log("lvsd-b")
+    );
+    let logb = l.tb.log("lvsd-b");
+    let line = logb
+        .lines()
+        .find(|x| x.contains("becoming ACTIVE"))
+        .unwrap_or("");
+    let takeover = log_time(line, killed).unwrap_or(killed) - killed;
+    eprintln!(
+        "takeover: kill -9 to backup active in {:.0} ms",
+        takeover * 1000.0
+    );
+    assert!(
+        Testbed::wait_for(Duration::from_secs(25), || l
+            .tb
+            .log("hold")
+            .contains("counts")),
+        "hold finished"
+    );
+    let h: serde_json::Value = serde_json::from_str(l.tb.log("hold").trim()).unwrap();
+    assert_eq!(h["errors"].as_u64(), Some(0), "{h}");
+    assert_eq!(
+        h["echo_errors"].as_u64(),
+        Some(0),
+        "all 200 streams intact through the failover: {h}\n{logb}"
+    );
+    let n: u64 = h["counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|x| x.as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(n, 200);
+    assert!(
+        Testbed::wait_for(Duration::from_secs(20), || l.tb.log("load").contains("log")),
+        "load finished"
+    );
+    let v: serde_json::Value = serde_json::from_str(l.tb.log("load").trim()).unwrap();
+    let entries = v["log"].as_array().unwrap();
+    let first_ok_after = entries
+        .iter()
+        .filter(|e| e[0].as_f64().unwrap_or(0.0) > killed && e[1] != "ERR")
+        .map(|e| e[0].as_f64().unwrap_or(0.0))
+        .fold(f64::MAX, f64::min);
+    eprintln!(
+        "new connections succeed again {:.0} ms after the kill",
+        (first_ok_after - killed) * 1000.0
+    );
+    let late_failures = entries
+        .iter()
+        .filter(|e| e[0].as_f64().unwrap_or(0.0) > killed + 2.0 && e[1] == "ERR")
+        .count();
+    assert_eq!(late_failures, 0, "new connections work after the takeover");
+    assert!(takeover < 1.0, "takeover {takeover:.3} s");
+    let synced = logb.contains("bulk sync from the peer done");
+    assert!(synced, "the backup was bulk-synced at start: {logb}");
+    assert_eq!(
+        l.tb.stop("lvsd-b", libc::SIGTERM, Duration::from_secs(10)),
+        Some(0)
+    );
+}
+
+#[test]
+fn control_link_cut_wrong_key_and_bulk_sync() {
+    if common::need_root() {
+        return;
+    }
+    let (mut l, dirb, key) = pair_lab();
+    let dira = l.dir.clone();
+    l.start_lvsd_in("lvsd-a", &dira, LVSD, &config(&l, 'a', &key))
+        .expect("lvsd a");
+    assert!(Testbed::wait_for(Duration::from_secs(5), || l
+        .tb
+        .log("lvsd-a")
+        .contains("becoming ACTIVE")));
+    // 10,000 UDP connections exist before the backup starts.
+    let c = l.clients[0].clone();
+    let u = client(&l, &c, &["udp", "198.18.0.100", "53", "10000"]);
+    assert_eq!(u.errors, 0, "{u:?}");
+    // A backup with the wrong key is refused and gets nothing.
+    let bad = l.tb.dir.join("bad.key");
+    std::fs::write(&bad, "ffffffffffffffffffffffffffffffff\n").unwrap();
+    let cfg_bad = config(&l, 'b', &bad);
+    l.start_lvsd_in("lvsd-bad", &dirb, LVSD, &cfg_bad)
+        .expect("lvsd bad");
+    std::thread::sleep(Duration::from_secs(2));
+    let loga = l.tb.log("lvsd-a");
+    assert!(
+        loga.contains("refused (authentication)"),
+        "the wrong key is refused and logged: {loga}"
+    );
+    let logbad = l.tb.log("lvsd-bad");
+    assert!(
+        !logbad.contains("bulk sync from the peer done"),
+        "nothing installed from a refused peer"
+    );
+    assert!(
+        !logbad.contains("becoming ACTIVE"),
+        "adverts on the data network keep it backup"
+    );
+    assert_eq!(
+        l.tb.stop("lvsd-bad", libc::SIGTERM, Duration::from_secs(10)),
+        Some(0)
+    );
+    // The right key: bulk sync brings all 10,000 connections.
+    l.start_lvsd_in("lvsd-b", &dirb, LVSD, &config(&l, 'b', &key))
+        .expect("lvsd b");
+    let synced = Testbed::wait_for(Duration::from_secs(15), || {
+        l.tb.log("lvsd-b").contains("bulk sync from the peer done")
+    });
+    assert!(synced, "{}", l.tb.log("lvsd-b"));
+    let logb = l.tb.log("lvsd-b");
+    let line = logb
+        .lines()
+        .find(|x| x.contains("bulk sync from the peer done"))
+        .unwrap_or("");
+    let count: u64 = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("count="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(count >= 10_000, "bulk sync carried {count} records: {line}");
+    // Cut only the control link: the backup must not become active.
+    l.mgmt_link(false).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !l.tb.log("lvsd-b").contains("becoming ACTIVE"),
+        "no split brain: {}",
+        l.tb.log("lvsd-b")
+    );
+    l.mgmt_link(true).unwrap();
+    assert_eq!(
+        l.tb.stop("lvsd-b", libc::SIGTERM, Duration::from_secs(10)),
+        Some(0)
+    );
+    assert_eq!(
+        l.tb.stop("lvsd-a", libc::SIGTERM, Duration::from_secs(10)),
+        Some(0)
+    );
+    let installed = log_field(&l.tb.log("lvsd-b"), "worker counters", "conn_table").unwrap_or(0);
+    assert!(
+        installed >= 10_000,
+        "backup table held the synced connections: {installed}"
+    );
+}
