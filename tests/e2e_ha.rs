@@ -42,9 +42,11 @@ fn config(l: &Lab, me: char, key: &std::path::Path) -> String {
          [[port]]\nname = \"ext\"\ndevice = \"net_af_packet0,iface=lv-ext\"\naddress = \"198.18.0.{last}/24\"\n\n\
          [[port]]\nname = \"int\"\ndevice = \"net_af_packet1,iface=lv-int\"\naddress = \"198.18.1.{last}/24\"\nfloating = [\"198.18.1.1\"]\n\n\
          [ha]\nnode = \"{node}\"\npriority = {prio}\npreempt = true\npeer = \"{peer}\"\nlisten = \"{listen}\"\nkey_file = \"{key}\"\n\
-         interval_ms = 100\ndead_interval_ms = 300\ngarp = {{ repeat = 3, delay_ms = 1000 }}\n\n",
+         interval_ms = 100\ndead_interval_ms = 300\ngarp = {{ repeat = 3, delay_ms = 1000 }}\n\
+         notify_active = \"{notify}.sh\"\n\n",
         tag = l.tb.tag(),
-        key = key.display()
+        key = key.display(),
+        notify = l.tb.dir.join(format!("notify-{me}")).display()
     );
     for (port, sched, rport) in [(7000, "rr", 7000), (80, "rr", 8080), (53, "rr", 5353)] {
         let proto = if port == 53 { "udp" } else { "tcp" };
@@ -64,6 +66,16 @@ fn pair_lab() -> (Lab, String, std::path::PathBuf) {
     let mut l = Lab::new(1, 2).expect("lab");
     let dirb = l.add_director("dirb").expect("second director");
     let key = l.tb.dir.join("ha.key");
+    for me in ['a', 'b'] {
+        let out = l.tb.dir.join(format!("notify-{me}"));
+        let script = l.tb.dir.join(format!("notify-{me}.sh"));
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"$1 $2\" >> {}\n", out.display()),
+        )
+        .unwrap();
+        let _ = lvsd::testbed::run("chmod", &["+x", &script.to_string_lossy()]);
+    }
     std::fs::write(&key, "0123456789abcdef0123456789abcdef\n").unwrap();
     for (i, ns) in l.reals.clone().iter().enumerate() {
         server(&mut l, ns, "banner", 7000, &format!("r{i}"));
@@ -117,7 +129,17 @@ fn failover_keeps_every_established_connection() {
         &[&script, "httplog", "198.18.0.100", "80", "14"],
     )
     .unwrap();
-    std::thread::sleep(Duration::from_secs(5));
+    let up = Testbed::wait_for(Duration::from_secs(20), || {
+        established_at(&l.tb.log("hold")).is_some()
+    });
+    assert!(up, "200 connections established: {}", l.tb.log("hold"));
+    assert_eq!(
+        last_json(&l.tb.log("hold"))["established"].as_u64(),
+        Some(200),
+        "{}",
+        l.tb.log("hold")
+    );
+    std::thread::sleep(Duration::from_secs(2));
     assert!(
         !l.tb.log("lvsd-b").contains("becoming ACTIVE"),
         "the backup stayed backup while the active lived"
@@ -149,7 +171,7 @@ fn failover_keeps_every_established_connection() {
             .contains("counts")),
         "hold finished"
     );
-    let h: serde_json::Value = serde_json::from_str(l.tb.log("hold").trim()).unwrap();
+    let h = last_json(&l.tb.log("hold"));
     assert_eq!(h["errors"].as_u64(), Some(0), "{h}");
     assert_eq!(
         h["echo_errors"].as_u64(),
@@ -167,7 +189,7 @@ fn failover_keeps_every_established_connection() {
         Testbed::wait_for(Duration::from_secs(20), || l.tb.log("load").contains("log")),
         "load finished"
     );
-    let v: serde_json::Value = serde_json::from_str(l.tb.log("load").trim()).unwrap();
+    let v = last_json(&l.tb.log("load"));
     let entries = v["log"].as_array().unwrap();
     let first_ok_after = entries
         .iter()
@@ -186,8 +208,62 @@ fn failover_keeps_every_established_connection() {
     assert!(takeover < 1.0, "takeover {takeover:.3} s");
     let synced = logb.contains("bulk sync from the peer done");
     assert!(synced, "the backup was bulk-synced at start: {logb}");
+    // The old active returns with preempt: it takes the VIPs back after its
+    // bulk sync, and again no established connection is lost.
+    l.tb.spawn(
+        "hold2",
+        &c,
+        "python3",
+        &[&script, "hold", "198.18.0.100", "7000", "100", "10"],
+    )
+    .unwrap();
+    let up = Testbed::wait_for(Duration::from_secs(20), || {
+        established_at(&l.tb.log("hold2")).is_some()
+    });
+    assert!(up, "{}", l.tb.log("hold2"));
+    l.start_lvsd_in("lvsd-a", &dira, LVSD, &ca)
+        .expect("lvsd a again");
+    let back = Testbed::wait_for(Duration::from_secs(10), || {
+        l.tb.log("lvsd-a").contains("becoming ACTIVE")
+    });
+    assert!(back, "{}", l.tb.log("lvsd-a"));
+    let loga = l.tb.log("lvsd-a");
+    let synced_at = loga
+        .lines()
+        .position(|x| x.contains("bulk sync from the peer done"));
+    let active_at = loga.lines().position(|x| x.contains("becoming ACTIVE"));
+    assert!(
+        synced_at.is_some() && synced_at < active_at,
+        "bulk sync before taking over: {loga}"
+    );
+    assert!(Testbed::wait_for(Duration::from_secs(5), || l
+        .tb
+        .log("lvsd-b")
+        .contains("leaving active role")));
+    assert!(
+        Testbed::wait_for(Duration::from_secs(25), || l
+            .tb
+            .log("hold2")
+            .contains("counts")),
+        "hold2 finished"
+    );
+    let h2 = last_json(&l.tb.log("hold2"));
+    assert_eq!(
+        (h2["errors"].as_u64(), h2["echo_errors"].as_u64()),
+        (Some(0), Some(0)),
+        "preempt kept every connection: {h2}"
+    );
+    let notified = std::fs::read_to_string(l.tb.dir.join("notify-b")).unwrap_or_default();
+    assert!(
+        notified.contains("active lvs-b"),
+        "notify_active ran on the backup's takeover: {notified:?}"
+    );
     assert_eq!(
         l.tb.stop("lvsd-b", libc::SIGTERM, Duration::from_secs(10)),
+        Some(0)
+    );
+    assert_eq!(
+        l.tb.stop("lvsd-a", libc::SIGTERM, Duration::from_secs(10)),
         Some(0)
     );
 }
@@ -252,6 +328,60 @@ fn control_link_cut_wrong_key_and_bulk_sync() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     assert!(count >= 10_000, "bulk sync carried {count} records: {line}");
+    // Sync under a burst of new connections: records/s and lag to the backup.
+    let metric = |ns: &str, name: &str| -> u64 {
+        let body =
+            l.tb.exec_ok(ns, "curl", &["-sf", "http://127.0.0.1:9520/metrics"])
+                .unwrap_or_default();
+        body.lines()
+            .find(|x| x.starts_with(name))
+            .and_then(|x| x.split_whitespace().last())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let burst_n = std::env::var("LVSD_HA_BURST").unwrap_or_else(|_| "2000".into());
+    let before = metric(&dirb, "lvsd_ha_sync_records_received_total");
+    let t0 = now();
+    let burst = lvsd::testbed::run_ok(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            &c,
+            "python3",
+            &format!("{TOOLS}/client.py"),
+            "udp",
+            "198.18.0.100",
+            "53",
+            &burst_n,
+            "40000",
+        ],
+    );
+    let burst: serde_json::Value =
+        serde_json::from_str(burst.unwrap_or_default().trim()).unwrap_or_default();
+    let n: u64 = burst_n.parse().unwrap_or(2000);
+    assert_eq!(burst["errors"].as_u64(), Some(0), "burst answered: {burst}");
+    let t_sent = now();
+    let all = Testbed::wait_for(Duration::from_secs(20), || {
+        metric(&dirb, "lvsd_ha_sync_records_received_total") >= before + n
+    });
+    let t_done = now();
+    assert!(all, "the backup received the burst's records");
+    eprintln!(
+        "sync burst: {n} new connections in {:.2} s ({:.0} conn/s offered); all records on the backup {:.0} ms after the last was created ({:.0} records/s end to end)",
+        t_sent - t0,
+        n as f64 / (t_sent - t0),
+        (t_done - t_sent) * 1000.0,
+        n as f64 / (t_done - t0)
+    );
+    assert_eq!(
+        metric(
+            &dira,
+            "lvsd_ha_sync_records_dropped_total{reason=\"behind\"}"
+        ),
+        0,
+        "sync kept up"
+    );
     // Cut only the control link: the backup must not become active.
     l.mgmt_link(false).unwrap();
     std::thread::sleep(Duration::from_secs(2));

@@ -126,7 +126,7 @@ fn failed_real_is_detected_and_taken_back() {
         Testbed::wait_for(Duration::from_secs(20), || l.tb.log("load").contains("log")),
         "load finished"
     );
-    let v: serde_json::Value = serde_json::from_str(l.tb.log("load").trim()).unwrap();
+    let v = last_json(&l.tb.log("load"));
     let entries = v["log"].as_array().unwrap();
     let after_detection: Vec<&serde_json::Value> = entries
         .iter()
@@ -151,7 +151,7 @@ fn failed_real_is_detected_and_taken_back() {
         .tb
         .log("hold")
         .contains("counts")));
-    let h: serde_json::Value = serde_json::from_str(l.tb.log("hold").trim()).unwrap();
+    let h = last_json(&l.tb.log("hold"));
     assert_eq!(
         (h["errors"].as_u64(), h["echo_errors"].as_u64()),
         (Some(0), Some(0)),

@@ -82,7 +82,7 @@ fn kernel_tools_on_the_director_work_while_forwarding() {
         l.tb.log("load").contains("counts")
     });
     assert!(done);
-    let v: serde_json::Value = serde_json::from_str(l.tb.log("load").trim()).unwrap();
+    let v = last_json(&l.tb.log("load"));
     assert_eq!(v["errors"], 0, "{v}");
     assert_eq!(l.stop_lvsd(), Some(0));
     let log = l.tb.log("lvsd");

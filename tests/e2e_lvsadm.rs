@@ -353,7 +353,7 @@ fn live_changes_and_reloads_keep_established_connections() {
         l.tb.log("hold").contains("counts")
     });
     assert!(done, "hold client finished: {}", l.tb.log("hold"));
-    let v: serde_json::Value = serde_json::from_str(l.tb.log("hold").trim()).unwrap();
+    let v = last_json(&l.tb.log("hold"));
     assert_eq!(v["errors"], 0, "{v}");
     assert_eq!(
         v["echo_errors"], 0,

@@ -113,6 +113,16 @@ pub fn emit(m: &Model) -> String {
             h.garp.repeat,
             h.garp.delay.as_millis()
         );
+        for (k, v) in [
+            ("notify_active", &h.notify_active),
+            ("notify_backup", &h.notify_backup),
+            ("notify_fault", &h.notify_fault),
+        ] {
+            if let Some(c) = v {
+                let _ = writeln!(o, "{k} = {}", q(c));
+            }
+        }
+        o.push('\n');
     }
     let _ = writeln!(
         o,

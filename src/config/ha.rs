@@ -28,6 +28,11 @@ pub struct Ha {
     pub garp: Garp,
     /// Virtual router id carried in the data-port adverts (1..=255).
     pub vrid: u8,
+    /// Commands run on role changes (no shell; the role and node name are
+    /// appended).
+    pub notify_active: Option<String>,
+    pub notify_backup: Option<String>,
+    pub notify_fault: Option<String>,
 }
 
 fn addr(cx: &mut Ctx, path: &str, v: Option<&str>) -> Option<SocketAddr> {
@@ -116,6 +121,9 @@ pub(super) fn validate(cx: &mut Ctx, r: &RawHa) -> Option<Ha> {
         dead_interval,
         garp,
         vrid,
+        notify_active: r.notify_active.clone(),
+        notify_backup: r.notify_backup.clone(),
+        notify_fault: r.notify_fault.clone(),
     })
 }
 

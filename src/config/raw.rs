@@ -50,6 +50,9 @@ pub struct RawHa {
     pub dead_interval_ms: Option<i64>,
     pub garp: Option<RawGarp>,
     pub vrid: Option<i64>,
+    pub notify_active: Option<String>,
+    pub notify_backup: Option<String>,
+    pub notify_fault: Option<String>,
 }
 
 /// `ha.garp = { repeat, delay_ms }`

@@ -33,6 +33,8 @@ pub struct HaStats {
     pub records_received: u64,
     pub records_dropped: u64,
     pub install_full: u64,
+    /// Records lost because the link's send queue was full.
+    pub send_full: u64,
     pub transitions: u64,
     pub bulk_sent: u64,
     pub bulk_received: u64,
@@ -52,6 +54,12 @@ pub struct HaMgr {
     pub stats: HaStats,
     /// When this director last became active (for the takeover log line).
     pub active_since: Option<Instant>,
+    /// A bulk sync from the peer is in progress (role held in fault).
+    syncing: bool,
+    role_cfg: (RoleConfig, Ipv4Addr),
+    started: bool,
+    /// Notify commands still running.
+    children: Vec<std::process::Child>,
 }
 
 fn to_wire(r: &SyncRecord) -> msg::SyncRecord {
@@ -120,7 +128,9 @@ impl HaMgr {
         };
         let now = Instant::now();
         Ok(HaMgr {
-            role: RoleMachine::new(rc, cfg.node.clone(), own_addr, now),
+            role: RoleMachine::new(rc.clone(), cfg.node.clone(), own_addr, now),
+            role_cfg: (rc, own_addr),
+            started: false,
             link,
             cfg,
             last_beat: now,
@@ -131,6 +141,8 @@ impl HaMgr {
             batch: Vec::with_capacity(msg::MAX_RECORDS_PER_MSG),
             stats: HaStats::default(),
             active_since: None,
+            syncing: false,
+            children: Vec::new(),
         })
     }
 
@@ -170,6 +182,13 @@ impl HaMgr {
     ) -> Option<bool> {
         let now = Instant::now();
         let mut changed = None;
+        if !self.started {
+            // The listening period starts when the workers can see adverts,
+            // not when the process began bringing up EAL and its ports.
+            self.started = true;
+            let (rc, addr) = self.role_cfg.clone();
+            self.role = RoleMachine::new(rc, self.cfg.node.clone(), addr, now);
+        }
         let workers = commands.len().max(1);
         for ev in self.link.poll(now) {
             match ev {
@@ -177,10 +196,27 @@ impl HaMgr {
                     tracing::info!(peer = %self.cfg.peer, "HA peer connected");
                     if !self.is_active() {
                         let _ = self.link.send(Msg::BulkRequest);
+                        // Hold back (no takeover, no preemption) until the
+                        // peer's table is here, so a returning director
+                        // does not take the VIPs before it knows their
+                        // connections.
+                        self.syncing = true;
+                        if let Some(t) = self.role.set_fault(true, now) {
+                            changed = self
+                                .apply(t.from, t.to, "bulk sync in progress", snap, now)
+                                .or(changed);
+                        }
                     }
                 }
                 LinkEvent::Disconnected => {
-                    tracing::warn!(peer = %self.cfg.peer, "HA peer disconnected")
+                    tracing::warn!(peer = %self.cfg.peer, "HA peer disconnected");
+                    if std::mem::take(&mut self.syncing) {
+                        if let Some(t) = self.role.set_fault(false, now) {
+                            changed = self
+                                .apply(t.from, t.to, "peer lost during bulk sync", snap, now)
+                                .or(changed);
+                        }
+                    }
                 }
                 LinkEvent::AuthFailure(kind) => {
                     tracing::warn!(peer = %self.cfg.peer, ?kind, "HA peer refused (authentication)")
@@ -230,6 +266,13 @@ impl HaMgr {
                     Msg::BulkEnd { generation, count } => {
                         self.stats.bulk_received += count;
                         tracing::info!(generation, count, "bulk sync from the peer done");
+                        if std::mem::take(&mut self.syncing) {
+                            if let Some(t) = self.role.set_fault(false, now) {
+                                changed = self
+                                    .apply(t.from, t.to, "bulk sync done", snap, now)
+                                    .or(changed);
+                            }
+                        }
                     }
                     Msg::Hello { .. } => {}
                 },
@@ -274,8 +317,12 @@ impl HaMgr {
         }
         self.flush_batch();
         for t in self.role.tick(now) {
-            changed = Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now));
+            changed = self
+                .apply(t.from, t.to, &format!("{:?}", t.reason), snap, now)
+                .or(changed);
         }
+        self.children
+            .retain_mut(|c| matches!(c.try_wait(), Ok(None)));
         if now.duration_since(self.last_beat) >= self.cfg.interval {
             self.last_beat = now;
             let _ = self.link.send(Msg::Heartbeat {
@@ -324,8 +371,53 @@ impl HaMgr {
         );
         match self.link.send(Msg::SyncRecords(recs)) {
             Ok(()) => self.stats.records_sent += n,
+            Err(crate::ha::link::SendError::Full) => self.stats.send_full += n,
             Err(_) => self.stats.records_dropped += n,
         }
+    }
+
+    /// A role change: run the notify command; `Some(active)` when the
+    /// director starts or stops serving (the snapshot must be republished).
+    fn apply(
+        &mut self,
+        from: Role,
+        to: Role,
+        why: &str,
+        snap: &Snapshot,
+        now: Instant,
+    ) -> Option<bool> {
+        let cmd = match to {
+            Role::Active => self.cfg.notify_active.clone(),
+            Role::Backup => self.cfg.notify_backup.clone(),
+            Role::Fault => self.cfg.notify_fault.clone(),
+            Role::Init => None,
+        };
+        if let Some(cmd) = cmd {
+            let mut parts = cmd.split_whitespace();
+            if let Some(prog) = parts.next() {
+                let role = match to {
+                    Role::Active => "active",
+                    Role::Backup => "backup",
+                    Role::Fault => "fault",
+                    Role::Init => "init",
+                };
+                match std::process::Command::new(prog)
+                    .args(parts)
+                    .arg(role)
+                    .arg(&self.cfg.node)
+                    .spawn()
+                {
+                    Ok(c) if self.children.len() < 16 => self.children.push(c),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("notify command {cmd}: {e}"),
+                }
+            }
+        }
+        if (from == Role::Active) == (to == Role::Active) {
+            tracing::info!(node = %self.cfg.node, reason = why, ?from, ?to, "HA role");
+            return None;
+        }
+        Some(self.transition(to, why, snap, now))
     }
 
     fn transition(&mut self, to: Role, why: &str, snap: &Snapshot, now: Instant) -> bool {

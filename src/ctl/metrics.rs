@@ -352,6 +352,65 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
         "Real-server health state changes (up to down and down to up).",
     );
     e.sample("lvsd_health_transitions_total", &[], rt.health.transitions);
+    if let Some(ha) = &rt.ha {
+        e.family(
+            "lvsd_ha_active",
+            "gauge",
+            "1 while this director is the active one.",
+        );
+        e.sample(
+            "lvsd_ha_active",
+            &[("role", ha.role_name())],
+            u64::from(ha.is_active()),
+        );
+        e.family(
+            "lvsd_ha_peer_connected",
+            "gauge",
+            "1 while the authenticated peer link is up.",
+        );
+        e.sample("lvsd_ha_peer_connected", &[], u64::from(ha.connected()));
+        e.family(
+            "lvsd_ha_auth_failures_total",
+            "counter",
+            "Peer-link frames refused (bad MAC, replay, malformed).",
+        );
+        e.sample("lvsd_ha_auth_failures_total", &[], ha.auth_failures());
+        e.family("lvsd_ha_transitions_total", "counter", "Role changes.");
+        e.sample("lvsd_ha_transitions_total", &[], ha.stats.transitions);
+        e.family(
+            "lvsd_ha_sync_records_sent_total",
+            "counter",
+            "Connection records sent to the peer.",
+        );
+        e.sample(
+            "lvsd_ha_sync_records_sent_total",
+            &[],
+            ha.stats.records_sent,
+        );
+        e.family(
+            "lvsd_ha_sync_records_received_total",
+            "counter",
+            "Connection records received from the peer.",
+        );
+        e.sample(
+            "lvsd_ha_sync_records_received_total",
+            &[],
+            ha.stats.records_received,
+        );
+        e.family(
+            "lvsd_ha_sync_records_dropped_total",
+            "counter",
+            "Records not replicated: sync fell behind or the peer was away.",
+        );
+        let lost: u64 = rt
+            .counters
+            .iter()
+            .map(|c| c.sync_dropped.get())
+            .sum::<u64>()
+            + ha.stats.records_dropped
+            + ha.stats.install_full;
+        e.sample("lvsd_ha_sync_records_dropped_total", &[], lost);
+    }
     e.family("lvsd_services", "gauge", "Virtual services configured.");
     e.sample("lvsd_services", &[], list.services.len() as u64);
     e.0

@@ -410,3 +410,35 @@ fn icmp_error_from_the_client_side_is_relayed_to_the_real() {
     );
     assert!(q.verify_checksum(), "quoted IP header checksum");
 }
+
+#[test]
+fn adverts_built_by_one_director_are_seen_by_the_other() {
+    let mut a = Rig::new();
+    let ring = Arc::new(EventRing::new(16));
+    let mut b = Rig::new();
+    b.e.lb.set_events(ring.clone());
+    let mut snap = (*a.snap).clone();
+    snap.ha = HaView {
+        enabled: true,
+        active: true,
+        vrid: 51,
+        priority: 150,
+    };
+    a.e.send_adverts(&snap, &mut a.a, 10);
+    let frames: Vec<(PortId, Vec<u8>)> =
+        a.e.out().drain(..).map(|(p, f)| (p, f.to_vec())).collect();
+    assert_eq!(frames.len(), 2, "one per data port");
+    // Seen on b's ext port (a different MAC sent it).
+    let mut f = frames[0].1.clone();
+    f[6..12].copy_from_slice(&[2, 9, 9, 9, 9, 9]);
+    assert!(b.rx(0, f).is_empty());
+    assert_eq!(
+        ring.pop(),
+        Some(HaEvent::Advert {
+            port: PortId(0),
+            src: Ipv4Addr::new(198, 18, 0, 1),
+            vrid: 51,
+            priority: 150
+        })
+    );
+}

@@ -85,3 +85,18 @@ pub fn log_field(log: &str, marker: &str, field: &str) -> Option<u64> {
         .find_map(|w| w.strip_prefix(&key))
         .and_then(|v| v.parse().ok())
 }
+
+/// The JSON object on the last line of a spawned client's log.
+pub fn last_json(log: &str) -> serde_json::Value {
+    log.lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l.trim()).ok())
+        .unwrap_or_default()
+}
+
+/// When a hold client had all its connections established (unix time).
+pub fn established_at(log: &str) -> Option<f64> {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok())
+        .find_map(|v| v["at"].as_f64())
+}

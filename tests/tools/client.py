@@ -9,7 +9,7 @@ client.py hold HOST PORT N SECS    opens N connections (sequentially), reads eac
                                    {"counts": ..., "errors": e, "echo_errors": e}
 client.py httplog HOST PORT SECS   HTTP requests back to back for SECS seconds;
                                    {"log": [[unix_time, name_or_"ERR"], ...]}
-client.py udp HOST PORT N          N datagrams from N different source ports (20000+i);
+client.py udp HOST PORT N [BASE]   N datagrams from N different source ports (BASE+i, default 20000);
                                    {"counts": ..., "errors": e}
 Every socket operation has a timeout; the loops are bounded by N and SECS.
 """
@@ -61,7 +61,7 @@ elif mode == "httplog":
     sys.exit(0)
 elif mode == "hold":
     secs = float(sys.argv[5])
-    socks = []
+    socks, setup_errors = [], []
     for i in range(n):
         try:
             s = socket.create_connection((host, port), timeout=3)
@@ -69,8 +69,10 @@ elif mode == "hold":
             name = f.readline().strip().decode()
             counts[name] += 1
             socks.append((s, f))
-        except Exception:
+        except Exception as e:
             errors += 1
+            setup_errors.append([time.time(), repr(e)])
+    print(json.dumps({"established": len(socks), "at": time.time()}), file=sys.stderr, flush=True)
     end = time.time() + secs
     k = 0
     while time.time() < end:
@@ -91,7 +93,8 @@ elif mode == "udp":
         try:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("0.0.0.0", 20000 + i % 40000))  # a distinct client port per datagram
+            base = int(sys.argv[5]) if len(sys.argv) > 5 else 20000
+            s.bind(("0.0.0.0", base + i % 40000))  # a distinct client port per datagram
             s.settimeout(2)
             s.sendto(b"hello %d" % i, (host, port))
             d, _ = s.recvfrom(65536)
@@ -102,4 +105,5 @@ elif mode == "udp":
             s.close()
         except Exception:
             errors += 1
-print(json.dumps({"counts": counts, "errors": errors, "echo_errors": echo_errors}))
+print(json.dumps({"counts": counts, "errors": errors, "echo_errors": echo_errors,
+                  "setup_errors": setup_errors if mode == "hold" else []}))
