@@ -12,6 +12,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
 
+/// The HA scenarios run one at a time: each runs two busy-polling
+/// directors, and two pairs at once would starve a 2-CPU machine.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -90,6 +94,7 @@ fn failover_keeps_every_established_connection() {
     if common::need_root() {
         return;
     }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (mut l, dirb, key) = pair_lab();
     let dira = l.dir.clone();
     let (ca, cb) = (config(&l, 'a', &key), config(&l, 'b', &key));
@@ -273,6 +278,7 @@ fn control_link_cut_wrong_key_and_bulk_sync() {
     if common::need_root() {
         return;
     }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (mut l, dirb, key) = pair_lab();
     let dira = l.dir.clone();
     l.start_lvsd_in("lvsd-a", &dira, LVSD, &config(&l, 'a', &key))
