@@ -98,8 +98,10 @@ impl Snapshot {
 
     /// Should port `p` answer ARP for `ip`?
     pub fn answers_arp(&self, p: PortId, ip: Ipv4Addr) -> bool {
-        self.port(p)
-            .is_some_and(|v| v.addr.addr == ip || v.vips.contains(&ip))
+        self.port(p).is_some_and(|v| {
+            v.addr.addr == ip
+                || (self.ha.active && (v.vips.contains(&ip) || v.floating.contains(&ip)))
+        })
     }
 
     /// Egress port and next hop for `dst`: a connected subnet (next hop =

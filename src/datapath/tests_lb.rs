@@ -442,3 +442,54 @@ fn adverts_built_by_one_director_are_seen_by_the_other() {
         })
     );
 }
+
+#[test]
+fn a_backup_neither_answers_arp_for_nor_forwards_to_a_vip() {
+    let mut r = Rig::new();
+    let mut snap = (*r.snap).clone();
+    snap.ha = HaView {
+        enabled: true,
+        active: false,
+        vrid: 51,
+        priority: 100,
+    };
+    snap.ports[1].floating = vec![Ipv4Addr::new(198, 18, 1, 200)];
+    r.snap = Arc::new(snap);
+    r.e.refresh(&r.snap);
+    let mut req = [0u8; 28];
+    crate::packet::arp::emit_request(&mut req, CLIENT_MAC, CLIENT, VIP).unwrap();
+    let mut f = vec![0u8; 14];
+    crate::packet::ethernet::emit_header(&mut f, MacAddr::BROADCAST, CLIENT_MAC, EtherType::ARP)
+        .unwrap();
+    f.extend_from_slice(&req);
+    assert!(r.rx(0, f.clone()).is_empty(), "no ARP reply for the VIP");
+    let mut g = [0u8; 28];
+    crate::packet::arp::emit_request(&mut g, REAL_MAC, REAL, Ipv4Addr::new(198, 18, 1, 200))
+        .unwrap();
+    let mut fg = vec![0u8; 14];
+    crate::packet::ethernet::emit_header(&mut fg, MacAddr::BROADCAST, REAL_MAC, EtherType::ARP)
+        .unwrap();
+    fg.extend_from_slice(&g);
+    assert!(
+        r.rx(1, fg).is_empty(),
+        "no ARP reply for the floating gateway"
+    );
+    assert!(r.rx(0, client_tcp(80, SYN)).is_empty(), "no forwarding");
+    assert_eq!(r.e.counters.drops(DropReason::Backup), 1);
+    // Its own address is still answered.
+    let mut own = [0u8; 28];
+    crate::packet::arp::emit_request(&mut own, CLIENT_MAC, CLIENT, Ipv4Addr::new(198, 18, 0, 1))
+        .unwrap();
+    let mut fo = vec![0u8; 14];
+    crate::packet::ethernet::emit_header(&mut fo, MacAddr::BROADCAST, CLIENT_MAC, EtherType::ARP)
+        .unwrap();
+    fo.extend_from_slice(&own);
+    assert_eq!(r.rx(0, fo).len(), 1);
+    // Active again: both answered.
+    let mut snap = (*r.snap).clone();
+    snap.ha.active = true;
+    snap.generation += 1;
+    r.snap = Arc::new(snap);
+    r.e.refresh(&r.snap);
+    assert_eq!(r.rx(0, f).len(), 1, "the active answers for the VIP");
+}

@@ -1,0 +1,231 @@
+//! Active/backup end to end (sync, authentication, split brain): two lvsd processes on the same client and
+//! real-server networks (NAT, the reals' gateway floating), authenticated
+//! peer link, connection sync; kill -9 the active under 200 long-lived
+//! streams; control-link cut; wrong key; bulk sync.
+mod common;
+#[path = "common/lab.rs"]
+mod lab;
+use lab::*;
+use lvsd::testbed::lab::{real_addr, Lab};
+use lvsd::testbed::Testbed;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
+
+/// The HA scenarios run one at a time: each runs two busy-polling
+/// directors, and two pairs at once would starve a 2-CPU machine.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn config(l: &Lab, me: char, key: &std::path::Path) -> String {
+    let (last, node, prio, listen, peer) = match me {
+        'a' => (250, "lvs-a", 150, "198.18.9.1:5511", "198.18.9.2:5511"),
+        _ => (251, "lvs-b", 100, "198.18.9.2:5511", "198.18.9.1:5511"),
+    };
+    let mut c = format!(
+        "[dpdk]\nlcores = \"0-1\"\nmemory_mb = 256\nfile_prefix = \"{tag}{me}\"\n\n\
+         [[port]]\nname = \"ext\"\ndevice = \"net_af_packet0,iface=lv-ext\"\naddress = \"198.18.0.{last}/24\"\n\n\
+         [[port]]\nname = \"int\"\ndevice = \"net_af_packet1,iface=lv-int\"\naddress = \"198.18.1.{last}/24\"\nfloating = [\"198.18.1.1\"]\n\n\
+         [ha]\nnode = \"{node}\"\npriority = {prio}\npreempt = true\npeer = \"{peer}\"\nlisten = \"{listen}\"\nkey_file = \"{key}\"\n\
+         interval_ms = 100\ndead_interval_ms = 300\ngarp = {{ repeat = 3, delay_ms = 1000 }}\n\
+         notify_active = \"{notify}.sh\"\n\n",
+        tag = l.tb.tag(),
+        key = key.display(),
+        notify = l.tb.dir.join(format!("notify-{me}")).display()
+    );
+    for (port, sched, rport) in [(7000, "rr", 7000), (80, "rr", 8080), (53, "rr", 5353)] {
+        let proto = if port == 53 { "udp" } else { "tcp" };
+        c += &format!("[[service]]\nprotocol = \"{proto}\"\nvip = \"198.18.0.100\"\nport = {port}\nscheduler = \"{sched}\"\nmethod = \"nat\"\n");
+        for i in 0..2 {
+            c += &format!(
+                "  [[service.real]]\n  address = \"{}\"\n  port = {rport}\n",
+                real_addr(i)
+            );
+        }
+        c += "\n";
+    }
+    c
+}
+
+fn pair_lab() -> (Lab, String, std::path::PathBuf) {
+    let mut l = Lab::new(1, 2).expect("lab");
+    let dirb = l.add_director("dirb").expect("second director");
+    let key = l.tb.dir.join("ha.key");
+    for me in ['a', 'b'] {
+        let out = l.tb.dir.join(format!("notify-{me}"));
+        let script = l.tb.dir.join(format!("notify-{me}.sh"));
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"$1 $2\" >> {}\n", out.display()),
+        )
+        .unwrap();
+        let _ = lvsd::testbed::run("chmod", &["+x", &script.to_string_lossy()]);
+    }
+    std::fs::write(&key, "0123456789abcdef0123456789abcdef\n").unwrap();
+    for (i, ns) in l.reals.clone().iter().enumerate() {
+        server(&mut l, ns, "banner", 7000, &format!("r{i}"));
+        server(&mut l, ns, "http", 8080, &format!("r{i}"));
+        server(&mut l, ns, "udp", 5353, &format!("r{i}"));
+    }
+    (l, dirb, key)
+}
+
+#[test]
+fn control_link_cut_wrong_key_and_bulk_sync() {
+    if common::need_root() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (mut l, dirb, key) = pair_lab();
+    let dira = l.dir.clone();
+    l.start_lvsd_in("lvsd-a", &dira, LVSD, &config(&l, 'a', &key))
+        .expect("lvsd a");
+    assert!(Testbed::wait_for(Duration::from_secs(5), || l
+        .tb
+        .log("lvsd-a")
+        .contains("becoming ACTIVE")));
+    // 10,000 UDP connections exist before the backup starts.
+    let c = l.clients[0].clone();
+    let u = client(&l, &c, &["udp", "198.18.0.100", "53", "10000"]);
+    assert_eq!(u.errors, 0, "{u:?}");
+    // A backup with the wrong key is refused and gets nothing.
+    let bad = l.tb.dir.join("bad.key");
+    std::fs::write(&bad, "ffffffffffffffffffffffffffffffff\n").unwrap();
+    let cfg_bad = config(&l, 'b', &bad);
+    l.start_lvsd_in("lvsd-bad", &dirb, LVSD, &cfg_bad)
+        .expect("lvsd bad");
+    std::thread::sleep(Duration::from_secs(2));
+    let loga = l.tb.log("lvsd-a");
+    assert!(
+        loga.contains("refused (authentication)"),
+        "the wrong key is refused and logged: {loga}"
+    );
+    let logbad = l.tb.log("lvsd-bad");
+    assert!(
+        !logbad.contains("bulk sync from the peer done"),
+        "nothing installed from a refused peer"
+    );
+    assert!(
+        !logbad.contains("becoming ACTIVE"),
+        "adverts on the data network keep it backup"
+    );
+    assert_eq!(
+        l.tb.stop("lvsd-bad", libc::SIGTERM, Duration::from_secs(10)),
+        Some(0)
+    );
+    // The right key: bulk sync brings all 10,000 connections.
+    l.start_lvsd_in("lvsd-b", &dirb, LVSD, &config(&l, 'b', &key))
+        .expect("lvsd b");
+    let synced = Testbed::wait_for(Duration::from_secs(15), || {
+        l.tb.log("lvsd-b").contains("bulk sync from the peer done")
+    });
+    assert!(synced, "{}", l.tb.log("lvsd-b"));
+    let logb = l.tb.log("lvsd-b");
+    let line = logb
+        .lines()
+        .find(|x| x.contains("bulk sync from the peer done"))
+        .unwrap_or("");
+    let count: u64 = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("count="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(count >= 10_000, "bulk sync carried {count} records: {line}");
+    // Sync under a burst of new connections: records/s and lag to the backup.
+    let metric = |ns: &str, name: &str| -> u64 {
+        let body =
+            l.tb.exec_ok(ns, "curl", &["-sf", "http://127.0.0.1:9520/metrics"])
+                .unwrap_or_default();
+        body.lines()
+            .find(|x| x.starts_with(name))
+            .and_then(|x| x.split_whitespace().last())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let burst_n = std::env::var("LVSD_HA_BURST").unwrap_or_else(|_| "2000".into());
+    let before = metric(&dirb, "lvsd_ha_sync_records_received_total");
+    let t0 = now();
+    let burst = lvsd::testbed::run_ok(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            &c,
+            "python3",
+            &format!("{TOOLS}/client.py"),
+            "udp",
+            "198.18.0.100",
+            "53",
+            &burst_n,
+            "40000",
+        ],
+    );
+    let burst: serde_json::Value =
+        serde_json::from_str(burst.unwrap_or_default().trim()).unwrap_or_default();
+    let n: u64 = burst_n.parse().unwrap_or(2000);
+    assert_eq!(burst["errors"].as_u64(), Some(0), "burst answered: {burst}");
+    let t_sent = now();
+    let all = Testbed::wait_for(Duration::from_secs(20), || {
+        metric(&dirb, "lvsd_ha_sync_records_received_total") >= before + n
+    });
+    let t_done = now();
+    assert!(all, "the backup received the burst's records");
+    eprintln!(
+        "sync burst: {n} new connections in {:.2} s ({:.0} conn/s offered); all records on the backup {:.0} ms after the last was created ({:.0} records/s end to end)",
+        t_sent - t0,
+        n as f64 / (t_sent - t0),
+        (t_done - t_sent) * 1000.0,
+        n as f64 / (t_done - t0)
+    );
+    assert_eq!(
+        metric(
+            &dira,
+            "lvsd_ha_sync_records_dropped_total{reason=\"behind\"}"
+        ),
+        0,
+        "sync kept up"
+    );
+    // Cut only the control link: the backup must not become active.
+    l.mgmt_link(false).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !l.tb.log("lvsd-b").contains("becoming ACTIVE"),
+        "no split brain: {}",
+        l.tb.log("lvsd-b")
+    );
+    // On the data network only the active answers for the VIP: the client,
+    // asking again, still resolves it to the active's MAC, and traffic flows.
+    let mac_a =
+        l.tb.exec_ok(&dira, "cat", &["/sys/class/net/lv-ext/address"])
+            .unwrap();
+    let _ = l.tb.exec(&c, "ip", &["neigh", "flush", "dev", "eth0"]);
+    let u2 = client(&l, &c, &["udp", "198.18.0.100", "53", "20", "50000"]);
+    assert_eq!(u2.errors, 0, "{u2:?}");
+    let neigh =
+        l.tb.exec_ok(&c, "ip", &["neigh", "show", "198.18.0.100"])
+            .unwrap();
+    assert!(
+        neigh.contains(mac_a.trim()),
+        "the VIP resolves to the active only: {neigh}"
+    );
+    l.mgmt_link(true).unwrap();
+    assert_eq!(
+        l.tb.stop("lvsd-b", libc::SIGTERM, Duration::from_secs(10)),
+        Some(0)
+    );
+    assert_eq!(
+        l.tb.stop("lvsd-a", libc::SIGTERM, Duration::from_secs(10)),
+        Some(0)
+    );
+    let installed = log_field(&l.tb.log("lvsd-b"), "worker counters", "conn_table").unwrap_or(0);
+    assert!(
+        installed >= 10_000,
+        "backup table held the synced connections: {installed}"
+    );
+}
