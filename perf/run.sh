@@ -31,9 +31,14 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# name | baseline testpmd mode | generator arguments
+# name | baseline testpmd mode | generator arguments [| lvsd config variant]
+# Variant "hc": the base config plus a second DR service with 1,000 reals
+# (198.19.4.1-198.19.7.232, routed via 198.19.0.254) under 200 ms TCP
+# health checks (see hc_config below); compare with the scenario of the
+# same name without "-hc" in the same run.
 SCENARIOS=(
   "dr-est-1k|macswap|--vip 198.19.0.100 --flows 1000 --warm 1000"
+  "dr-est-1k-hc|macswap|--vip 198.19.0.100 --flows 1000 --warm 1000|hc"
   "dr-est-100k|macswap|--vip 198.19.0.100 --flows 100000 --warm 100000"
   "dr-est-1m|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000"
   "nat-est-1k|5tswap|--vip 198.19.0.101 --flows 1000 --warm 1000"
@@ -70,6 +75,27 @@ CONF="$LOGDIR/lvsd.toml"
 sed "s#@SOCK@#$SOCKDIR/lvsd.sock#" "$HERE/lvsd-perf.toml" > "$CONF"
 "$LVSD" check -c "$CONF" >/dev/null
 
+# hc_config: 1,000 reals with 200 ms TCP checks. The checks leave through
+# lvsd's kernel interface (lvk-p0, in this namespace) towards the gateway
+# 198.19.0.254, pinned below to the generator's MAC: the SYNs cross the
+# worker's exception path to the wire and are never answered (every check
+# fails by timeout, which exercises the checker as much as a success).
+HC_IFACE=lvk-p0
+HC_GW=198.19.0.254
+hc_config() {
+  cat "$CONF"
+  printf '\n[[route]]\ndestination = "198.19.4.0/22"\nvia = "%s"\n' "$HC_GW"
+  printf '\n[[service]]\nname = "hc-1000"\nprotocol = "tcp"\nvip = "198.19.0.102"\nport = 80\nscheduler = "wlc"\nmethod = "dr"\n'
+  printf '  [service.check]\n  type = "tcp"\n  interval_ms = 200\n  timeout_ms = 200\n'
+  local i
+  for i in $(seq 0 999); do
+    printf '  [[service.real]]\n  address = "198.19.%d.%d"\n' $(( 4 + (i + 1) / 256 )) $(( (i + 1) % 256 ))
+  done
+}
+CONF_HC="$LOGDIR/lvsd-hc.toml"
+hc_config > "$CONF_HC"
+"$LVSD" check -c "$CONF_HC" >/dev/null
+
 DUT_PID=""
 cleanup() {
   if [ -n "$DUT_PID" ] && kill -0 "$DUT_PID" 2>/dev/null; then
@@ -102,10 +128,16 @@ start_testpmd() { # mode log
   wait_for "$2" "start packet forwarding" 30
 }
 
-start_lvsd() { # log
-  setsid "$LVSD" run -c "$CONF" </dev/null >"$1" 2>&1 &
+start_lvsd() { # log [variant]
+  local conf=$CONF
+  [ "${2:-}" = hc ] && conf=$CONF_HC
+  setsid "$LVSD" run -c "$conf" </dev/null >"$1" 2>&1 &
   DUT_PID=$!
-  wait_for "$1" "lvsd running" 30
+  wait_for "$1" "lvsd running" 30 || return 1
+  if [ "${2:-}" = hc ]; then
+    ip neigh replace "$HC_GW" lladdr 02:00:00:00:00:02 dev "$HC_IFACE" nud permanent
+    sleep 1 # let the checker reach its steady state (every real down)
+  fi
 }
 
 stop_dut() {
@@ -131,16 +163,16 @@ gen() {
     --vdev "net_memif0,role=client,socket=$sock,mac=02:00:00:00:00:02" 2>>"$LOGDIR/gen.stderr" | tail -n 1
 }
 
-# one DUT KIND MODE SCEN RUN ARGS
+# one DUT KIND MODE SCEN RUN ARGS [VARIANT]
 one() {
-  local kind=$1 mode=$2 scen=$3 run=$4 args=$5 log line sock
+  local kind=$1 mode=$2 scen=$3 run=$4 args=$5 variant=${6:-} log line sock
   log="$LOGDIR/$scen.$kind.$run.log"
   if [ "$kind" = testpmd ]; then
     sock="$SOCKDIR/testpmd.sock"
     start_testpmd "$mode" "$log" || { echo "  testpmd failed to start (see $log)" >&2; stop_dut; return 0; }
   else
     sock="$SOCKDIR/lvsd.sock"
-    start_lvsd "$log" || { echo "  lvsd failed to start (see $log)" >&2; stop_dut; return 0; }
+    start_lvsd "$log" "$variant" || { echo "  lvsd failed to start (see $log)" >&2; stop_dut; return 0; }
   fi
   # shellcheck disable=SC2086
   line=$(gen "$sock" "$scen" $args || true)
@@ -161,11 +193,11 @@ echo "lvsd perf: $RUNS runs x ${#SCENARIOS[@]} scenarios, ${DURATION}s each; res
 echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg) (other load on the machine skews every figure)"
 for run in $(seq 1 "$RUNS"); do
   for s in "${SCENARIOS[@]}"; do
-    IFS='|' read -r scen mode args <<<"$s"
+    IFS='|' read -r scen mode args variant <<<"$s"
     if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$scen,"* ]]; then continue; fi
     one testpmd "$mode" "$scen" "$run" "$args"
     lmode=dr; [[ "$scen" == nat-* ]] && lmode=nat
-    one lvsd "$lmode" "$scen" "$run" "$args"
+    one lvsd "$lmode" "$scen" "$run" "$args" "$variant"
     # lvsd's own drop counters for the record
     grep -h "worker counters" "$LOGDIR/$scen.lvsd.$run.log" 2>/dev/null | sed 's/.*worker=/    lvsd worker=/' | cut -c1-220 || true
   done

@@ -52,6 +52,19 @@ def main(path):
             s, mode, mmm([r["rx_mpps"] for r in tp]), mmm([r["rx_mpps"] for r in lv]),
             mmm(ratios), med("lat_p50_us"), med("lat_p99_us"),
             "%.4f" % statistics.median(loss) if loss else "-"))
+    # Config variants ("<scenario>-<variant>", e.g. dr-est-1k-hc): lvsd with
+    # the variant against lvsd without it, paired by run.
+    for s in order:
+        base = s.rsplit("-", 1)[0]
+        if base == s or base not in order:
+            continue
+        rs = []
+        for (sc, run), d in pair.items():
+            b = pair.get((base, run), {}).get("lvsd")
+            if sc == s and "lvsd" in d and b and b["rx_mpps"] > 0:
+                rs.append(d["lvsd"]["rx_mpps"] / b["rx_mpps"])
+        if rs:
+            print("variant %s vs %s: lvsd Mpps ratio min/med/max %s" % (s, base, mmm(rs)))
     print()
     print("Mpps = frames received back by the generator per second of TX "
           "(64 B unless the scenario says otherwise); ratio = lvsd/testpmd in the same run.")
