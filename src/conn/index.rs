@@ -128,6 +128,16 @@ impl Index {
         self.len = 0;
     }
 
+    /// Hand the addresses of `hh`'s two buckets to `touch` (a prefetch).
+    #[inline]
+    pub(crate) fn prefetch(&self, hh: Hashed, mut touch: impl FnMut(*const u8)) {
+        for b in [hh.b1, hh.b2] {
+            if let Some(bk) = self.buckets.get(b as usize) {
+                touch(bk as *const Bucket as *const u8);
+            }
+        }
+    }
+
     /// First value with a matching tag in `b1` then `b2` for which `pred` holds.
     #[inline]
     pub(crate) fn find(&self, hh: Hashed, mut pred: impl FnMut(u32) -> bool) -> Option<u32> {

@@ -219,6 +219,22 @@ impl ConnTable {
         })
     }
 
+    /// Hand the addresses of the index buckets a `lookup(key)` will read to
+    /// `touch` (the worker passes a CPU prefetch): hash a whole RX burst
+    /// first, prefetch, then process, so the DRAM misses overlap.
+    #[inline]
+    pub fn prefetch(&self, key: &ConnKey, touch: impl FnMut(*const u8)) {
+        let hh = self.index.hashed(self.seed.conn_key(Kind::Client, key));
+        self.index.prefetch(hh, touch);
+    }
+
+    /// Same for a `lookup_reply(key)`.
+    #[inline]
+    pub fn prefetch_reply(&self, key: &ReplyKey, touch: impl FnMut(*const u8)) {
+        let hh = self.index.hashed(self.seed.reply_key(key));
+        self.index.prefetch(hh, touch);
+    }
+
     /// Live connection (not template) for a client→VIP packet.
     #[inline]
     pub fn lookup(&self, key: &ConnKey, now_ms: u64) -> Option<ConnId> {

@@ -35,6 +35,21 @@ pub fn strerror(e: i32) -> String {
     format!("{} ({})", s.to_string_lossy(), e.abs())
 }
 
+/// Hint the CPU to fetch the cache line holding `p` (no DPDK involved;
+/// here because it needs `unsafe`). Used to prefetch connection-table
+/// buckets across an RX burst.
+#[inline(always)]
+pub fn prefetch_ptr(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults and never reads into
+    // the program, whatever the address.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// DPDK's version string, e.g. "DPDK 22.11.11".
 pub fn version() -> String {
     // SAFETY: rte_version returns a pointer to a static NUL-terminated string.
