@@ -127,7 +127,12 @@ pub fn extract(ethertype: u16, l3: &[u8]) -> Result<Parsed> {
 }
 
 fn extract_v4(l3: &[u8]) -> Result<Parsed> {
-    let ip = ipv4::Packet::new_checked(l3)?;
+    extract_v4_checked(&ipv4::Packet::new_checked(l3)?)
+}
+
+/// [`extract`] for an IPv4 packet the caller has already validated with
+/// `ipv4::Packet::new_checked` (the datapath parses each header once).
+pub fn extract_v4_checked(ip: &ipv4::Packet<&[u8]>) -> Result<Parsed> {
     let hl = ip.header_len();
     let proto = ip.protocol();
     let l4 = ip.payload();
