@@ -220,7 +220,7 @@ pub fn build(
         .iter()
         .map(|s| service(reg, s, ov, &mut removed))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Snapshot {
+    let mut snap = Snapshot {
         generation,
         ports,
         routes,
@@ -247,5 +247,8 @@ pub fn build(
             vrid: m.ha.as_ref().map_or(0, |h| h.vrid),
             priority: m.ha.as_ref().map_or(0, |h| h.priority),
         },
-    })
+        fast: Default::default(),
+    };
+    snap.build_index();
+    Ok(snap)
 }

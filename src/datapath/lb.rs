@@ -608,7 +608,7 @@ impl Lb {
         extra: &mut Vec<F>,
     ) -> Verdict {
         let raddr = c.raddr();
-        let Some((port, nh)) = snap.route(raddr) else {
+        let Some((port, nh)) = snap.route_to_real(c.real(), raddr) else {
             return Verdict::Drop(DropReason::NoRoute);
         };
         let res = match c.fwd() {
@@ -720,7 +720,7 @@ impl Lb {
             }
             if c.fwd() == Fwd::Masq {
                 let raddr = c.raddr();
-                let Some((port, nh)) = snap.route(raddr) else {
+                let Some((port, nh)) = snap.route_to_real(c.real(), raddr) else {
                     return Verdict::Drop(DropReason::NoRoute);
                 };
                 return match xlate::nat_icmp_in(frame, raddr, c.rport()) {

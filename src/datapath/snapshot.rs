@@ -62,6 +62,40 @@ pub struct Snapshot {
     pub timeouts: Timeouts,
     /// Active/backup state.
     pub ha: super::sync::HaView,
+    /// Per-packet lookup tables derived from the fields above; built by
+    /// [`Snapshot::build_index`] on the management side before publishing.
+    pub fast: FastIndex,
+}
+
+/// What an entry of [`FastIndex::locals`] is (in the order `local` checks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum LocalKind {
+    Own,
+    Floating,
+    Vip,
+}
+
+#[inline]
+fn local_bit(a: u32) -> u64 {
+    1 << (a.wrapping_mul(0x9E37_79B1) >> 26)
+}
+
+/// Speed trick: derived tables so that forwarding a packet needs no linear
+/// scan. `local` becomes a binary search over a few sorted addresses, and
+/// each real server's route (egress port, next hop) is computed once per
+/// snapshot instead of once per packet. Empty (not built) means "use the
+/// scans": snapshots built by hand in tests behave the same either way.
+#[derive(Clone, Debug, Default)]
+pub struct FastIndex {
+    built: bool,
+    /// One bit per `locals` address (`local_bit`): a clear bit proves an
+    /// address is not local without searching (most sources).
+    filter: u64,
+    /// (address, kind, port), sorted; one entry per address, the kind
+    /// `local` would find first.
+    locals: Vec<(u32, LocalKind, PortId)>,
+    /// By real id: (the real's address, egress port, next hop).
+    real_routes: Vec<Option<(Ipv4Addr, PortId, Ipv4Addr)>>,
 }
 
 impl Snapshot {
@@ -71,9 +105,59 @@ impl Snapshot {
         self.ports.get(usize::from(p.0))
     }
 
+    /// Fill [`Snapshot::fast`] from the other fields (call once, after
+    /// the last change, before publishing).
+    pub fn build_index(&mut self) {
+        let mut locals = Vec::new();
+        for (i, p) in self.ports.iter().enumerate() {
+            let port = PortId(i as u16);
+            locals.push((u32::from(p.addr.addr), LocalKind::Own, port));
+            for f in &p.floating {
+                locals.push((u32::from(*f), LocalKind::Floating, port));
+            }
+        }
+        for v in &self.vips {
+            locals.push((u32::from(*v), LocalKind::Vip, PortId(0)));
+        }
+        // Stable: for one address, the first port of the first kind wins.
+        locals.sort_by_key(|e| (e.0, e.1));
+        locals.dedup_by_key(|e| e.0);
+        let mut real_routes = vec![None; self.services.real_id_bound()];
+        for r in self.services.list.iter().flat_map(|s| s.reals.iter()) {
+            if let Some(slot) = real_routes.get_mut(usize::from(r.id)) {
+                *slot = self.route(r.addr).map(|(p, nh)| (r.addr, p, nh));
+            }
+        }
+        let filter = locals.iter().fold(0, |f, e| f | local_bit(e.0));
+        self.fast = FastIndex {
+            built: true,
+            filter,
+            locals,
+            real_routes,
+        };
+    }
+
     /// Is `ip` one of ours, and how? VIPs and floating addresses are ours
     /// only while this director is active.
+    #[inline]
     pub fn local(&self, ip: Ipv4Addr) -> Option<Local> {
+        if self.fast.built {
+            if self.fast.filter & local_bit(u32::from(ip)) == 0 {
+                return None;
+            }
+            let l = &self.fast.locals;
+            let (_, kind, port) = *l.get(l.binary_search_by_key(&u32::from(ip), |e| e.0).ok()?)?;
+            return match kind {
+                LocalKind::Own => Some(Local::Own(port)),
+                _ if !self.ha.active => None,
+                LocalKind::Floating => Some(Local::Own(port)),
+                LocalKind::Vip => Some(Local::Vip),
+            };
+        }
+        self.local_scan(ip)
+    }
+
+    fn local_scan(&self, ip: Ipv4Addr) -> Option<Local> {
         if let Some(i) = self.ports.iter().position(|p| p.addr.addr == ip) {
             return Some(Local::Own(PortId(i as u16)));
         }
@@ -102,6 +186,20 @@ impl Snapshot {
             v.addr.addr == ip
                 || (self.ha.active && (v.vips.contains(&ip) || v.floating.contains(&ip)))
         })
+    }
+
+    /// Egress port and next hop towards real server `id` at `addr` (cached
+    /// per snapshot; falls back to [`Snapshot::route`]).
+    #[inline]
+    pub fn route_to_real(
+        &self,
+        id: super::service::RealId,
+        addr: Ipv4Addr,
+    ) -> Option<(PortId, Ipv4Addr)> {
+        match self.fast.real_routes.get(usize::from(id)) {
+            Some(Some((a, p, nh))) if *a == addr => Some((*p, *nh)),
+            _ => self.route(addr),
+        }
     }
 
     /// Egress port and next hop for `dst`: a connected subnet (next hop =
@@ -161,6 +259,25 @@ mod tests {
             static_neighbors: vec![],
             vips: vec![Ipv4Addr::new(198, 18, 0, 100)],
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn index_agrees_with_scans() {
+        let mut s = sample();
+        s.ports[1].floating = vec![Ipv4Addr::new(198, 18, 1, 254)];
+        s.vips.push(Ipv4Addr::new(198, 18, 1, 254));
+        s.vips.sort();
+        for active in [true, false] {
+            s.ha.active = active;
+            let mut f = s.clone();
+            f.build_index();
+            for last in 0..=255u8 {
+                for net in [0u8, 1] {
+                    let ip = Ipv4Addr::new(198, 18, net, last);
+                    assert_eq!(f.local(ip), s.local(ip), "{ip} active={active}");
+                }
+            }
         }
     }
 
