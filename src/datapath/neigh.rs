@@ -62,12 +62,40 @@ pub enum Resolve {
     Full,
 }
 
+/// Slots of the direct-mapped front cache (power of two).
+const FRONT_SLOTS: usize = 64;
+
+/// One front-cache slot: a next hop known to resolve to `mac` without any
+/// side effect until `until_ms`, as long as the table's `epoch` is `epoch`.
+#[derive(Clone, Copy, Debug)]
+struct Front {
+    port: PortId,
+    ip: Ipv4Addr,
+    mac: MacAddr,
+    until_ms: u64,
+    epoch: u64,
+}
+
+const FRONT_EMPTY: Front = Front {
+    port: PortId(0),
+    ip: Ipv4Addr::UNSPECIFIED,
+    mac: MacAddr::ZERO,
+    until_ms: 0,
+    epoch: 0,
+};
+
 /// The cache plus the held packets.
 #[derive(Debug)]
 pub struct Neighbors<F> {
     cfg: NeighConfig,
     map: HashMap<(PortId, Ipv4Addr), Entry>,
     held: VecDeque<(PortId, Ipv4Addr, u64, F)>,
+    /// Speed trick: a direct-mapped cache in front of `map` for the
+    /// per-packet `resolve` of a reachable next hop. Valid while `epoch`
+    /// matches (bumped whenever an entry may change: static install,
+    /// learning, expiry sweep) and until the entry's refresh point.
+    front: [Front; FRONT_SLOTS],
+    epoch: u64,
 }
 
 impl<F> Neighbors<F> {
@@ -77,11 +105,20 @@ impl<F> Neighbors<F> {
             cfg,
             map: HashMap::with_capacity(cfg.capacity),
             held: VecDeque::with_capacity(cfg.max_held),
+            front: [FRONT_EMPTY; FRONT_SLOTS],
+            epoch: 1,
         }
+    }
+
+    #[inline]
+    fn front_slot(port: PortId, ip: Ipv4Addr) -> usize {
+        let x = u32::from(ip) ^ (u32::from(port.0) << 24);
+        (x.wrapping_mul(0x9E37_79B1) >> 26) as usize % FRONT_SLOTS
     }
 
     /// Install a static entry.
     pub fn add_static(&mut self, port: PortId, ip: Ipv4Addr, mac: MacAddr) {
+        self.epoch += 1;
         self.map.insert(
             (port, ip),
             Entry {
@@ -106,7 +143,43 @@ impl<F> Neighbors<F> {
     }
 
     /// Look up a next hop for an outgoing packet.
+    #[inline]
     pub fn resolve(&mut self, port: PortId, ip: Ipv4Addr, now_ms: u64) -> Resolve {
+        let i = Self::front_slot(port, ip);
+        if let Some(f) = self.front.get(i) {
+            if f.epoch == self.epoch && f.ip == ip && f.port == port && now_ms < f.until_ms {
+                return Resolve::Known {
+                    mac: f.mac,
+                    refresh: false,
+                };
+            }
+        }
+        let r = self.resolve_slow(port, ip, now_ms);
+        if let Resolve::Known {
+            mac,
+            refresh: false,
+        } = r
+        {
+            // Until the refresh point nothing in `resolve_slow` would change.
+            let until_ms = match self.map.get(&(port, ip)) {
+                Some(e) if e.is_static => u64::MAX,
+                Some(e) => e.learned_ms.saturating_add(self.cfg.timeout_ms / 4 * 3),
+                None => 0,
+            };
+            if let Some(f) = self.front.get_mut(i) {
+                *f = Front {
+                    port,
+                    ip,
+                    mac,
+                    until_ms,
+                    epoch: self.epoch,
+                };
+            }
+        }
+        r
+    }
+
+    fn resolve_slow(&mut self, port: PortId, ip: Ipv4Addr, now_ms: u64) -> Resolve {
         let cfg = self.cfg;
         let full = self.map.len() >= cfg.capacity;
         let e = match self.map.get_mut(&(port, ip)) {
@@ -168,6 +241,7 @@ impl<F> Neighbors<F> {
         create: bool,
         mut release: impl FnMut(PortId, MacAddr, F),
     ) {
+        self.epoch += 1;
         let full = self.map.len() >= self.cfg.capacity;
         let e = match self.map.get_mut(&(port, ip)) {
             Some(e) => e,
@@ -238,6 +312,7 @@ impl<F> Neighbors<F> {
         }
         // Forget unresolved entries nobody waits for, so the table does not fill up.
         if self.map.len() > self.cfg.capacity / 2 {
+            self.epoch += 1;
             let timeout = self.cfg.timeout_ms;
             self.map.retain(|_, e| {
                 e.is_static
