@@ -3,7 +3,6 @@
 //! one thread at a time: each worker owns its queues.
 use super::{ffi, Mbuf, Mempool};
 use std::ffi::CString;
-use std::ptr::NonNull;
 use std::sync::Arc;
 
 /// Port statistics as DPDK reports them.
@@ -177,18 +176,25 @@ impl Port {
     /// Receive up to `out`'s spare capacity (at most 512) into `out`.
     /// Allocates nothing when `out` has capacity.
     pub fn rx_burst(&self, queue: u16, out: &mut Vec<Mbuf>) -> usize {
-        let mut raw: [*mut ffi::rte_mbuf; 512] = [std::ptr::null_mut(); 512];
-        let want = (out.capacity() - out.len()).min(raw.len()) as u16;
-        // SAFETY: raw has room for `want` pointers; the queue is owned by the
-        // calling worker (one thread per queue).
-        let n = unsafe { ffi::lvsd_rx_burst(self.id, queue, raw.as_mut_ptr(), want) } as usize;
-        for &p in &raw[..n] {
-            if let Some(p) = NonNull::new(p) {
-                // SAFETY: each returned mbuf is newly owned by the caller.
-                out.push(unsafe { Mbuf::from_raw(p) });
-            }
+        // Straight into the vector's spare capacity (no scratch array to
+        // zero and copy on every poll).
+        let len = out.len();
+        let want = (out.capacity() - len).min(512) as u16;
+        if want == 0 {
+            return 0;
         }
-        n
+        // SAFETY: Mbuf is repr(transparent) over NonNull<rte_mbuf>; the
+        // spare capacity has room for `want` pointers and rx_burst writes
+        // `n <= want` valid, non-null mbuf pointers there, each newly owned
+        // by us, before set_len exposes exactly those. The queue is owned by
+        // the calling worker (one thread per queue).
+        unsafe {
+            let dst = out.as_mut_ptr().add(len) as *mut *mut ffi::rte_mbuf;
+            let n = ffi::lvsd_rx_burst(self.id, queue, dst, want) as usize;
+            let n = n.min(usize::from(want));
+            out.set_len(len + n);
+            n
+        }
     }
 
     /// Transmit the mbufs in `pkts` from the front; those sent leave the
