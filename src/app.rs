@@ -248,6 +248,7 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
             burst: usize::from(m.dpdk.burst),
             neigh,
             epoch,
+            tsc_hz: eal.tsc_hz(),
             conn_capacity: m.conn.capacity as usize,
             workers: n_workers,
             rings: rings.clone(),

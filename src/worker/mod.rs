@@ -35,6 +35,8 @@ pub struct WorkerSetup {
     pub neigh: NeighConfig,
     /// Process start, the zero of the datapath's millisecond clock.
     pub epoch: Instant,
+    /// TSC frequency (Hz) for the per-iteration clock (`Clock`).
+    pub tsc_hz: u64,
     /// Connection-table capacity of this worker.
     pub conn_capacity: usize,
     /// Number of workers (flow owners).
@@ -55,8 +57,51 @@ const COMMANDS_PER_VISIT: usize = 256;
 /// Table slots dumped per loop iteration during a bulk sync.
 const BULK_SLICE: usize = 1024;
 
-/// Slots of the connection table examined per loop iteration for expiry.
-const EXPIRE_BUDGET: usize = 64;
+/// Expiry runs every `EXPIRE_EVERY` loop iterations and examines up to
+/// `EXPIRE_BUDGET` connection-table slots (64 per iteration on average).
+const EXPIRE_EVERY: u64 = 16;
+const EXPIRE_BUDGET: usize = 64 * EXPIRE_EVERY as usize;
+
+/// Consecutive flushes a port may make no progress (`tx_burst` accepts
+/// nothing) before its pending frames are dropped (`tx_full`).
+const TX_STALL_LIMIT: u8 = 8;
+
+/// The datapath's millisecond clock (ms since `epoch`), read once per loop
+/// iteration from the TSC instead of `Instant::elapsed()`, and re-anchored
+/// on `Instant` every `resync` so it cannot drift; never goes backwards.
+struct Clock {
+    epoch: Instant,
+    base_ms: u64,
+    base_tsc: u64,
+    cycles_per_ms: u64,
+    last_ms: u64,
+}
+
+impl Clock {
+    fn new(epoch: Instant, tsc_hz: u64) -> Clock {
+        let mut c = Clock {
+            epoch,
+            base_ms: 0,
+            base_tsc: 0,
+            cycles_per_ms: (tsc_hz / 1000).max(1),
+            last_ms: 0,
+        };
+        c.resync();
+        c
+    }
+
+    fn resync(&mut self) {
+        self.base_tsc = crate::dpdk::Eal::tsc();
+        self.base_ms = self.epoch.elapsed().as_millis() as u64;
+    }
+
+    #[inline]
+    fn now_ms(&mut self) -> u64 {
+        let d = crate::dpdk::Eal::tsc().wrapping_sub(self.base_tsc) / self.cycles_per_ms;
+        self.last_ms = self.last_ms.max(self.base_ms + d);
+        self.last_ms
+    }
+}
 
 /// How often (in loop iterations) neighbour timers run.
 const TICK_EVERY: u64 = 1024;
@@ -84,9 +129,14 @@ pub fn run(w: WorkerSetup) -> i32 {
     engine.refresh(&snap);
     let me = usize::from(w.id.0);
     let mut rxbuf: Vec<Mbuf> = Vec::with_capacity(w.burst);
+    // Room for a full engine output list plus the unsent tail kept from the
+    // previous flush (at most `keep`): pushing never reallocates.
+    let keep = w.burst * 2;
     let mut txbufs: Vec<Vec<Mbuf>> = (0..w.ports.len())
-        .map(|_| Vec::with_capacity(w.burst * 4 + 64))
+        .map(|_| Vec::with_capacity(w.burst * 8 + 64 + keep))
         .collect();
+    let mut stalls = vec![0u8; w.ports.len()];
+    let mut clock = Clock::new(w.epoch, w.tsc_hz);
     let mut pool = &*w.pool;
     let mut iter: u64 = 0;
     tracing::info!(worker = w.id.0, rx = ?w.rx, tx_queue = w.tx_queue, "worker started");
@@ -96,7 +146,7 @@ pub fn run(w: WorkerSetup) -> i32 {
             snap = w.published.load();
             engine.refresh(&snap);
         }
-        let now_ms = w.epoch.elapsed().as_millis() as u64;
+        let now_ms = clock.now_ms();
         let mut busy = false;
         for &(port, q) in &w.rx {
             let Some(dev) = w.ports.get(usize::from(port.0)) else {
@@ -106,8 +156,13 @@ pub fn run(w: WorkerSetup) -> i32 {
                 continue;
             }
             busy = true;
+            // Prefetch across the burst: packet headers, then the
+            // connection-table buckets of every packet, then process.
             for m in rxbuf.iter() {
                 m.prefetch();
+            }
+            for m in rxbuf.iter() {
+                engine.prefetch(m.data(), &snap, crate::dpdk::prefetch_ptr);
             }
             for m in rxbuf.drain(..) {
                 match owner::of_frame(m.data(), &snap, w.workers) {
@@ -192,20 +247,23 @@ pub fn run(w: WorkerSetup) -> i32 {
             }
         }
         if iter.is_multiple_of(TICK_EVERY) {
+            clock.resync();
             engine.tick(&snap, &mut pool, now_ms);
             if let Some(gen) = w.mailbox.pending() {
                 w.mailbox.answer(gen, conn_rows(&engine, now_ms));
             }
         }
-        engine.expire_some(&snap, now_ms, EXPIRE_BUDGET);
-        flush(&mut engine, &mut txbufs, &w, busy);
+        if iter.is_multiple_of(EXPIRE_EVERY) {
+            engine.expire_some(&snap, now_ms, EXPIRE_BUDGET);
+        }
+        flush(&mut engine, &mut txbufs, &mut stalls, keep, &w);
         w.counters.loop_iterations.inc();
         if busy {
             w.counters.busy_iterations.inc();
         }
     }
     // Final flush, then everything we still hold is dropped (freed) here.
-    flush(&mut engine, &mut txbufs, &w, true);
+    flush(&mut engine, &mut txbufs, &mut stalls, 0, &w);
     tracing::info!(
         worker = w.id.0,
         held = engine.neighbors().held_len(),
@@ -234,7 +292,17 @@ fn conn_rows(engine: &Engine<Mbuf>, now_ms: u64) -> Vec<crate::ctl::listing::Con
     rows
 }
 
-fn flush(engine: &mut Engine<Mbuf>, txbufs: &mut [Vec<Mbuf>], w: &WorkerSetup, _busy: bool) {
+/// Move the engine's output to the per-port TX buffers and transmit. What
+/// `tx_burst` does not accept stays queued for the next iteration (up to
+/// `keep` frames per port, and for at most `TX_STALL_LIMIT` flushes
+/// without progress); beyond that it is dropped and counted `tx_full`.
+fn flush(
+    engine: &mut Engine<Mbuf>,
+    txbufs: &mut [Vec<Mbuf>],
+    stalls: &mut [u8],
+    keep: usize,
+    w: &WorkerSetup,
+) {
     for (port, m) in engine.out().drain(..) {
         if let Some(b) = txbufs.get_mut(usize::from(port.0)) {
             w.counters.tx_bytes.add(m.len() as u64);
@@ -251,9 +319,27 @@ fn flush(engine: &mut Engine<Mbuf>, txbufs: &mut [Vec<Mbuf>], w: &WorkerSetup, _
         };
         let sent = dev.tx_burst(w.tx_queue, b);
         w.counters.tx_packets.add(sent as u64);
-        for _ in 0..b.len() {
-            w.counters.count_drop(DropReason::TxFull);
+        let stall = stalls.get_mut(i);
+        let limit = match stall {
+            Some(s) if sent == 0 && !b.is_empty() => {
+                *s = s.saturating_add(1);
+                if *s > TX_STALL_LIMIT {
+                    0
+                } else {
+                    keep
+                }
+            }
+            Some(s) => {
+                *s = 0;
+                keep
+            }
+            None => 0,
+        };
+        if b.len() > limit {
+            for _ in limit..b.len() {
+                w.counters.count_drop(DropReason::TxFull);
+            }
+            b.truncate(limit);
         }
-        b.clear();
     }
 }
