@@ -35,6 +35,24 @@ fn established(c: &mut Criterion) {
     g.finish();
 }
 
+/// Established flows in bursts of 32 with the worker's prefetch pass
+/// (`Workload::burst`): the figure is per packet.
+fn established_burst(c: &mut Criterion) {
+    let mut g = c.benchmark_group("established-burst32");
+    g.throughput(Throughput::Elements(32));
+    for (name, vip) in [("dr", DR_VIP), ("nat", NAT_VIP)] {
+        for conns in [1_000u64, 1_000_000] {
+            let mut w = Workload::new(CAPACITY, vip, 64);
+            w.establish(conns);
+            let mut mix = FlowMix::new(conns, conns, 1, 0);
+            g.bench_function(format!("{name}/{}", label(conns)), |b| {
+                b.iter(|| w.burst(&mut mix, 32))
+            });
+        }
+    }
+    g.finish();
+}
+
 fn new_flows(c: &mut Criterion) {
     let mut g = c.benchmark_group("new");
     g.throughput(Throughput::Elements(1));
@@ -93,6 +111,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
         .sample_size(20);
-    targets = established, new_flows, maglev
+    targets = established, established_burst, new_flows, maglev
 }
 criterion_main!(benches);

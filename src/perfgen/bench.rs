@@ -139,6 +139,37 @@ impl Workload {
         }
     }
 
+    /// Process a burst of `n` (≤ 64) frames of `mix` as a worker does:
+    /// write them all, prefetch every frame's connection-table buckets
+    /// (`Engine::prefetch`), then process them in order.
+    pub fn burst(&mut self, mix: &mut FlowMix, n: usize) {
+        let mut frames: [Option<VecFrame>; 64] = [const { None }; 64];
+        let n = n.min(frames.len());
+        for slot in frames.iter_mut().take(n) {
+            let (ep, syn) = mix.next_flow();
+            let Some(mut f) = self.spare.pop() else { break };
+            let flags = if syn { TCP_SYN } else { TCP_ACK };
+            self.tmpl.write(f.data_mut(), ep, flags, self.seq, 0);
+            self.seq = self.seq.wrapping_add(1);
+            self.engine
+                .prefetch(f.data(), &self.snap, crate::dpdk::prefetch_ptr);
+            *slot = Some(f);
+        }
+        for f in frames.iter_mut().take(n).filter_map(Option::take) {
+            self.engine
+                .rx(f, PortId(0), &self.snap, &mut self.alloc, self.now_ms);
+        }
+        for (_, f) in self.engine.out().drain(..) {
+            self.forwarded += 1;
+            self.spare.push(f);
+        }
+        if self.spare.len() < 64 {
+            let len = self.tmpl.len();
+            self.spare
+                .extend((0..64).map(|_| VecFrame::new(&vec![0u8; len])));
+        }
+    }
+
     /// Run `n` packets of `mix`.
     pub fn run(&mut self, mix: &mut FlowMix, n: u64) {
         for _ in 0..n {
@@ -189,6 +220,10 @@ mod tests {
             let mut est = FlowMix::new(100, 100, 1000, 0);
             w.run(&mut est, 1000);
             assert_eq!(w.forwarded, 1200, "every ACK forwarded");
+            for _ in 0..10 {
+                w.burst(&mut est, 32);
+            }
+            assert_eq!(w.forwarded, 1520, "every ACK of a burst forwarded");
             let mut new = FlowMix::new(0, 100, 500, 1_000_000);
             w.run(&mut new, 500);
             assert_eq!(w.conns(), 600);
