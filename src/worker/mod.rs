@@ -57,10 +57,20 @@ const COMMANDS_PER_VISIT: usize = 256;
 /// Table slots dumped per loop iteration during a bulk sync.
 const BULK_SLICE: usize = 1024;
 
-/// Expiry runs every `EXPIRE_EVERY` loop iterations and examines up to
-/// `EXPIRE_BUDGET` connection-table slots (64 per iteration on average).
+/// Expiry sweeps the connection table at a rate set by the clock, not by
+/// the loop: the whole table about once per `SWEEP_MS` (at least
+/// `SWEEP_MIN_PER_MS` slots per ms), paid in slices of up to
+/// `EXPIRE_BUDGET` slots every `EXPIRE_EVERY` loop iterations. (Sweeping
+/// a fixed 64 slots per iteration walked a 2M-entry table several times a
+/// second at a few Mpps: cold memory on every burst.)
 const EXPIRE_EVERY: u64 = 16;
 const EXPIRE_BUDGET: usize = 64 * EXPIRE_EVERY as usize;
+const SWEEP_MS: usize = 1000;
+const SWEEP_MIN_PER_MS: usize = 64;
+
+/// While busy, the kernel interfaces (a `readv` system call per poll on
+/// net_tap) are polled every `KERNEL_RX_EVERY` iterations; idle, every one.
+const KERNEL_RX_EVERY: u64 = 8;
 
 /// Consecutive flushes a port may make no progress (`tx_burst` accepts
 /// nothing) before its pending frames are dropped (`tx_full`).
@@ -137,6 +147,9 @@ pub fn run(w: WorkerSetup) -> i32 {
         .collect();
     let mut stalls = vec![0u8; w.ports.len()];
     let mut clock = Clock::new(w.epoch, w.tsc_hz);
+    let sweep_per_ms = (w.conn_capacity / SWEEP_MS).max(SWEEP_MIN_PER_MS);
+    let mut sweep_owed: usize = 0;
+    let mut sweep_ms = clock.now_ms();
     let mut pool = &*w.pool;
     let mut iter: u64 = 0;
     tracing::info!(worker = w.id.0, rx = ?w.rx, tx_queue = w.tx_queue, "worker started");
@@ -180,7 +193,8 @@ pub fn run(w: WorkerSetup) -> i32 {
         }
         // Exception path, kernel → wire: frames the kernel sends on a port's
         // kernel interface go out of the data port unchanged.
-        for &(tap, q, data) in &w.kernel_rx {
+        let poll_kernel = !busy || iter.is_multiple_of(KERNEL_RX_EVERY);
+        for &(tap, q, data) in w.kernel_rx.iter().filter(|_| poll_kernel) {
             let Some(dev) = w.ports.get(usize::from(tap.0)) else {
                 continue;
             };
@@ -253,8 +267,17 @@ pub fn run(w: WorkerSetup) -> i32 {
                 w.mailbox.answer(gen, conn_rows(&engine, now_ms));
             }
         }
-        if iter.is_multiple_of(EXPIRE_EVERY) {
-            engine.expire_some(&snap, now_ms, EXPIRE_BUDGET);
+        if now_ms != sweep_ms {
+            let ms = usize::try_from(now_ms.saturating_sub(sweep_ms)).unwrap_or(usize::MAX);
+            sweep_owed = sweep_owed
+                .saturating_add(ms.saturating_mul(sweep_per_ms))
+                .min(w.conn_capacity.max(EXPIRE_BUDGET));
+            sweep_ms = now_ms;
+        }
+        if sweep_owed > 0 && iter.is_multiple_of(EXPIRE_EVERY) {
+            let budget = sweep_owed.min(EXPIRE_BUDGET);
+            engine.expire_some(&snap, now_ms, budget);
+            sweep_owed -= budget;
         }
         flush(&mut engine, &mut txbufs, &mut stalls, keep, &w);
         w.counters.loop_iterations.inc();
