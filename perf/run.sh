@@ -44,6 +44,7 @@ SCENARIOS=(
   "nat-est-1k|5tswap|--vip 198.19.0.101 --flows 1000 --warm 1000"
   "nat-est-100k|5tswap|--vip 198.19.0.101 --flows 100000 --warm 100000"
   "nat-est-1m|5tswap|--vip 198.19.0.101 --flows 1000000 --warm 1000000"
+  "dr-1m-lat|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000 --rate 800000"
   "syn-flood|macswap|--vip 198.19.0.100 --flows 0 --syn-share 1"
   "udp-64|macswap|--vip 198.19.0.100 --proto udp --size 60 --flows 1000"
   "dr-1500|macswap|--vip 198.19.0.100 --size 1500 --flows 1000 --warm 1000"
