@@ -5,19 +5,15 @@ mod common;
 #[path = "common/lab.rs"]
 mod lab;
 use lab::*;
+#[path = "common/ha.rs"]
+mod ha;
+use ha::now;
 use lvsd::testbed::lab::Lab;
 use lvsd::testbed::Testbed;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
 const VIP: &str = "198.18.0.100";
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
 
 fn config(l: &Lab, me: char, key: &std::path::Path) -> String {
     let (last, node, prio, listen, peer) = match me {

@@ -6,75 +6,17 @@ mod common;
 #[path = "common/lab.rs"]
 mod lab;
 use lab::*;
-use lvsd::testbed::lab::{real_addr, Lab};
+#[path = "common/ha.rs"]
+mod ha;
+use ha::*;
 use lvsd::testbed::Testbed;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
 
 /// The HA scenarios run one at a time: each runs two busy-polling
 /// directors, and two pairs at once would starve a 2-CPU machine.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-fn config(l: &Lab, me: char, key: &std::path::Path) -> String {
-    let (last, node, prio, listen, peer) = match me {
-        'a' => (250, "lvs-a", 150, "198.18.9.1:5511", "198.18.9.2:5511"),
-        _ => (251, "lvs-b", 100, "198.18.9.2:5511", "198.18.9.1:5511"),
-    };
-    let mut c = format!(
-        "[dpdk]\nlcores = \"0-1\"\nmemory_mb = 256\nfile_prefix = \"{tag}{me}\"\n\n\
-         [[port]]\nname = \"ext\"\ndevice = \"net_af_packet0,iface=lv-ext\"\naddress = \"198.18.0.{last}/24\"\n\n\
-         [[port]]\nname = \"int\"\ndevice = \"net_af_packet1,iface=lv-int\"\naddress = \"198.18.1.{last}/24\"\nfloating = [\"198.18.1.1\"]\n\n\
-         [ha]\nnode = \"{node}\"\npriority = {prio}\npreempt = true\npeer = \"{peer}\"\nlisten = \"{listen}\"\nkey_file = \"{key}\"\n\
-         interval_ms = 100\ndead_interval_ms = 300\ngarp = {{ repeat = 3, delay_ms = 1000 }}\n\
-         notify_active = \"{notify}.sh\"\n\n",
-        tag = l.tb.tag(),
-        key = key.display(),
-        notify = l.tb.dir.join(format!("notify-{me}")).display()
-    );
-    for (port, sched, rport) in [(7000, "rr", 7000), (80, "rr", 8080), (53, "rr", 5353)] {
-        let proto = if port == 53 { "udp" } else { "tcp" };
-        c += &format!("[[service]]\nprotocol = \"{proto}\"\nvip = \"198.18.0.100\"\nport = {port}\nscheduler = \"{sched}\"\nmethod = \"nat\"\n");
-        for i in 0..2 {
-            c += &format!(
-                "  [[service.real]]\n  address = \"{}\"\n  port = {rport}\n",
-                real_addr(i)
-            );
-        }
-        c += "\n";
-    }
-    c
-}
-
-fn pair_lab() -> (Lab, String, std::path::PathBuf) {
-    let mut l = Lab::new(1, 2).expect("lab");
-    let dirb = l.add_director("dirb").expect("second director");
-    let key = l.tb.dir.join("ha.key");
-    for me in ['a', 'b'] {
-        let out = l.tb.dir.join(format!("notify-{me}"));
-        let script = l.tb.dir.join(format!("notify-{me}.sh"));
-        std::fs::write(
-            &script,
-            format!("#!/bin/sh\necho \"$1 $2\" >> {}\n", out.display()),
-        )
-        .unwrap();
-        let _ = lvsd::testbed::run("chmod", &["+x", &script.to_string_lossy()]);
-    }
-    std::fs::write(&key, "0123456789abcdef0123456789abcdef\n").unwrap();
-    for (i, ns) in l.reals.clone().iter().enumerate() {
-        server(&mut l, ns, "banner", 7000, &format!("r{i}"));
-        server(&mut l, ns, "http", 8080, &format!("r{i}"));
-        server(&mut l, ns, "udp", 5353, &format!("r{i}"));
-    }
-    (l, dirb, key)
-}
 
 #[test]
 fn control_link_cut_wrong_key_and_bulk_sync() {
