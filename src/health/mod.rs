@@ -6,7 +6,7 @@
 //! loop), [`state`] (rise/fall state machine), [`policy`] (quorum,
 //! hysteresis, sorry server), [`notify`] (notify/quorum commands).
 //!
-//! Invariants: no `unsafe`; no threads; nothing panics on any input.
+//! Invariants: safe Rust only (`forbid(unsafe_code)`); no threads; nothing panics on any input.
 
 #![forbid(unsafe_code)]
 

@@ -17,7 +17,7 @@
 //!   Re-run `new_checked` after such setters if you need the checks again.
 //! * `new_unchecked(buf)` performs no validation; accessors on an unchecked view
 //!   may panic if the buffer is too short. Use it only on buffers you built.
-//! * Nothing in this module allocates, uses `unsafe`, or unwraps data derived
+//! * Nothing in this module allocates, uses unchecked code, or unwraps data derived
 //!   from the input. Bounds are enforced with `get()`/clamping where a length
 //!   field could disagree with the buffer.
 //!

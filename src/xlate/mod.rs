@@ -26,7 +26,7 @@
 //!   `__ip_vs_get_out_rt`); a TTL of 0 or 1 gives [`XlateError::TtlExceeded`]
 //!   and the caller answers with [`icmp::time_exceeded`] (never for an ICMP
 //!   error itself: the builder refuses with `IcmpSuppressed`).
-//! * No `unsafe`, no allocation except through [`FrameAlloc`]
+//! * Safe Rust only, no allocation except through [`FrameAlloc`]
 //!   ([`icmp`] builders), no panics (all slicing is checked).
 //!
 //! # Modules
