@@ -14,16 +14,11 @@ use std::time::Duration;
 
 const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
 
-/// The HA scenarios run one at a time: each runs two busy-polling
-/// directors, and two pairs at once would starve a 2-CPU machine.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 #[test]
 fn control_link_cut_wrong_key_and_bulk_sync() {
     if common::need_root() {
         return;
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (mut l, dirb, key) = pair_lab();
     let dira = l.dir.clone();
     l.start_lvsd_in("lvsd-a", &dira, LVSD, &config(&l, 'a', &key))

@@ -10,7 +10,8 @@ fn q(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 
-fn flag_names(s: &Service) -> Vec<&'static str> {
+/// The `-b`/`flags` names of a service's scheduler flags.
+pub fn flag_names(s: &Service) -> Vec<&'static str> {
     let mut v = Vec::new();
     let (f1, f2) = match s.scheduler {
         Scheduler::Sh => ("sh-fallback", "sh-port"),

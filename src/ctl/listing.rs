@@ -16,7 +16,8 @@ pub struct ConnRow {
     pub rport: u16,
 }
 
-fn proto_name(p: u8) -> &'static str {
+/// Protocol name as ipvsadm prints it (`TCP`, `UDP`, …).
+pub fn proto_name(p: u8) -> &'static str {
     match p {
         6 => "TCP",
         17 => "UDP",

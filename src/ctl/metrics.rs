@@ -46,9 +46,42 @@ impl Exp {
 pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String {
     let mut e = Exp(String::with_capacity(16 * 1024));
     let snap = rt.snapshot();
-    let list = rt.list();
-    type RealGet = fn(&super::proto::RealData) -> u64;
-    let real_families: [(&str, &str, &str, RealGet); 7] = [
+    // One row per real of every service, from the workers' raw counters
+    // (never the `lvsadm -Z` view: Prometheus counters stay monotonic).
+    struct Row {
+        service: String,
+        name: String,
+        real: String,
+        stats: super::proto::StatsData,
+        active: u64,
+        inactive: u64,
+        weight: u32,
+        up: bool,
+    }
+    let mut rows = Vec::new();
+    for sv in &snap.services.list {
+        let service = format!(
+            "{}:{}:{}",
+            super::runtime::proto_name(sv.proto),
+            sv.vip,
+            sv.port
+        );
+        for (rv, d) in sv.reals.iter().zip(&sv.dests) {
+            let (stats, active, inactive) = rt.real_totals(rv.id);
+            rows.push(Row {
+                service: service.clone(),
+                name: sv.name.clone(),
+                real: format!("{}:{}", rv.addr, rv.port),
+                stats,
+                active,
+                inactive,
+                weight: d.weight,
+                up: rt.health.is_up(rv.id) && d.weight > 0,
+            });
+        }
+    }
+    type RowGet = fn(&Row) -> u64;
+    let real_families: [(&str, &str, &str, RowGet); 9] = [
         (
             "lvsd_real_connections_total",
             "counter",
@@ -76,8 +109,8 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
         (
             "lvsd_real_up",
             "gauge",
-            "1 when the real server is eligible (weight > 0), else 0.",
-            |r| u64::from(r.weight > 0),
+            "1 when the real server passes its health check and has weight > 0, else 0.",
+            |r| u64::from(r.up),
         ),
         (
             "lvsd_real_packets_in_total",
@@ -91,72 +124,31 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
             "Reply packets from the real server (NAT).",
             |r| r.stats.outpkts,
         ),
+        (
+            "lvsd_real_bytes_in_total",
+            "counter",
+            "Bytes (in) of the real server's connections.",
+            |r| r.stats.inbytes,
+        ),
+        (
+            "lvsd_real_bytes_out_total",
+            "counter",
+            "Bytes (out) of the real server's connections.",
+            |r| r.stats.outbytes,
+        ),
     ];
-    // Raw (never zeroed) counters for Prometheus: take them from the list
-    // but add back any lvsadm -Z offset by reading real counters directly.
-    let raw = |id: u16| {
-        let mut s = (0u64, 0u64, 0u64, 0u64, 0u64);
-        for c in &rt.counters {
-            if let Some(r) = c.real(id) {
-                s.0 += r.conns.get();
-                s.1 += r.in_pkts.get();
-                s.2 += r.out_pkts.get();
-                s.3 += r.in_bytes.get();
-                s.4 += r.out_bytes.get();
-            }
-        }
-        s
-    };
     for (name, kind, help, get) in real_families {
         e.family(name, kind, help);
-        for (svc, sv) in list.services.iter().zip(&snap.services.list) {
-            let svc_label = format!("{}:{}:{}", svc.key.protocol, svc.key.vip, svc.key.port);
-            for (r, rv) in svc.reals.iter().zip(&sv.reals) {
-                let real = format!("{}:{}", r.address, r.port);
-                let (c, ip, op, _, _) = raw(rv.id);
-                let v = match name {
-                    "lvsd_real_connections_total" => c,
-                    "lvsd_real_packets_in_total" => ip,
-                    "lvsd_real_packets_out_total" => op,
-                    "lvsd_real_up" => u64::from(rt.health.is_up(rv.id) && r.weight > 0),
-                    _ => get(r),
-                };
-                e.sample(
-                    name,
-                    &[
-                        ("service", &svc_label),
-                        ("name", &svc.name),
-                        ("real", &real),
-                    ],
-                    v,
-                );
-            }
-        }
-    }
-    for (name, dir) in [
-        ("lvsd_real_bytes_in_total", "in"),
-        ("lvsd_real_bytes_out_total", "out"),
-    ] {
-        e.family(
-            name,
-            "counter",
-            &format!("Bytes ({dir}) of the real server's connections."),
-        );
-        for (svc, sv) in list.services.iter().zip(&snap.services.list) {
-            let svc_label = format!("{}:{}:{}", svc.key.protocol, svc.key.vip, svc.key.port);
-            for (r, rv) in svc.reals.iter().zip(&sv.reals) {
-                let real = format!("{}:{}", r.address, r.port);
-                let (_, _, _, ib, ob) = raw(rv.id);
-                e.sample(
-                    name,
-                    &[
-                        ("service", &svc_label),
-                        ("name", &svc.name),
-                        ("real", &real),
-                    ],
-                    if dir == "in" { ib } else { ob },
-                );
-            }
+        for r in &rows {
+            e.sample(
+                name,
+                &[
+                    ("service", &r.service),
+                    ("name", &r.name),
+                    ("real", &r.real),
+                ],
+                get(r),
+            );
         }
     }
     e.family(
@@ -164,12 +156,21 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
         "counter",
         "Connections scheduled by the virtual service.",
     );
-    for (svc, sv) in list.services.iter().zip(&snap.services.list) {
-        let svc_label = format!("{}:{}:{}", svc.key.protocol, svc.key.vip, svc.key.port);
-        let total: u64 = sv.reals.iter().map(|r| raw(r.id).0).sum();
+    for sv in &snap.services.list {
+        let service = format!(
+            "{}:{}:{}",
+            super::runtime::proto_name(sv.proto),
+            sv.vip,
+            sv.port
+        );
+        let total: u64 = rows
+            .iter()
+            .filter(|r| r.service == service)
+            .map(|r| r.stats.conns)
+            .sum();
         e.sample(
             "lvsd_service_connections_total",
-            &[("service", &svc_label), ("name", &svc.name)],
+            &[("service", &service), ("name", &sv.name)],
             total,
         );
     }
@@ -178,12 +179,17 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
         "gauge",
         "Real servers configured in the virtual service.",
     );
-    for svc in &list.services {
-        let svc_label = format!("{}:{}:{}", svc.key.protocol, svc.key.vip, svc.key.port);
+    for sv in &snap.services.list {
+        let service = format!(
+            "{}:{}:{}",
+            super::runtime::proto_name(sv.proto),
+            sv.vip,
+            sv.port
+        );
         e.sample(
             "lvsd_service_reals",
-            &[("service", &svc_label), ("name", &svc.name)],
-            svc.reals.len() as u64,
+            &[("service", &service), ("name", &sv.name)],
+            sv.reals.len() as u64,
         );
     }
 
@@ -412,7 +418,7 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
         e.sample("lvsd_ha_sync_records_dropped_total", &[], lost);
     }
     e.family("lvsd_services", "gauge", "Virtual services configured.");
-    e.sample("lvsd_services", &[], list.services.len() as u64);
+    e.sample("lvsd_services", &[], snap.services.list.len() as u64);
     e.0
 }
 

@@ -404,11 +404,7 @@ impl Runtime {
                 let data: Vec<ConnData> = rows
                     .iter()
                     .map(|c| ConnData {
-                        protocol: match c.proto {
-                            6 => "TCP".into(),
-                            17 => "UDP".into(),
-                            p => p.to_string(),
-                        },
+                        protocol: super::listing::proto_name(c.proto).into(),
                         state: c.state.to_string(),
                         expires_ms: c.expires_ms,
                         client: std::net::SocketAddrV4::new(c.caddr, c.cport),
@@ -451,8 +447,9 @@ impl Runtime {
         }
     }
 
-    /// Counters of real `id` summed over workers.
-    fn real_stats(&self, id: u16) -> (StatsData, u64, u64) {
+    /// Counters of real `id` summed over workers (never zeroed), with its
+    /// active and inactive connection counts.
+    pub fn real_totals(&self, id: u16) -> (StatsData, u64, u64) {
         let mut s = StatsData::default();
         let (mut active, mut inactive) = (0, 0);
         for c in &self.counters {
@@ -492,7 +489,7 @@ impl Runtime {
                 continue;
             }
             for r in &svc.reals {
-                let (s, _, _) = self.real_stats(r.id);
+                let (s, _, _) = self.real_totals(r.id);
                 let i = usize::from(r.id);
                 if self.zero.len() <= i {
                     self.zero.resize(i + 1, StatsData::default());
@@ -508,7 +505,7 @@ impl Runtime {
         let mut samples = Vec::new();
         for svc in &snap.services.list {
             for r in &svc.reals {
-                samples.push((r.id, self.real_stats(r.id).0));
+                samples.push((r.id, self.real_totals(r.id).0));
             }
         }
         self.rates.sample(&samples);
@@ -528,7 +525,7 @@ impl Runtime {
             let mut sstats = StatsData::default();
             let mut srates = RatesData::default();
             for (r, d) in svc.reals.iter().zip(&svc.dests) {
-                let (raw, active, inactive) = self.real_stats(r.id);
+                let (raw, active, inactive) = self.real_totals(r.id);
                 let stats = self.zeroed(r.id, raw);
                 let rates = self.rates.get(r.id);
                 add_stats(&mut sstats, &stats);
@@ -555,7 +552,14 @@ impl Runtime {
                     port: svc.port,
                 },
                 scheduler: svc.table.kind().name().to_string(),
-                flags: cfg.map(emit_flags).unwrap_or_default(),
+                flags: cfg
+                    .map(|c| {
+                        config::emit::flag_names(c)
+                            .into_iter()
+                            .map(String::from)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 persistence: svc.persistence.map(|p| PersistSpec {
                     timeout: p.timeout_s,
                     netmask: p.netmask,
@@ -576,25 +580,6 @@ impl Runtime {
                 .sum(),
         }
     }
-}
-
-fn emit_flags(s: &config::Service) -> Vec<String> {
-    let mut v = Vec::new();
-    let (f1, f2) = match s.scheduler {
-        config::Scheduler::Sh => ("sh-fallback", "sh-port"),
-        config::Scheduler::Mh => ("mh-fallback", "mh-port"),
-        _ => ("flag-1", "flag-2"),
-    };
-    if s.flags.contains(config::ServiceFlags::SCHED1) {
-        v.push(f1.to_string());
-    }
-    if s.flags.contains(config::ServiceFlags::SCHED2) {
-        v.push(f2.to_string());
-    }
-    if s.flags.contains(config::ServiceFlags::SCHED3) {
-        v.push("flag-3".to_string());
-    }
-    v
 }
 
 fn add_stats(a: &mut StatsData, b: &StatsData) {

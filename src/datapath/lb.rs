@@ -377,44 +377,24 @@ impl Lb {
             }
             return true;
         }
-        if let (Some(l), Some(dest)) = (
-            self.loads.get_mut(spos).and_then(|v| v.get_mut(d)),
-            svc.dests.get(d),
-        ) {
-            if fresh {
-                if now {
-                    l.active += 1;
-                } else {
-                    l.inactive += 1;
-                }
+        if fresh {
+            // Bound like a scheduled connection (+1 inactive) ...
+            if let (Some(l), Some(dest)) = (
+                self.loads.get_mut(spos).and_then(|v| v.get_mut(d)),
+                svc.dests.get(d),
+            ) {
+                l.inactive += 1;
                 sched::on_bind(dest, l);
-            } else if was != now {
-                if now {
-                    l.inactive = l.inactive.saturating_sub(1);
-                    l.active += 1;
-                } else {
-                    l.active = l.active.saturating_sub(1);
-                    l.inactive += 1;
-                }
+            }
+            if let Some(rc) = counters.real(real.id) {
+                rc.conns.inc();
+                rc.inactive.inc();
             }
         }
-        if let Some(rc) = counters.real(real.id) {
-            if fresh {
-                rc.conns.inc();
-                if now {
-                    rc.active.inc()
-                } else {
-                    rc.inactive.inc()
-                }
-            } else if was != now {
-                if now {
-                    rc.inactive.set(rc.inactive.get().saturating_sub(1));
-                    rc.active.inc();
-                } else {
-                    rc.active.set(rc.active.get().saturating_sub(1));
-                    rc.inactive.inc();
-                }
-            }
+        // ... then moved to active when the synced state is active.
+        let counted_active = was && !fresh;
+        if now != counted_active {
+            self.move_activity(real.id, now, snap, counters);
         }
         counters.sync_installed.inc();
         counters.conn_table_len.set(self.conns.len() as u64);
@@ -447,20 +427,33 @@ impl Lb {
             return;
         };
         let Some(c) = self.conns.get(id) else { return };
-        let real = c.real();
-        if let Some((s, d)) = snap.services.real(real) {
-            if let Some(l) = self.loads.get_mut(s).and_then(|v| v.get_mut(d)) {
-                if ch.is_active {
-                    l.inactive = l.inactive.saturating_sub(1);
-                    l.active += 1;
-                } else {
-                    l.active = l.active.saturating_sub(1);
-                    l.inactive += 1;
-                }
+        self.move_activity(c.real(), ch.is_active, snap, counters);
+    }
+
+    /// Move one connection of `real` between its inactive and active counts
+    /// (the scheduler's load and the exported gauges).
+    fn move_activity(
+        &mut self,
+        real: super::service::RealId,
+        to_active: bool,
+        snap: &Snapshot,
+        counters: &Counters,
+    ) {
+        if let Some(l) = snap
+            .services
+            .real(real)
+            .and_then(|(s, d)| self.loads.get_mut(s)?.get_mut(d))
+        {
+            if to_active {
+                l.inactive = l.inactive.saturating_sub(1);
+                l.active += 1;
+            } else {
+                l.active = l.active.saturating_sub(1);
+                l.inactive += 1;
             }
         }
         if let Some(rc) = counters.real(real) {
-            if ch.is_active {
+            if to_active {
                 rc.inactive.set(rc.inactive.get().saturating_sub(1));
                 rc.active.inc();
             } else {

@@ -35,9 +35,8 @@ impl Eal {
         // EAL keeps pointers into argv.
         let mut argv: Vec<*mut c_char> = owned.iter().map(|s| s.as_ptr() as *mut c_char).collect();
         let argc = argv.len() as i32;
-        // SAFETY: argv holds argc valid NUL-terminated strings that outlive
-        // the process (both vectors are leaked right after); EAL init runs
-        // once per process (guarded by INITIALISED) from the main thread.
+        // SAFETY: argv holds argc valid NUL-terminated strings that outlive the process (both vectors are leaked
+        // right after); EAL init runs once per process (guarded by INITIALISED) from the main thread.
         let rc = unsafe { ffi::rte_eal_init(argc, argv.as_mut_ptr()) };
         std::mem::forget(owned);
         std::mem::forget(argv);

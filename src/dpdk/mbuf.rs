@@ -70,9 +70,8 @@ pub fn free_bulk(v: &mut Vec<Mbuf>) {
     if n == 0 {
         return;
     }
-    // SAFETY: Mbuf is repr(transparent) over NonNull<rte_mbuf>, so the
-    // buffer holds `n` valid mbuf pointers we own; DPDK frees each once and
-    // set_len(0) forgets them without running Drop (no double free).
+    // SAFETY: Mbuf is repr(transparent) over NonNull<rte_mbuf>, so the buffer holds `n` valid mbuf pointers we
+    // own; DPDK frees each once and set_len(0) forgets them without running Drop (no double free).
     unsafe {
         ffi::rte_pktmbuf_free_bulk(v.as_mut_ptr() as *mut *mut ffi::rte_mbuf, n as u32);
         v.set_len(0);
@@ -85,10 +84,8 @@ impl Frame for Mbuf {
     // calls per access: the datapath takes the slice many times per packet.
     #[inline]
     fn data(&self) -> &[u8] {
-        // SAFETY: ptr is a valid mbuf we own; single-segment: buf_addr +
-        // data_off points at data_len initialised bytes inside the mbuf's
-        // buffer, which lives as long as self and is not aliased mutably
-        // while &self is borrowed.
+        // SAFETY: single-segment mbuf we own: buf_addr + data_off points at data_len initialised bytes
+        // of its buffer, which lives as long as self and is not aliased mutably while &self is borrowed.
         unsafe {
             let m = self.ptr.as_ptr();
             let start = ((*m).buf_addr as *const u8).add(usize::from((*m).data_off));

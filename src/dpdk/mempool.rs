@@ -12,9 +12,8 @@ pub struct Mempool {
     ptr: NonNull<ffi::rte_mempool>,
 }
 
-// SAFETY: rte_mempool get/put are multi-thread safe (lock-free ring plus
-// per-lcore caches); the pointer is only freed in Drop, when no other owner
-// exists.
+// SAFETY: rte_mempool get/put are multi-thread safe (lock-free ring plus per-lcore
+// caches); the pointer is only freed in Drop, when no other owner exists.
 unsafe impl Send for Mempool {}
 // SAFETY: as above; every method takes &self and calls thread-safe DPDK APIs.
 unsafe impl Sync for Mempool {}
@@ -68,11 +67,8 @@ impl Mempool {
         };
         out.reserve(n);
         let len = out.len();
-        // SAFETY: `out` has capacity for `n` more elements (reserved above);
-        // Mbuf is repr(transparent) over NonNull<rte_mbuf>, so the spare
-        // capacity is an array of `n` mbuf pointer slots. On success DPDK
-        // wrote `n` valid, newly owned mbufs there, so the length may grow;
-        // on failure it wrote nothing we keep (length unchanged).
+        // SAFETY: `out` has room for `n` more Mbufs (repr(transparent) pointers); on success DPDK
+        // wrote `n` valid, newly owned mbufs there (length may grow), on failure nothing we keep.
         unsafe {
             let slots = out.as_mut_ptr().add(len) as *mut *mut ffi::rte_mbuf;
             if ffi::lvsd_pktmbuf_alloc_bulk(self.ptr.as_ptr(), slots, count) != 0 {

@@ -183,11 +183,8 @@ impl Port {
         if want == 0 {
             return 0;
         }
-        // SAFETY: Mbuf is repr(transparent) over NonNull<rte_mbuf>; the
-        // spare capacity has room for `want` pointers and rx_burst writes
-        // `n <= want` valid, non-null mbuf pointers there, each newly owned
-        // by us, before set_len exposes exactly those. The queue is owned by
-        // the calling worker (one thread per queue).
+        // SAFETY: the spare capacity holds `want` Mbuf (repr(transparent)) slots; rx_burst fills `n <= want`
+        // with newly owned mbufs before set_len exposes exactly those; the calling worker owns the queue.
         unsafe {
             let dst = out.as_mut_ptr().add(len) as *mut *mut ffi::rte_mbuf;
             let n = ffi::lvsd_rx_burst(self.id, queue, dst, want) as usize;
@@ -201,9 +198,8 @@ impl Port {
     /// vector (now owned by the driver), those not sent stay in it.
     pub fn tx_burst(&self, queue: u16, pkts: &mut Vec<Mbuf>) -> usize {
         let n = pkts.len().min(u16::MAX as usize) as u16;
-        // SAFETY: Mbuf is repr(transparent) over NonNull<rte_mbuf>, so the
-        // vector's buffer is an array of `n` valid mbuf pointers; the queue
-        // is owned by the calling worker.
+        // SAFETY: Mbuf is repr(transparent) over NonNull<rte_mbuf>, so the vector's buffer is an
+        // array of `n` valid mbuf pointers; the queue is owned by the calling worker.
         let sent = unsafe {
             ffi::lvsd_tx_burst(
                 self.id,
@@ -213,9 +209,8 @@ impl Port {
             )
         } as usize;
         let rest = pkts.len() - sent;
-        // SAFETY: the first `sent` mbufs now belong to the driver: shift the
-        // unsent tail to the front and shorten the vector without dropping
-        // (freeing) the sent ones. Regions may overlap: ptr::copy handles it.
+        // SAFETY: the first `sent` mbufs now belong to the driver: shift the unsent tail to the front and shorten
+        // the vector without dropping (freeing) the sent ones. Regions may overlap: ptr::copy handles it.
         unsafe {
             std::ptr::copy(pkts.as_ptr().add(sent), pkts.as_mut_ptr(), rest);
             pkts.set_len(rest);

@@ -122,24 +122,8 @@ impl Lab {
     /// Write `config` and run lvsd in the director namespace until it
     /// reports it is running.
     pub fn start_lvsd(&mut self, lvsd: &str, config: &str) -> anyhow::Result<()> {
-        let path = self.tb.dir.join("lvsd.toml");
-        let mut config = config.to_string();
-        if !config.contains("[control]") {
-            config += &format!("\n[control]\nsocket = \"{}\"\n", self.socket().display());
-        }
-        std::fs::write(&path, config)?;
-        let p = path.to_string_lossy().to_string();
         let dir = self.dir.clone();
-        self.tb.spawn("lvsd", &dir, lvsd, &["run", "-c", &p])?;
-        let ok = Testbed::wait_for(Duration::from_secs(30), || {
-            let log = self.tb.log("lvsd");
-            log.contains("lvsd running") || log.contains("ERROR")
-        });
-        let log = self.tb.log("lvsd");
-        if !ok || !log.contains("lvsd running") {
-            anyhow::bail!("lvsd did not start:\n{log}");
-        }
-        Ok(())
+        self.start_lvsd_in("lvsd", &dir, lvsd, config)
     }
 
     /// Add a second director namespace `short` on both switches, with a
