@@ -461,6 +461,41 @@ impl ConnTable {
         }
     }
 
+    /// The fast path's transition: when a packet of `id` in direction
+    /// `dir` with `tcp_flags` would leave the connection's state and flags
+    /// exactly as they are (an established TCP connection without
+    /// SYN/FIN/RST, a UDP connection), re-arm its timer the way
+    /// [`transition`](Self::transition) does and return `true`. Otherwise
+    /// change nothing and return `false` (the caller takes the general path).
+    #[inline]
+    pub fn rearm_steady(&mut self, id: ConnId, dir: Dir, tcp_flags: u8, now_ms: u64) -> bool {
+        let t = tick(now_ms);
+        let (secure, timeouts) = (self.secure_tcp, self.timeouts);
+        let Some(c) = self.slab.get_mut(id.0) else {
+            return false;
+        };
+        if c.is_template() || c.flags & F_ONE_PACKET != 0 {
+            return false;
+        }
+        if c.proto == IPPROTO_TCP {
+            let d = match (c.flags & F_NOOUTPUT != 0, dir) {
+                (true, Dir::Output) => return false, // the flag would change
+                (true, _) => Dir::InputOnly,
+                (false, d) => d,
+            };
+            let Some(cur) = TcpState::from_u8(c.state) else {
+                return false;
+            };
+            if tcp_next(secure, d, tcp_flags, cur) != cur {
+                return false;
+            }
+        } else if dir == Dir::Output && c.aux != NIL {
+            return false; // a UDP reply assures its template: general path
+        }
+        c.expires = arm(t, timeouts.for_state(c.proto, c.state));
+        true
+    }
+
     /// Run the state machine for one packet of `id` and re-arm its timer
     /// (`ip_vs_set_state` + `ip_vs_conn_put`). TCP: `set_tcp_state` (NOOUTPUT
     /// switches Input to InputOnly, an Output packet clears NOOUTPUT);

@@ -17,7 +17,7 @@ const MIN_FRAME: usize = 60;
 /// to transmit after the current burst.
 pub struct Engine<F: Frame> {
     pub counters: Arc<Counters>,
-    neigh: Neighbors<F>,
+    pub(super) neigh: Neighbors<F>,
     out: Vec<(PortId, F)>,
     /// Frames generated while processing (ICMP errors), routed afterwards.
     extra: Vec<F>,
@@ -26,6 +26,8 @@ pub struct Engine<F: Frame> {
     /// Neighbours learned from ARP since the caller last drained them
     /// (other workers learn them too).
     learned: Vec<(PortId, Ipv4Addr, MacAddr)>,
+    /// Try the established fast path first (`fast.rs`); on by default.
+    fast_path: bool,
 }
 
 impl<F: Frame> Engine<F> {
@@ -40,7 +42,14 @@ impl<F: Frame> Engine<F> {
             lb,
             snap: None,
             learned: Vec::with_capacity(64),
+            fast_path: true,
         }
+    }
+
+    /// Switch the established fast path on or off (tests compare the two;
+    /// benchmarks use the general path as their baseline).
+    pub fn set_fast_path(&mut self, on: bool) {
+        self.fast_path = on;
     }
 
     /// Neighbours learned since the last call (to share with other workers).
@@ -108,6 +117,12 @@ impl<F: Frame> Engine<F> {
     ) {
         self.counters.rx_packets.inc();
         self.counters.rx_bytes.add(frame.len() as u64);
+        if self.fast_path {
+            frame = match self.fast(frame, port, snap, now_ms) {
+                Ok(()) => return,
+                Err(f) => f,
+            };
+        }
         let verdict = self.process(&mut frame, port, snap, alloc, now_ms);
         match verdict {
             Verdict::Tx(p) => self.push_out(p, frame),
@@ -134,6 +149,8 @@ impl<F: Frame> Engine<F> {
     /// across a burst"): for an untagged IPv4 TCP/UDP frame, hand the
     /// connection-table buckets its lookup will read to `touch`, without
     /// validating anything (`rx` does that). Other frames: nothing.
+    /// (A second pass prefetching the records the buckets point to was
+    /// measured slower: perf/RESULTS.md.)
     #[inline]
     pub fn prefetch(&self, data: &[u8], snap: &Snapshot, touch: impl FnMut(*const u8)) {
         let Some(h) = data.get(..ethernet::HEADER_LEN + 24) else {
@@ -191,7 +208,7 @@ impl<F: Frame> Engine<F> {
         }
     }
 
-    fn push_out(&mut self, port: PortId, frame: F) {
+    pub(super) fn push_out(&mut self, port: PortId, frame: F) {
         if self.out.len() == self.out.capacity() {
             self.counters.count_drop(DropReason::TxFull);
             return;
@@ -506,7 +523,7 @@ fn write_eth<F: Frame>(frame: &mut F, dst: MacAddr, src: MacAddr) -> bool {
     ethernet::emit_header(frame.data_mut(), dst, src, EtherType::IPV4).is_ok()
 }
 
-fn is_martian(ip: Ipv4Addr) -> bool {
+pub(super) fn is_martian(ip: Ipv4Addr) -> bool {
     ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || ip.is_loopback()
 }
 

@@ -10,6 +10,7 @@
 //! counted drop with a [`DropReason`].
 mod counters;
 mod engine;
+mod fast;
 pub mod lb;
 pub mod neigh;
 pub mod owner;
@@ -43,6 +44,8 @@ pub enum Verdict {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fast;
 #[cfg(test)]
 mod tests_lb;
 #[cfg(test)]

@@ -142,6 +142,16 @@ impl<F> Neighbors<F> {
             && (e.is_static || now_ms.saturating_sub(e.learned_ms) < self.cfg.timeout_ms)
     }
 
+    /// The next hop's MAC when [`resolve`](Self::resolve) would answer
+    /// `Known` without a refresh straight from its front cache; `None`
+    /// otherwise. Changes nothing (the fast path's lookup).
+    #[inline]
+    pub fn peek(&self, port: PortId, ip: Ipv4Addr, now_ms: u64) -> Option<MacAddr> {
+        let f = self.front.get(Self::front_slot(port, ip))?;
+        (f.epoch == self.epoch && f.ip == ip && f.port == port && now_ms < f.until_ms)
+            .then_some(f.mac)
+    }
+
     /// Look up a next hop for an outgoing packet.
     #[inline]
     pub fn resolve(&mut self, port: PortId, ip: Ipv4Addr, now_ms: u64) -> Resolve {

@@ -1,0 +1,297 @@
+//! The established fast path (a speed trick; DESIGN "prefetch across a
+//! burst" and "one pass for the common case").
+//!
+//! Most packets a director sees belong to a connection that exists, is
+//! established and stays so: an ACK or data segment from a client to a VIP,
+//! or (NAT) one from a real server back to its client. For those the
+//! general pipeline (`Engine::process` → `ipv4_in` → `Lb::to_vip` /
+//! `Lb::from_real` → `forward` → `output`) decides nothing new, but it
+//! validates in several layers, copies the connection record, runs the
+//! state machine, accounts activity and resolves the next hop through the
+//! neighbour table. [`Engine::fast`] does the same work in one pass over
+//! fixed offsets: check, one connection lookup, re-arm, rewrite, MAC from
+//! the neighbour front cache.
+//!
+//! Contract: `fast` either handles the frame completely, with exactly the
+//! effects the general pipeline would have (same bytes out, same counters,
+//! same connection state), or gives the frame back having changed nothing,
+//! and the general pipeline runs. It accepts only frames that need no
+//! decision: untagged IPv4 to our MAC, 20-byte header with a good checksum,
+//! not a fragment, TTL > 1, TCP or UDP with sane lengths, TCP without
+//! SYN/FIN/RST; a live connection whose state and flags the packet leaves
+//! unchanged (`ConnTable::rearm_steady`), a real that still exists, NAT or
+//! DR, and a next hop whose MAC is cached and fresh. Everything else
+//! (new connections, state changes, TUN, ICMP, ARP, HA backup, misses in
+//! the neighbour cache, anything malformed) takes the general path, which
+//! counts and explains drops. The equivalence is tested in `tests_fast`
+//! by running random traffic through two engines, one with the fast path
+//! switched off, and comparing everything.
+use super::engine::{is_martian, Engine};
+use super::{Local, Snapshot};
+use crate::conn::{ConnKey, Dir, Fwd, ReplyKey, IPPROTO_TCP, IPPROTO_UDP};
+use crate::frame::Frame;
+use crate::packet::ethernet::MacAddr;
+use crate::packet::{checksum, tcp};
+use crate::types::PortId;
+use std::net::Ipv4Addr;
+
+/// Ethernet header length (untagged).
+const ETH: usize = 14;
+/// Offset of the L4 header (Ethernet + a 20-byte IPv4 header).
+const L4: usize = ETH + 20;
+
+/// The fields of a frame the fast path accepts.
+struct Fast {
+    proto: u8,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    flags: u8,
+}
+
+/// Check the fixed-offset headers; `None` for anything the general path
+/// must look at.
+#[inline]
+fn parse(d: &[u8], my_mac: &MacAddr) -> Option<Fast> {
+    let h: &[u8; L4 + 4] = d.get(..L4 + 4)?.try_into().ok()?;
+    if h[0..6] != my_mac.0 || h[6..12] == my_mac.0 || h[12..15] != [0x08, 0x00, 0x45] {
+        return None;
+    }
+    let tl = usize::from(u16::from_be_bytes([h[16], h[17]]));
+    let frag = u16::from_be_bytes([h[20], h[21]]) & 0x3fff;
+    let (ttl, proto) = (h[22], h[23]);
+    if ETH + tl > d.len() || frag != 0 || ttl <= 1 {
+        return None;
+    }
+    // Header checksum: the ones-complement sum of the header is 0xffff.
+    let mut s: u64 = 0;
+    for w in h[ETH..L4].chunks_exact(4) {
+        s += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    s = (s & 0xffff_ffff) + (s >> 32);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    if s != 0xffff {
+        return None;
+    }
+    let flags = match proto {
+        IPPROTO_TCP => {
+            let t: &[u8; 20] = d.get(L4..L4 + 20)?.try_into().ok()?;
+            let hl = usize::from(t[12] >> 4) * 4;
+            let flags = t[13];
+            if hl < 20
+                || 20 + hl > tl
+                || flags & (tcp::Flags::SYN | tcp::Flags::FIN | tcp::Flags::RST) != 0
+            {
+                return None;
+            }
+            flags
+        }
+        IPPROTO_UDP => {
+            let u: &[u8; 8] = d.get(L4..L4 + 8)?.try_into().ok()?;
+            let ul = usize::from(u16::from_be_bytes([u[4], u[5]]));
+            if ul < 8 || 20 + ul > tl {
+                return None;
+            }
+            0
+        }
+        _ => return None,
+    };
+    let a = |o: usize| Ipv4Addr::new(h[o], h[o + 1], h[o + 2], h[o + 3]);
+    Some(Fast {
+        proto,
+        src: a(26),
+        dst: a(30),
+        sport: u16::from_be_bytes([h[34], h[35]]),
+        dport: u16::from_be_bytes([h[36], h[37]]),
+        flags,
+    })
+}
+
+/// TTL − 1 with the header checksum updated as
+/// `ipv4::Packet::decrement_ttl` does (the frame passed [`parse`]).
+#[inline]
+fn decrement_ttl(h: &mut [u8; L4]) {
+    let old = u16::from_be_bytes([h[22], h[23]]);
+    let c = checksum::update_u16(u16::from_be_bytes([h[24], h[25]]), old, old - 0x0100);
+    h[22] -= 1;
+    h[24..26].copy_from_slice(&c.to_be_bytes());
+}
+
+/// NAT rewrite of one side (source for replies, destination towards the
+/// real), with the same checksum arithmetic, in the same order, as
+/// `xlate::dnat`/`snat`: TTL, IPv4 address, L4 pseudo-header address,
+/// L4 port; a UDP checksum of 0 (none) stays 0.
+#[inline]
+fn nat_rewrite(d: &mut [u8], proto: u8, dst_side: bool, addr: Ipv4Addr, port: u16) {
+    let Some(h) = d
+        .get_mut(..L4)
+        .and_then(|h| <&mut [u8; L4]>::try_from(h).ok())
+    else {
+        return;
+    };
+    decrement_ttl(h);
+    let a = if dst_side { 30 } else { 26 };
+    let old: [u8; 4] = [h[a], h[a + 1], h[a + 2], h[a + 3]];
+    let new = addr.octets();
+    let c = u16::from_be_bytes([h[24], h[25]]);
+    let c = checksum::update_u32(c, u32::from_be_bytes(old), u32::from_be_bytes(new));
+    h[a..a + 4].copy_from_slice(&new);
+    h[24..26].copy_from_slice(&c.to_be_bytes());
+    let ck = if proto == IPPROTO_TCP { 16 } else { 6 };
+    let p = if dst_side { 2 } else { 0 };
+    let Some(l4) = d.get_mut(L4..L4 + ck + 2) else {
+        return;
+    };
+    let old_port = u16::from_be_bytes([l4[p], l4[p + 1]]);
+    let mut c = u16::from_be_bytes([l4[ck], l4[ck + 1]]);
+    if proto == IPPROTO_TCP {
+        c = checksum::update_bytes(c, &old, &new);
+        c = checksum::update_u16(c, old_port, port);
+    } else if c != 0 {
+        let nz = |c: u16| if c == 0 { 0xffff } else { c };
+        c = nz(checksum::update_bytes(c, &old, &new));
+        c = nz(checksum::update_u16(c, old_port, port));
+    }
+    l4[ck..ck + 2].copy_from_slice(&c.to_be_bytes());
+    l4[p..p + 2].copy_from_slice(&port.to_be_bytes());
+}
+
+impl<F: Frame> Engine<F> {
+    /// Handle `frame` on the fast path, or give it back unchanged.
+    #[inline]
+    pub(super) fn fast(
+        &mut self,
+        frame: F,
+        port: PortId,
+        snap: &Snapshot,
+        now_ms: u64,
+    ) -> Result<(), F> {
+        let Some(pv) = snap.port(port) else {
+            return Err(frame);
+        };
+        let Some(p) = parse(frame.data(), &pv.mac) else {
+            return Err(frame);
+        };
+        if (snap.ha.enabled && !snap.ha.active) || is_martian(p.src) || snap.local(p.src).is_some()
+        {
+            return Err(frame);
+        }
+        match snap.local(p.dst) {
+            Some(Local::Vip) => self.fast_to_vip(frame, &p, snap, now_ms),
+            None if !snap.services.list.is_empty() => self.fast_from_real(frame, &p, snap, now_ms),
+            _ => Err(frame),
+        }
+    }
+
+    /// Client → VIP on an established connection (`Lb::to_vip`).
+    #[inline]
+    fn fast_to_vip(
+        &mut self,
+        mut frame: F,
+        p: &Fast,
+        snap: &Snapshot,
+        now_ms: u64,
+    ) -> Result<(), F> {
+        let key = ConnKey::new(p.proto, p.src, p.sport, p.dst, p.dport);
+        let Some(id) = self.lb.conns.lookup(&key, now_ms) else {
+            return Err(frame);
+        };
+        let Some(c) = self.lb.conns.get(id) else {
+            return Err(frame);
+        };
+        let (real, raddr, rport, fwd) = (c.real(), c.raddr(), c.rport(), c.fwd());
+        // The general path needs *a* service for the packet and a live real
+        // for the connection; the real's own service proves both.
+        let Some((s, _)) = snap.services.real(real) else {
+            return Err(frame);
+        };
+        let Some(svc) = snap.services.list.get(s) else {
+            return Err(frame);
+        };
+        if svc.proto != p.proto || svc.vip != p.dst || (svc.port != p.dport && svc.port != 0) {
+            return Err(frame);
+        }
+        if !matches!(fwd, Fwd::Masq | Fwd::Dr) {
+            return Err(frame);
+        }
+        let Some((oport, nh)) = snap.route_to_real(real, raddr) else {
+            return Err(frame);
+        };
+        let (Some(mac), Some(out)) = (self.neigh.peek(oport, nh, now_ms), snap.port(oport)) else {
+            return Err(frame);
+        };
+        if !self.lb.conns.rearm_steady(id, Dir::Input, p.flags, now_ms) {
+            return Err(frame);
+        }
+        // From here on the packet is ours: `parse` checked every length.
+        if let Some(rc) = self.counters.real(real) {
+            rc.in_pkts.inc();
+            rc.in_bytes.add(frame.len().saturating_sub(ETH) as u64);
+        }
+        let d = frame.data_mut();
+        match fwd {
+            Fwd::Masq => nat_rewrite(d, p.proto, true, raddr, rport),
+            _ => {
+                if let Some(h) = d
+                    .get_mut(..L4)
+                    .and_then(|h| <&mut [u8; L4]>::try_from(h).ok())
+                {
+                    decrement_ttl(h);
+                }
+            }
+        }
+        self.send(frame, oport, mac, out.mac);
+        Ok(())
+    }
+
+    /// Real server → client on an established NAT connection
+    /// (`Lb::from_real`).
+    #[inline]
+    fn fast_from_real(
+        &mut self,
+        mut frame: F,
+        p: &Fast,
+        snap: &Snapshot,
+        now_ms: u64,
+    ) -> Result<(), F> {
+        let key = ReplyKey::new(p.proto, p.src, p.sport, p.dst, p.dport);
+        let Some(id) = self.lb.conns.lookup_reply(&key, now_ms) else {
+            return Err(frame);
+        };
+        let Some(c) = self.lb.conns.get(id) else {
+            return Err(frame);
+        };
+        let (real, k) = (c.real(), c.key());
+        let Some((oport, nh)) = snap.route(p.dst) else {
+            return Err(frame);
+        };
+        let (Some(mac), Some(out)) = (self.neigh.peek(oport, nh, now_ms), snap.port(oport)) else {
+            return Err(frame);
+        };
+        if !self.lb.conns.rearm_steady(id, Dir::Output, p.flags, now_ms) {
+            return Err(frame);
+        }
+        if let Some(rc) = self.counters.real(real) {
+            rc.out_pkts.inc();
+            rc.out_bytes.add(frame.len().saturating_sub(ETH) as u64);
+        }
+        nat_rewrite(frame.data_mut(), p.proto, false, k.vaddr, k.vport);
+        self.send(frame, oport, mac, out.mac);
+        Ok(())
+    }
+
+    /// Write the Ethernet addresses and queue the frame (the general path's
+    /// `output` with a known MAC).
+    #[inline]
+    fn send(&mut self, mut frame: F, port: PortId, dst: MacAddr, src: MacAddr) {
+        let d = frame.data_mut();
+        if let Some(h) = d.get_mut(..12) {
+            h[..6].copy_from_slice(&dst.0);
+            h[6..].copy_from_slice(&src.0);
+        }
+        self.counters.fast_path.inc();
+        self.push_out(port, frame);
+    }
+}
