@@ -363,6 +363,11 @@ fn report(m: &Model, ports: &[Port], counters: &[Arc<Counters>]) {
             conns_created = c.conns_created.get(),
             conns_expired = c.conns_expired.get(),
             conn_table = c.conn_table_len.get(),
+            fast_path = c.fast_path.get(),
+            loop_iterations = c.loop_iterations.get(),
+            busy_iterations = c.busy_iterations.get(),
+            busy_cycles = c.busy_cycles.get(),
+            cycles_per_packet = c.busy_cycles.get() / c.rx_packets.get().max(1),
             drops = %drops.join(","),
             "worker counters"
         );

@@ -246,6 +246,7 @@ impl Slab {
         }
         let mut conns = Vec::new();
         conns.try_reserve_exact(capacity).ok()?;
+        crate::dpdk::advise_huge_pages(&conns);
         conns.resize(capacity, FREE_CONN);
         let mut s = Slab {
             conns,

@@ -194,7 +194,7 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
     }
 
     type WGet = fn(&crate::datapath::Counters) -> u64;
-    let worker_families: [(&str, &str, &str, WGet); 10] = [
+    let worker_families: [(&str, &str, &str, WGet); 12] = [
         (
             "lvsd_worker_rx_packets_total",
             "counter",
@@ -254,6 +254,18 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
             "counter",
             "Poll-loop iterations that found work.",
             |c| c.busy_iterations.get(),
+        ),
+        (
+            "lvsd_worker_busy_cycles_total",
+            "counter",
+            "TSC cycles spent in poll-loop iterations that found work.",
+            |c| c.busy_cycles.get(),
+        ),
+        (
+            "lvsd_worker_fast_path_packets_total",
+            "counter",
+            "Packets handled by the established fast path.",
+            |c| c.fast_path.get(),
         ),
     ];
     for (name, kind, help, get) in worker_families {

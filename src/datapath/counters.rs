@@ -67,6 +67,11 @@ pub struct Counters {
     pub icmp_echo_replies: Counter,
     pub loop_iterations: Counter,
     pub busy_iterations: Counter,
+    /// TSC cycles spent in iterations that found work (cycles per packet =
+    /// busy_cycles / rx_packets: the worker's cost, whatever its load).
+    pub busy_cycles: Counter,
+    /// Packets handled completely by the established fast path.
+    pub fast_path: Counter,
     pub redirected: Counter,
     pub conns_created: Counter,
     pub conns_expired: Counter,
@@ -98,6 +103,8 @@ impl Default for Counters {
             icmp_echo_replies: Counter::default(),
             loop_iterations: Counter::default(),
             busy_iterations: Counter::default(),
+            busy_cycles: Counter::default(),
+            fast_path: Counter::default(),
             redirected: Counter::default(),
             conns_created: Counter::default(),
             conns_expired: Counter::default(),

@@ -68,9 +68,12 @@ const EXPIRE_BUDGET: usize = 64 * EXPIRE_EVERY as usize;
 const SWEEP_MS: usize = 1000;
 const SWEEP_MIN_PER_MS: usize = 64;
 
-/// While busy, the kernel interfaces (a `readv` system call per poll on
-/// net_tap) are polled every `KERNEL_RX_EVERY` iterations; idle, every one.
-const KERNEL_RX_EVERY: u64 = 8;
+/// The kernel interfaces cost a `readv` system call per poll (net_tap), so
+/// they are polled every `KERNEL_POLL_US` microseconds, busy or idle, and
+/// again at once while they return frames. The kernel's queue (1000 frames
+/// by default) absorbs what arrives in between: 50 µs of delay for ssh and
+/// health checks, instead of a system call every few bursts.
+const KERNEL_POLL_US: u64 = 50;
 
 /// Consecutive flushes a port may make no progress (`tx_burst` accepts
 /// nothing) before its pending frames are dropped (`tx_full`).
@@ -83,8 +86,12 @@ struct Clock {
     epoch: Instant,
     base_ms: u64,
     base_tsc: u64,
-    cycles_per_ms: u64,
+    /// Milliseconds per TSC cycle, fixed point with 40 fractional bits
+    /// (a multiply instead of a division per iteration).
+    ms_per_cycle: u64,
     last_ms: u64,
+    /// TSC read by the last `now_ms` (start of the current iteration).
+    last_tsc: u64,
 }
 
 impl Clock {
@@ -93,8 +100,10 @@ impl Clock {
             epoch,
             base_ms: 0,
             base_tsc: 0,
-            cycles_per_ms: (tsc_hz / 1000).max(1),
+            ms_per_cycle: u64::try_from((1000u128 << 40) / u128::from(tsc_hz.max(1)))
+                .unwrap_or(u64::MAX),
             last_ms: 0,
+            last_tsc: 0,
         };
         c.resync();
         c
@@ -107,7 +116,9 @@ impl Clock {
 
     #[inline]
     fn now_ms(&mut self) -> u64 {
-        let d = crate::dpdk::Eal::tsc().wrapping_sub(self.base_tsc) / self.cycles_per_ms;
+        self.last_tsc = crate::dpdk::Eal::tsc();
+        let cycles = self.last_tsc.wrapping_sub(self.base_tsc);
+        let d = ((u128::from(cycles) * u128::from(self.ms_per_cycle)) >> 40) as u64;
         self.last_ms = self.last_ms.max(self.base_ms + d);
         self.last_ms
     }
@@ -152,6 +163,9 @@ pub fn run(w: WorkerSetup) -> i32 {
     let mut sweep_ms = clock.now_ms();
     let mut pool = &*w.pool;
     let mut iter: u64 = 0;
+    let kernel_every = (w.tsc_hz / 1_000_000).max(1) * KERNEL_POLL_US;
+    let mut kernel_polled: u64 = 0;
+    let (mut was_busy, mut busy_since) = (false, 0u64);
     tracing::info!(worker = w.id.0, rx = ?w.rx, tx_queue = w.tx_queue, "worker started");
     while !w.stop.load(Ordering::Relaxed) {
         iter += 1;
@@ -160,6 +174,12 @@ pub fn run(w: WorkerSetup) -> i32 {
             engine.refresh(&snap);
         }
         let now_ms = clock.now_ms();
+        if was_busy {
+            // The previous iteration found work: its cycles, up to now.
+            let spent = clock.last_tsc.wrapping_sub(busy_since);
+            w.counters.busy_cycles.add(spent);
+        }
+        busy_since = clock.last_tsc;
         let mut busy = false;
         for &(port, q) in &w.rx {
             let Some(dev) = w.ports.get(usize::from(port.0)) else {
@@ -178,6 +198,10 @@ pub fn run(w: WorkerSetup) -> i32 {
                 engine.prefetch(m.data(), &snap, crate::dpdk::prefetch_ptr);
             }
             for m in rxbuf.drain(..) {
+                if w.workers == 1 {
+                    engine.rx(m, port, &snap, &mut pool, now_ms);
+                    continue;
+                }
                 match owner::of_frame(m.data(), &snap, w.workers) {
                     Some(o) if o != me => {
                         if let Err(x) = w.rings.push(me, o, Xfer::Packet(port, m)) {
@@ -193,13 +217,17 @@ pub fn run(w: WorkerSetup) -> i32 {
         }
         // Exception path, kernel → wire: frames the kernel sends on a port's
         // kernel interface go out of the data port unchanged.
-        let poll_kernel = !busy || iter.is_multiple_of(KERNEL_RX_EVERY);
+        let poll_kernel = clock.last_tsc.wrapping_sub(kernel_polled) >= kernel_every;
+        if poll_kernel {
+            kernel_polled = clock.last_tsc;
+        }
         for &(tap, q, data) in w.kernel_rx.iter().filter(|_| poll_kernel) {
             let Some(dev) = w.ports.get(usize::from(tap.0)) else {
                 continue;
             };
             if dev.rx_burst(q, &mut rxbuf) > 0 {
                 busy = true;
+                kernel_polled = clock.last_tsc.wrapping_sub(kernel_every); // more may wait
                 for m in rxbuf.drain(..) {
                     if let Some(b) = txbufs.get_mut(usize::from(data.0)) {
                         b.push(m);
@@ -284,6 +312,7 @@ pub fn run(w: WorkerSetup) -> i32 {
         if busy {
             w.counters.busy_iterations.inc();
         }
+        was_busy = busy;
     }
     // Final flush, then everything we still hold is dropped (freed) here.
     flush(&mut engine, &mut txbufs, &mut stalls, 0, &w);
