@@ -53,6 +53,22 @@ fn established_burst(c: &mut Criterion) {
     g.finish();
 }
 
+/// The part of `established-burst32` that is not the engine: frames
+/// written from the template and recycled (`Workload::burst_harness_only`).
+/// Engine ns/packet = established-burst32 − this.
+fn harness_only(c: &mut Criterion) {
+    let mut g = c.benchmark_group("harness-only-burst32");
+    g.throughput(Throughput::Elements(32));
+    let conns = 1_000_000u64;
+    let mut w = Workload::new(CAPACITY, DR_VIP, 64);
+    w.establish(conns);
+    let mut mix = FlowMix::new(conns, conns, 1, 0);
+    g.bench_function(format!("dr/{}", label(conns)), |b| {
+        b.iter(|| w.burst_harness_only(&mut mix, 32))
+    });
+    g.finish();
+}
+
 fn new_flows(c: &mut Criterion) {
     let mut g = c.benchmark_group("new");
     g.throughput(Throughput::Elements(1));
@@ -111,6 +127,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
         .sample_size(20);
-    targets = established, established_burst, new_flows, maglev
+    targets = established, established_burst, harness_only, new_flows, maglev
 }
 criterion_main!(benches);

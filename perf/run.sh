@@ -39,13 +39,15 @@ done
 SCENARIOS=(
   "dr-est-1k|macswap|--vip 198.19.0.100 --flows 1000 --warm 1000"
   "dr-est-1k-hc|macswap|--vip 198.19.0.100 --flows 1000 --warm 1000|hc"
+  "dr-paced|macswap|--vip 198.19.0.100 --flows 1000 --warm 1000 --rate 2500000"
+  "dr-paced-hc|macswap|--vip 198.19.0.100 --flows 1000 --warm 1000 --rate 2500000|hc"
   "dr-est-100k|macswap|--vip 198.19.0.100 --flows 100000 --warm 100000"
   "dr-est-1m|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000"
   "nat-est-1k|5tswap|--vip 198.19.0.101 --flows 1000 --warm 1000"
   "nat-est-100k|5tswap|--vip 198.19.0.101 --flows 100000 --warm 100000"
   "nat-est-1m|5tswap|--vip 198.19.0.101 --flows 1000000 --warm 1000000"
   "dr-1m-lat|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000 --rate 800000"
-  "syn-flood|macswap|--vip 198.19.0.100 --flows 0 --syn-share 1"
+  "syn-flood|macswap|--vip 198.19.0.100 --flows 0 --syn-share 1|big"
   "udp-64|macswap|--vip 198.19.0.100 --proto udp --size 60 --flows 1000"
   "dr-1500|macswap|--vip 198.19.0.100 --size 1500 --flows 1000 --warm 1000"
 )
@@ -97,6 +99,13 @@ CONF_HC="$LOGDIR/lvsd-hc.toml"
 hc_config > "$CONF_HC"
 "$LVSD" check -c "$CONF_HC" >/dev/null
 
+# Variant "big": an 8M-entry connection table (~520 MB), so a SYN flood of
+# a few seconds measures the rate of new connections, not the moment the
+# table is full (each SYN_RECV entry is held 60 s, as in IPVS).
+CONF_BIG="$LOGDIR/lvsd-big.toml"
+sed 's/^capacity = .*/capacity = 8388608/' "$CONF" > "$CONF_BIG"
+"$LVSD" check -c "$CONF_BIG" >/dev/null
+
 DUT_PID=""
 cleanup() {
   if [ -n "$DUT_PID" ] && kill -0 "$DUT_PID" 2>/dev/null; then
@@ -132,6 +141,7 @@ start_testpmd() { # mode log
 start_lvsd() { # log [variant]
   local conf=$CONF
   [ "${2:-}" = hc ] && conf=$CONF_HC
+  [ "${2:-}" = big ] && conf=$CONF_BIG
   setsid "$LVSD" run -c "$conf" </dev/null >"$1" 2>&1 &
   DUT_PID=$!
   wait_for "$1" "lvsd running" 30 || return 1
@@ -182,6 +192,11 @@ one() {
     echo "  $scen/$kind run $run: generator failed (see $LOGDIR/gen.stderr)" >&2
     return 0
   fi
+  # lvsd's worker cost: TSC cycles of busy loop iterations per received
+  # packet (the worker's own figure, whatever limits the end-to-end rate).
+  local cpp
+  cpp=$(grep -o 'cycles_per_packet=[0-9]*' "$log" 2>/dev/null | head -n 1 | cut -d= -f2 || true)
+  [ -n "$cpp" ] && line="{\"worker_cycles_per_packet\":$cpp,${line:1}"
   line="{\"scenario\":\"$scen\",\"dut\":\"$kind\",\"mode\":\"$mode\",\"run\":$run,\"duration\":$DURATION,${line:1}"
   echo "$line" >> "$OUT"
   printf '  %-13s %-8s run %d: rx %s Mpps (tx %s, loss %s, p50 %s us, p99 %s us)\n' "$scen" "$kind" "$run" \

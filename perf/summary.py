@@ -65,6 +65,11 @@ def main(path):
                 rs.append(d["lvsd"]["rx_mpps"] / b["rx_mpps"])
         if rs:
             print("variant %s vs %s: lvsd Mpps ratio min/med/max %s" % (s, base, mmm(rs)))
+        cv = [r["worker_cycles_per_packet"] for r in by.get((s, "lvsd"), []) if "worker_cycles_per_packet" in r]
+        cb = [r["worker_cycles_per_packet"] for r in by.get((base, "lvsd"), []) if "worker_cycles_per_packet" in r]
+        if cv and cb:
+            print("  worker cycles/packet min/med/max: %s %s, %s %s; ratio of medians %.2f" % (
+                s, mmm(cv), base, mmm(cb), statistics.median(cv) / statistics.median(cb)))
     print()
     print("Mpps = frames received back by the generator per second of TX "
           "(64 B unless the scenario says otherwise); ratio = lvsd/testpmd in the same run.")

@@ -147,10 +147,10 @@ impl<F: Frame> Engine<F> {
 
     /// First pass over an RX burst (speed trick, see DESIGN "prefetch
     /// across a burst"): for an untagged IPv4 TCP/UDP frame, hand the
-    /// connection-table buckets its lookup will read to `touch`, without
-    /// validating anything (`rx` does that). Other frames: nothing.
-    /// (A second pass prefetching the records the buckets point to was
-    /// measured slower: perf/RESULTS.md.)
+    /// primary index bucket its connection lookup will read to `touch`,
+    /// without validating anything (`rx` does that); other frames: nothing.
+    /// (A second stage prefetching the records the buckets point to was
+    /// measured slower, twice: perf/RESULTS.md.)
     #[inline]
     pub fn prefetch(&self, data: &[u8], snap: &Snapshot, touch: impl FnMut(*const u8)) {
         let Some(h) = data.get(..ethernet::HEADER_LEN + 24) else {

@@ -170,6 +170,28 @@ impl Workload {
         }
     }
 
+    /// What [`burst`](Self::burst) costs without the engine: the same
+    /// frames written from the template and recycled, no prefetch, no
+    /// processing. Subtracted from `burst` it gives the engine's share.
+    pub fn burst_harness_only(&mut self, mix: &mut FlowMix, n: usize) {
+        let mut frames: [Option<VecFrame>; 64] = [const { None }; 64];
+        let n = n.min(frames.len());
+        for slot in frames.iter_mut().take(n) {
+            let (ep, syn) = mix.next_flow();
+            let Some(mut f) = self.spare.pop() else { break };
+            let flags = if syn { TCP_SYN } else { TCP_ACK };
+            self.tmpl.write(f.data_mut(), ep, flags, self.seq, 0);
+            self.seq = self.seq.wrapping_add(1);
+            *slot = Some(f);
+        }
+        for f in frames.iter_mut().take(n).filter_map(Option::take) {
+            self.engine.out().push((PortId(0), std::hint::black_box(f)));
+        }
+        for (_, f) in self.engine.out().drain(..) {
+            self.spare.push(f);
+        }
+    }
+
     /// Run `n` packets of `mix`.
     pub fn run(&mut self, mix: &mut FlowMix, n: u64) {
         for _ in 0..n {
