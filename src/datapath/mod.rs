@@ -8,6 +8,10 @@
 //! IPv4 (header validation, then local delivery: ICMP echo) → output
 //! (neighbour resolution, Ethernet header, TX list). Everything else is a
 //! counted drop with a [`DropReason`].
+//!
+//! Established connections take a shortcut first (`fast.rs`): one pass
+//! over fixed offsets that either does exactly what the pipeline would do
+//! or hands the frame to it untouched.
 mod counters;
 mod engine;
 mod fast;
