@@ -64,17 +64,6 @@ fn parse(d: &[u8], my_mac: &MacAddr) -> Option<Fast> {
     if ETH + tl > d.len() || frag != 0 || ttl <= 1 {
         return None;
     }
-    // Header checksum: the ones-complement sum of the header is 0xffff.
-    let mut s: u64 = 0;
-    for w in h[ETH..L4].chunks_exact(4) {
-        s += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
-    }
-    s = (s & 0xffff_ffff) + (s >> 32);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    if s != 0xffff {
-        return None;
-    }
     let flags = match proto {
         IPPROTO_TCP => {
             let t: &[u8; 20] = d.get(L4..L4 + 20)?.try_into().ok()?;
@@ -98,6 +87,18 @@ fn parse(d: &[u8], my_mac: &MacAddr) -> Option<Fast> {
         }
         _ => return None,
     };
+    // Header checksum last (SYNs and the like leave before it): the
+    // ones-complement sum of the header is 0xffff.
+    let mut s: u64 = 0;
+    for w in h[ETH..L4].chunks_exact(4) {
+        s += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    s = (s & 0xffff_ffff) + (s >> 32);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    if s != 0xffff {
+        return None;
+    }
     let a = |o: usize| Ipv4Addr::new(h[o], h[o + 1], h[o + 2], h[o + 3]);
     Some(Fast {
         proto,
@@ -147,11 +148,11 @@ fn nat_rewrite(d: &mut [u8], proto: u8, dst_side: bool, addr: Ipv4Addr, port: u1
     let old_port = u16::from_be_bytes([l4[p], l4[p + 1]]);
     let mut c = u16::from_be_bytes([l4[ck], l4[ck + 1]]);
     if proto == IPPROTO_TCP {
-        c = checksum::update_bytes(c, &old, &new);
+        c = checksum::update_addr4(c, &old, &new);
         c = checksum::update_u16(c, old_port, port);
     } else if c != 0 {
         let nz = |c: u16| if c == 0 { 0xffff } else { c };
-        c = nz(checksum::update_bytes(c, &old, &new));
+        c = nz(checksum::update_addr4(c, &old, &new));
         c = nz(checksum::update_u16(c, old_port, port));
     }
     l4[ck..ck + 2].copy_from_slice(&c.to_be_bytes());
