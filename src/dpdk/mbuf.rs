@@ -51,10 +51,10 @@ impl Mbuf {
     }
 
     /// Prefetch the packet's first cache line.
+    #[inline]
     pub fn prefetch(&self) {
-        // SAFETY: ptr is a valid mbuf; mtod points into its buffer;
-        // prefetch never faults.
-        unsafe { ffi::lvsd_prefetch0(ffi::lvsd_pktmbuf_mtod(self.ptr.as_ptr()) as *const _) }
+        // The data pointer read from the mbuf fields (no C shim call).
+        super::prefetch_ptr(self.data().as_ptr());
     }
 
     fn data_len(&self) -> usize {
