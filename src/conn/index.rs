@@ -152,6 +152,20 @@ impl Index {
         None
     }
 
+    /// Every value with a matching tag in `b1` and `b2`, in lookup order.
+    #[inline]
+    pub(crate) fn for_each_match(&self, hh: Hashed, mut f: impl FnMut(u32)) {
+        for b in [hh.b1, hh.b2] {
+            if let Some(bk) = self.buckets.get(b as usize) {
+                for s in 0..SLOTS {
+                    if bk.tags[s] == hh.tag && bk.vals[s] != EMPTY {
+                        f(bk.vals[s]);
+                    }
+                }
+            }
+        }
+    }
+
     /// Remove the slot holding exactly `val` in `hh`'s buckets.
     pub(crate) fn remove(&mut self, hh: Hashed, val: u32) -> bool {
         for b in [hh.b1, hh.b2] {

@@ -50,8 +50,15 @@ pub const F_NO_CPORT: u16 = 0x0800;
 pub const F_TEMPLATE: u16 = 0x1000;
 /// `IP_VS_CONN_F_ONE_PACKET`: OPS connection, expires after one packet.
 pub const F_ONE_PACKET: u16 = 0x2000;
+/// Private: another record may share this record's NAT reply key (two VIPs
+/// NATed to the same real for the same client endpoint); `reply_gen` then
+/// orders them and the reply lookup takes the newest, as IPVS's hash chain
+/// (newest at the head) does.
+pub(crate) const F_REPLY_DUP: u16 = 0x4000;
 /// Private: slot in use.
 pub(crate) const F_USED: u16 = 0x8000;
+/// Private bits, never shown or synced.
+const F_PRIVATE: u16 = F_USED | F_REPLY_DUP;
 
 /// Template state bit `IP_VS_CTPL_S_ASSURED`.
 pub const CTPL_S_ASSURED: u8 = 1;
@@ -111,7 +118,9 @@ pub struct Conn {
     pub(crate) flags: u16,
     pub(crate) proto: u8,
     pub(crate) state: u8,
-    pub(crate) spare: u16,
+    /// Generation among the records sharing a reply key (see
+    /// [`F_REPLY_DUP`]); 0 while the key is unique.
+    pub(crate) reply_gen: u16,
 }
 
 const _: () = assert!(std::mem::size_of::<Conn>() == 44);
@@ -132,7 +141,7 @@ pub(crate) const FREE_CONN: Conn = Conn {
     flags: 0,
     proto: 0,
     state: 0,
-    spare: 0,
+    reply_gen: 0,
 };
 
 impl Conn {
@@ -185,9 +194,9 @@ impl Conn {
     pub fn state_name(&self) -> &'static str {
         state::state_name(self.flags, self.proto, self.state)
     }
-    /// IPVS flag bits (`F_*`; the private in-use bit is masked off).
+    /// IPVS flag bits (`F_*`; the private bits are masked off).
     pub fn flags(&self) -> u16 {
-        self.flags & !F_USED
+        self.flags & !F_PRIVATE
     }
     pub fn is_template(&self) -> bool {
         self.flags & F_TEMPLATE != 0

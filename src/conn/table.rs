@@ -9,7 +9,10 @@
 //! * At most one *record* per client key and per template key has an index
 //!   entry (insert reclaims a stale duplicate, refuses a live one). Reply keys
 //!   may repeat (two VIPs NATed to the same real for the same client port):
-//!   `lookup_reply` returns the first live match.
+//!   such records carry `F_REPLY_DUP` and a `reply_gen`, and `lookup_reply`
+//!   returns the newest live one (IPVS finds the newest first too: its hash
+//!   chains add at the head). An insert reclaims stale records sharing its
+//!   reply key.
 //! * `n_control` of a record equals the number of used records whose `aux`
 //!   (control) points at it.
 //! * Timer: `expires` (ticks) = time of the last arm + the timeout in force
@@ -21,7 +24,7 @@ use super::index::{Hashed, Index};
 use super::key::{ConnKey, Kind, ReplyKey, Seed, IPPROTO_TCP, IPPROTO_UDP};
 use super::slab::{
     Conn, ConnId, Fwd, Slab, CTPL_S_ASSURED, FREE_CONN, F_HASHED, F_INACTIVE, F_NOOUTPUT,
-    F_ONE_PACKET, F_SYNC, F_USED, NIL,
+    F_ONE_PACKET, F_REPLY_DUP, F_SYNC, F_USED, NIL,
 };
 use super::state::{
     tcp_next, Dir, TcpState, TimeoutTable, Timeouts, MAX_TIMEOUT_S, NEW_CONN_TIMEOUT_S,
@@ -55,6 +58,12 @@ pub(crate) fn expired(c: &Conn, t: u32) -> bool {
 #[inline]
 pub(crate) fn live(c: &Conn, t: u32) -> bool {
     !expired(c, t) || c.n_control > 0
+}
+
+/// Wrapping generation order: `a` was given out after `b`.
+#[inline]
+fn newer_gen(a: u16, b: u16) -> bool {
+    (a.wrapping_sub(b) as i16) > 0
 }
 
 #[inline]
@@ -242,20 +251,79 @@ impl ConnTable {
             .map(ConnId)
     }
 
-    /// Live NAT connection for a real→client packet.
+    /// Live NAT connection for a real→client packet; of several sharing the
+    /// reply key, the newest.
     #[inline]
     pub fn lookup_reply(&self, key: &ReplyKey, now_ms: u64) -> Option<ConnId> {
         let t = tick(now_ms);
         let hh = self.index.hashed(self.seed.reply_key(key));
         let slab = &self.slab;
-        self.index
-            .find(hh, |v| {
-                v & REPLY_BIT != 0
-                    && slab
-                        .get(v & ID_MASK)
-                        .is_some_and(|c| c.has_reply_entry() && matches_reply(c, key) && live(c, t))
-            })
-            .map(|v| ConnId(v & ID_MASK))
+        let hit = |v: u32| -> Option<&Conn> {
+            if v & REPLY_BIT == 0 {
+                return None;
+            }
+            slab.get(v & ID_MASK)
+                .filter(|c| c.has_reply_entry() && matches_reply(c, key) && live(c, t))
+        };
+        let first = self.index.find(hh, |v| hit(v).is_some())?;
+        if slab
+            .get(first & ID_MASK)
+            .is_some_and(|c| c.flags & F_REPLY_DUP == 0)
+        {
+            return Some(ConnId(first & ID_MASK));
+        }
+        let mut best: Option<(u32, u16)> = None;
+        self.index.for_each_match(hh, |v| {
+            if let Some(c) = hit(v) {
+                if best.is_none_or(|(_, g)| newer_gen(c.reply_gen, g)) {
+                    best = Some((v & ID_MASK, c.reply_gen));
+                }
+            }
+        });
+        best.map(|(id, _)| ConnId(id))
+    }
+
+    /// Before inserting `rec`'s reply entry: reclaim stale records with the
+    /// same reply key, mark live ones as sharing it, and give `rec` the next
+    /// generation when there are any.
+    fn share_reply_key(&mut self, rec: &mut Conn, t: u32, on_remove: &mut impl FnMut(&Conn)) {
+        let key = rec.reply_key();
+        let hh = self.index.hashed(self.seed.reply_key(&key));
+        let mut same = [0u32; 2 * super::index::SLOTS];
+        let mut n = 0;
+        let slab = &self.slab;
+        self.index.for_each_match(hh, |v| {
+            let dup = v & REPLY_BIT != 0
+                && slab
+                    .get(v & ID_MASK)
+                    .is_some_and(|c| c.has_reply_entry() && matches_reply(c, &key));
+            if dup && n < same.len() {
+                same[n] = v & ID_MASK;
+                n += 1;
+            }
+        });
+        let mut newest: Option<u16> = None;
+        for &id in &same[..n] {
+            let Some(c) = self.slab.get(id).copied() else {
+                continue;
+            };
+            if !live(&c, t) {
+                if let Some(c) = self.unlink(id) {
+                    on_remove(&c);
+                }
+                continue;
+            }
+            if newest.is_none_or(|g| newer_gen(c.reply_gen, g)) {
+                newest = Some(c.reply_gen);
+            }
+            if let Some(m) = self.slab.get_mut(id) {
+                m.flags |= F_REPLY_DUP;
+            }
+        }
+        if let Some(g) = newest {
+            rec.flags |= F_REPLY_DUP;
+            rec.reply_gen = g.wrapping_add(1);
+        }
     }
 
     // ---------------------------------------------------------------- insert
@@ -311,7 +379,7 @@ impl ConnTable {
 
     pub(crate) fn insert_rec(
         &mut self,
-        rec: Conn,
+        mut rec: Conn,
         now_ms: u64,
         on_remove: &mut impl FnMut(&Conn),
     ) -> Result<ConnId, InsertError> {
@@ -329,6 +397,9 @@ impl ConnTable {
             if let Some(c) = self.unlink(old) {
                 on_remove(&c);
             }
+        }
+        if rec.has_reply_entry() {
+            self.share_reply_key(&mut rec, t, on_remove);
         }
         if self.slab.is_full() {
             self.sweep(t, RECLAIM_SCAN, on_remove);
