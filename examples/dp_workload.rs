@@ -2,7 +2,10 @@
 //! (`perf/callgrind.sh`): set up an engine with CONNS established
 //! connections, then push PACKETS frames of MODE through `Engine::rx`.
 //!
-//!     dp_workload MODE CONNS PACKETS     MODE: dr-est | nat-est | dr-new
+//!     dp_workload MODE CONNS PACKETS [BURST]   MODE: dr-est | nat-est | dr-new
+//!
+//! With BURST (1..64) the packets go through `Workload::burst` as a worker
+//! processes an RX burst (prefetch pass first); without, one at a time.
 //!
 //! Run it twice with different PACKETS: the difference in instructions
 //! divided by the difference in packets is the cost per packet, free of
@@ -12,8 +15,8 @@ use lvsd::perfgen::FlowMix;
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    if a.len() != 4 {
-        eprintln!("usage: dp_workload dr-est|nat-est|dr-new CONNS PACKETS");
+    if a.len() != 4 && a.len() != 5 {
+        eprintln!("usage: dp_workload dr-est|nat-est|dr-new CONNS PACKETS [BURST]");
         std::process::exit(2);
     }
     let conns: u64 = a[2].parse().expect("CONNS");
@@ -24,7 +27,9 @@ fn main() {
         "dr-new" => (DR_VIP, true),
         m => panic!("unknown mode {m}"),
     };
-    let cap = ((conns + packets + 1024) as usize).next_power_of_two();
+    // New connections stay in the table: room for all of them.
+    let extra = if new { packets } else { 0 };
+    let cap = ((conns + extra + 1024) as usize).next_power_of_two();
     let mut w = Workload::new(cap, vip, 64);
     w.establish(conns);
     let mut mix = if new {
@@ -33,7 +38,18 @@ fn main() {
         FlowMix::new(conns, conns, 1, 0)
     };
     let before = w.forwarded;
-    w.run(&mut mix, packets);
+    match a.get(4).map(|b| b.parse::<u64>().expect("BURST")) {
+        Some(b) if b > 0 => {
+            let b = b.min(64);
+            let mut left = packets;
+            while left > 0 {
+                let n = left.min(b);
+                w.burst(&mut mix, n as usize);
+                left -= n;
+            }
+        }
+        _ => w.run(&mut mix, packets),
+    }
     let fwd = w.forwarded - before;
     println!(
         "mode={} conns={} packets={} forwarded={} drops={} table={}",

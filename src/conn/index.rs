@@ -81,6 +81,7 @@ impl Index {
         let nb32 = u32::try_from(nb).map_err(|_| AllocError)?;
         let mut buckets = Vec::new();
         buckets.try_reserve_exact(nb).map_err(|_| AllocError)?;
+        crate::dpdk::advise_huge_pages(&buckets);
         buckets.resize(nb, EMPTY_BUCKET);
         let mut bfs = Vec::new();
         bfs.try_reserve_exact(BFS_MAX).map_err(|_| AllocError)?;

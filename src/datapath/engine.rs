@@ -13,6 +13,42 @@ use std::sync::Arc;
 /// Minimum Ethernet frame without FCS.
 const MIN_FRAME: usize = 60;
 
+/// The connection-table key a frame's lookup will use (prefetch passes).
+enum PrefetchKey {
+    Client(crate::conn::ConnKey),
+    Reply(crate::conn::ReplyKey),
+}
+
+/// The lookup key of an untagged IPv4 TCP/UDP frame, read at fixed offsets
+/// without validation (only for prefetching: `rx` validates).
+#[inline]
+fn prefetch_key(data: &[u8], snap: &Snapshot) -> Option<PrefetchKey> {
+    let h = data.get(..ethernet::HEADER_LEN + 24)?;
+    if h[12..14] != [0x08, 0x00] || h[14] != 0x45 {
+        return None;
+    }
+    let proto = h[23];
+    if proto != ipv4::Protocol::TCP && proto != ipv4::Protocol::UDP {
+        return None;
+    }
+    let l4 = data.get(34..38)?;
+    let a = |o: usize| Ipv4Addr::new(h[o], h[o + 1], h[o + 2], h[o + 3]);
+    let (src, dst) = (a(26), a(30));
+    let (sport, dport) = (
+        u16::from_be_bytes([l4[0], l4[1]]),
+        u16::from_be_bytes([l4[2], l4[3]]),
+    );
+    match snap.local(dst) {
+        Some(Local::Vip) => Some(PrefetchKey::Client(crate::conn::ConnKey::new(
+            proto, src, sport, dst, dport,
+        ))),
+        None => Some(PrefetchKey::Reply(crate::conn::ReplyKey::new(
+            proto, src, sport, dst, dport,
+        ))),
+        Some(Local::Own(_)) => None,
+    }
+}
+
 /// A worker's datapath: neighbour cache, counters, and the list of frames
 /// to transmit after the current burst.
 pub struct Engine<F: Frame> {
@@ -149,37 +185,15 @@ impl<F: Frame> Engine<F> {
     /// across a burst"): for an untagged IPv4 TCP/UDP frame, hand the
     /// primary index bucket its connection lookup will read to `touch`,
     /// without validating anything (`rx` does that); other frames: nothing.
-    /// (A second stage prefetching the records the buckets point to was
-    /// measured slower, twice: perf/RESULTS.md.)
+    /// (A second pass prefetching the records the buckets point to was
+    /// measured slower, three times, last as a whole-burst pass and as a
+    /// rolling one 2–8 packets ahead: perf/RESULTS.md.)
     #[inline]
     pub fn prefetch(&self, data: &[u8], snap: &Snapshot, touch: impl FnMut(*const u8)) {
-        let Some(h) = data.get(..ethernet::HEADER_LEN + 24) else {
-            return;
-        };
-        if h[12..14] != [0x08, 0x00] || h[14] != 0x45 {
-            return;
-        }
-        let proto = h[23];
-        if proto != ipv4::Protocol::TCP && proto != ipv4::Protocol::UDP {
-            return;
-        }
-        let Some(l4) = data.get(34..38) else { return };
-        let a = |o: usize| Ipv4Addr::new(h[o], h[o + 1], h[o + 2], h[o + 3]);
-        let (src, dst) = (a(26), a(30));
-        let (sport, dport) = (
-            u16::from_be_bytes([l4[0], l4[1]]),
-            u16::from_be_bytes([l4[2], l4[3]]),
-        );
-        match snap.local(dst) {
-            Some(Local::Vip) => self.lb.conns.prefetch(
-                &crate::conn::ConnKey::new(proto, src, sport, dst, dport),
-                touch,
-            ),
-            None => self.lb.conns.prefetch_reply(
-                &crate::conn::ReplyKey::new(proto, src, sport, dst, dport),
-                touch,
-            ),
-            Some(Local::Own(_)) => {}
+        match prefetch_key(data, snap) {
+            Some(PrefetchKey::Client(k)) => self.lb.conns.prefetch(&k, touch),
+            Some(PrefetchKey::Reply(k)) => self.lb.conns.prefetch_reply(&k, touch),
+            None => {}
         }
     }
 
