@@ -1,15 +1,21 @@
 //! Fixed-size bucketized cuckoo hash index: key hash → slab value.
 //!
 //! Layout: `nb` buckets (any count ≥ 2, not a power of two, reduced with
-//! multiply-shift), each one 64-byte cache line of 8 slots: `tags: [u32; 8]`
-//! then `vals: [u32; 8]` (8 bytes per slot). An entry with hash `h` may only
-//! live in its two candidate buckets `b1(h)`, `b2(h)` (always distinct), so a
-//! lookup reads at most two cache lines of index whatever the load, hit or
-//! miss, and deletion just clears the slot (no tombstones, no backward shift,
-//! no degradation under churn).
+//! multiply-shift), each one 64-byte cache line of 8 slots: `tags: [u16; 8]`,
+//! a `spill` count, then `vals: [u32; 8]`. An entry with hash `h` may only
+//! live in its two candidate buckets `b1(h)` (primary), `b2(h)` (always
+//! distinct), so a lookup reads at most two cache lines of index whatever
+//! the load, hit or miss, and deletion just clears the slot (no tombstones,
+//! no backward shift, no degradation under churn). `spill` of a bucket counts
+//! the entries whose primary it is but which live in their `b2`: while it is
+//! 0 — nearly always below full load, since insertion fills primaries first
+//! — a lookup that misses in the primary stops there, so a miss (every new
+//! connection) reads one cache line, the one the burst prefetch fetched.
 //!
 //! Invariants:
 //! * `vals[s] == EMPTY` ⇔ slot free; `tags[s]` of a free slot is meaningless.
+//! * `spill` of bucket `b` = number of stored entries with `b1 == b` that sit
+//!   in their `b2` (kept by every put, move and removal).
 //! * Every stored entry sits in `b1` or `b2` of its own hash. The index does
 //!   not keep keys: when an insertion finds both buckets full it searches a
 //!   breadth-first cuckoo path (at most [`BFS_MAX`] buckets, each bucket at
@@ -34,12 +40,19 @@ const NO_PARENT: u32 = u32::MAX;
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct Bucket {
-    tags: [u32; SLOTS],
+    tags: [u16; SLOTS],
+    /// Entries whose primary bucket this is, stored in their alternate.
+    spill: u16,
+    _pad: [u16; 7],
     vals: [u32; SLOTS],
 }
 
+const _: () = assert!(std::mem::size_of::<Bucket>() == 64);
+
 const EMPTY_BUCKET: Bucket = Bucket {
     tags: [0; SLOTS],
+    spill: 0,
+    _pad: [0; 7],
     vals: [EMPTY; SLOTS],
 };
 
@@ -48,7 +61,7 @@ const EMPTY_BUCKET: Bucket = Bucket {
 pub(crate) struct Hashed {
     pub b1: u32,
     pub b2: u32,
-    pub tag: u32,
+    pub tag: u16,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -104,8 +117,8 @@ impl Index {
             b2 = if b1 + 1 == self.nb { 0 } else { b1 + 1 };
         }
         // Multiply-shift uses the high bits of each half: take the tag from
-        // the low 16 bits of both halves.
-        let tag = (lo & 0xffff) | (hi << 16);
+        // the low bits, mixing both halves.
+        let tag = (lo ^ (hi >> 16)) as u16;
         Hashed { b1, b2, tag }
     }
 
@@ -139,24 +152,30 @@ impl Index {
         }
     }
 
-    /// First value with a matching tag in `b1` then `b2` for which `pred` holds.
+    /// First value with a matching tag in `b1` then (if `b1` has spilled)
+    /// `b2` for which `pred` holds.
     #[inline]
     pub(crate) fn find(&self, hh: Hashed, mut pred: impl FnMut(u32) -> bool) -> Option<u32> {
-        for b in [hh.b1, hh.b2] {
-            let bk = self.buckets.get(b as usize)?;
-            for s in 0..SLOTS {
-                if bk.tags[s] == hh.tag && bk.vals[s] != EMPTY && pred(bk.vals[s]) {
-                    return Some(bk.vals[s]);
-                }
+        let bk = self.buckets.get(hh.b1 as usize)?;
+        for s in 0..SLOTS {
+            if bk.tags[s] == hh.tag && bk.vals[s] != EMPTY && pred(bk.vals[s]) {
+                return Some(bk.vals[s]);
             }
         }
-        None
+        if bk.spill == 0 {
+            return None;
+        }
+        let bk = self.buckets.get(hh.b2 as usize)?;
+        (0..SLOTS)
+            .find(|&s| bk.tags[s] == hh.tag && bk.vals[s] != EMPTY && pred(bk.vals[s]))
+            .map(|s| bk.vals[s])
     }
 
     /// Every value with a matching tag in `b1` and `b2`, in lookup order.
     #[inline]
     pub(crate) fn for_each_match(&self, hh: Hashed, mut f: impl FnMut(u32)) {
-        for b in [hh.b1, hh.b2] {
+        let spilled = self.buckets.get(hh.b1 as usize).is_some_and(|b| b.spill > 0);
+        for b in [hh.b1, hh.b2].into_iter().take(1 + spilled as usize) {
             if let Some(bk) = self.buckets.get(b as usize) {
                 for s in 0..SLOTS {
                     if bk.tags[s] == hh.tag && bk.vals[s] != EMPTY {
@@ -175,11 +194,48 @@ impl Index {
                     bk.vals[s] = EMPTY;
                     bk.tags[s] = 0;
                     self.len -= 1;
+                    if b != hh.b1 {
+                        self.spill_add(hh.b1, -1);
+                    }
                     return true;
                 }
             }
         }
         false
+    }
+
+    /// Adjust bucket `b`'s spill count.
+    #[inline]
+    fn spill_add(&mut self, b: u32, d: i32) {
+        if let Some(bk) = self.buckets.get_mut(b as usize) {
+            bk.spill = if d > 0 {
+                bk.spill.saturating_add(1)
+            } else {
+                bk.spill.saturating_sub(1)
+            };
+        }
+    }
+
+    /// Store an entry of hash `hh` in slot `s` of `b` (one of its buckets),
+    /// counting it as spilled when `b` is its alternate.
+    fn place(&mut self, hh: Hashed, b: u32, s: usize, val: u32) {
+        self.put(b, s, hh.tag, val);
+        if b != hh.b1 {
+            self.spill_add(hh.b1, 1);
+        }
+    }
+
+    /// Move the entry in `from` to `to` (its other bucket) for a cuckoo
+    /// path, keeping its primary's spill count.
+    fn relocate(&mut self, from: (u32, usize), to: (u32, usize), rehash: &impl Fn(u32) -> u64) {
+        let (tag, v) = self.take(from.0, from.1);
+        self.put(to.0, to.1, tag, v);
+        let vh = self.hashed(rehash(v));
+        if from.0 == vh.b1 {
+            self.spill_add(vh.b1, 1);
+        } else if to.0 == vh.b1 {
+            self.spill_add(vh.b1, -1);
+        }
     }
 
     fn free_slots(&self, b: u32) -> (usize, Option<usize>) {
@@ -192,14 +248,14 @@ impl Index {
         }
     }
 
-    fn put(&mut self, b: u32, s: usize, tag: u32, val: u32) {
+    fn put(&mut self, b: u32, s: usize, tag: u16, val: u32) {
         if let Some(bk) = self.buckets.get_mut(b as usize) {
             bk.tags[s] = tag;
             bk.vals[s] = val;
         }
     }
 
-    fn take(&mut self, b: u32, s: usize) -> (u32, u32) {
+    fn take(&mut self, b: u32, s: usize) -> (u16, u32) {
         match self.buckets.get_mut(b as usize) {
             Some(bk) => {
                 let e = (bk.tags[s], bk.vals[s]);
@@ -222,13 +278,13 @@ impl Index {
             _ => self.free_slots(hh.b2).1.map(|b| (hh.b2, b)),
         };
         if let Some((b, s)) = pick {
-            self.put(b, s, hh.tag, val);
+            self.place(hh, b, s, val);
             self.len += 1;
             return true;
         }
         match self.cuckoo_path(hh, &rehash) {
             Some((b, s)) => {
-                self.put(b, s, hh.tag, val);
+                self.place(hh, b, s, val);
                 self.len += 1;
                 true
             }
@@ -275,15 +331,13 @@ impl Index {
         }
         let result = found.map(|(node_i, s, alt, fs)| {
             // Move the entry that has a free alternate, then walk to the root.
-            let (tag, v) = self.take(q[node_i].bucket, s);
-            self.put(alt, fs, tag, v);
+            self.relocate((q[node_i].bucket, s), (alt, fs), rehash);
             let mut free = (q[node_i].bucket, s);
             let mut cur = node_i;
             while q[cur].parent != NO_PARENT {
                 let p = q[cur].parent as usize;
                 let from = (q[p].bucket, q[cur].slot as usize);
-                let (tag, v) = self.take(from.0, from.1);
-                self.put(free.0, free.1, tag, v);
+                self.relocate(from, free, rehash);
                 free = from;
                 cur = p;
             }
@@ -302,6 +356,26 @@ impl Index {
                     f(bi as u32, v);
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+impl Index {
+    /// Recount every bucket's spill from the stored entries and compare.
+    pub(crate) fn check_spill(&self, rehash: impl Fn(u32) -> u64) {
+        let mut want = vec![0u16; self.buckets.len()];
+        for (bi, bk) in self.buckets.iter().enumerate() {
+            for &v in bk.vals.iter().filter(|&&v| v != EMPTY) {
+                let hh = self.hashed(rehash(v));
+                assert!(bi as u32 == hh.b1 || bi as u32 == hh.b2, "entry {v} misplaced");
+                if bi as u32 != hh.b1 {
+                    want[hh.b1 as usize] += 1;
+                }
+            }
+        }
+        for (bi, bk) in self.buckets.iter().enumerate() {
+            assert_eq!(bk.spill, want[bi], "spill of bucket {bi}");
         }
     }
 }
@@ -333,9 +407,11 @@ mod tests {
         for v in 0..n as u32 {
             assert_eq!(ix.find(ix.hashed(h(v)), |x| x == v), Some(v));
         }
+        ix.check_spill(h);
         for v in (0..n as u32).step_by(2) {
             assert!(ix.remove(ix.hashed(h(v)), v));
         }
+        ix.check_spill(h);
         for v in 0..n as u32 {
             let f = ix.find(ix.hashed(h(v)), |x| x == v);
             assert_eq!(f.is_some(), v % 2 == 1);
@@ -343,6 +419,43 @@ mod tests {
         assert_eq!(ix.len(), n / 2);
         ix.clear();
         assert_eq!(ix.len(), 0);
+    }
+
+    #[test]
+    fn spill_counts_hold_under_churn_at_full_load() {
+        // Random inserts and removals around the 90 % design load, with
+        // cuckoo displacements: every spill count matches a recount, and a
+        // miss in a bucket that has not spilled needs no second line.
+        let n = 4_000usize;
+        let mut ix = Index::new(n).unwrap();
+        let mut live: Vec<u32> = Vec::new();
+        let mut next = 0u32;
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut spilled_seen = 0;
+        for round in 0..40 {
+            while live.len() < n {
+                assert!(ix.insert(ix.hashed(h(next)), next, h));
+                live.push(next);
+                next += 1;
+            }
+            ix.check_spill(h);
+            spilled_seen += ix.buckets.iter().filter(|b| b.spill > 0).count();
+            for _ in 0..n / 3 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let v = live.swap_remove((x % live.len() as u64) as usize);
+                assert!(ix.remove(ix.hashed(h(v)), v), "round {round}");
+            }
+            ix.check_spill(h);
+        }
+        assert!(spilled_seen > 0, "full load spills");
+        for &v in &live {
+            assert_eq!(ix.find(ix.hashed(h(v)), |x| x == v), Some(v));
+        }
+        for v in next..next + 1000 {
+            assert_eq!(ix.find(ix.hashed(h(v)), |x| x == v), None);
+        }
     }
 
     #[test]
