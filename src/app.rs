@@ -223,6 +223,7 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
         .map(|_| Arc::new(crate::datapath::EventRing::new(65_536)))
         .collect();
     let n_workers = workers.len();
+    let startup = Arc::new(worker::Startup::default());
     for (i, &lcore) in workers.iter().enumerate() {
         let c = Arc::new(Counters::default());
         counters.push(c.clone());
@@ -260,8 +261,16 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
             },
             commands: commands[i].clone(),
             events: events[i].clone(),
+            startup: startup.clone(),
         };
         dpdk::lcore::launch(lcore, move || worker::run(setup))?;
+    }
+    if let Err(e) = startup.wait(n_workers, Duration::from_secs(120)) {
+        stop.store(true, Ordering::Relaxed);
+        for &lcore in &workers {
+            dpdk::lcore::wait(lcore);
+        }
+        anyhow::bail!("{e}");
     }
     rt.counters = counters.clone();
     rt.mailboxes = mailboxes.clone();

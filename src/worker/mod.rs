@@ -14,9 +14,44 @@ use crate::datapath::{neigh::NeighConfig, owner, Counters, DropReason, Engine, L
 use crate::dpdk::{Mbuf, Mempool, Port};
 use crate::frame::Frame;
 use crate::types::{PortId, WorkerId};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// Start-up handshake: each worker reports once its connection table and
+/// engine exist (a table of millions of entries takes a while to build), so
+/// that "lvsd running" means every worker polls.
+#[derive(Default)]
+pub struct Startup {
+    ready: AtomicUsize,
+    failed: AtomicUsize,
+}
+
+impl Startup {
+    fn report(&self, ok: bool) {
+        let c = if ok { &self.ready } else { &self.failed };
+        c.fetch_add(1, Ordering::Release);
+    }
+
+    /// Wait until `n` workers reported; an error if one failed or if they
+    /// have not all reported within `timeout`.
+    pub fn wait(&self, n: usize, timeout: std::time::Duration) -> Result<(), String> {
+        let t0 = Instant::now();
+        loop {
+            let failed = self.failed.load(Ordering::Acquire);
+            if failed > 0 {
+                return Err(format!("{failed} worker(s) failed to start (see the log)"));
+            }
+            if self.ready.load(Ordering::Acquire) >= n {
+                return Ok(());
+            }
+            if t0.elapsed() >= timeout {
+                return Err(format!("workers not ready after {} s", timeout.as_secs()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
 
 /// Everything one worker needs; moved onto its lcore.
 pub struct WorkerSetup {
@@ -50,6 +85,8 @@ pub struct WorkerSetup {
     pub commands: Arc<CommandRing>,
     /// Sync records and HA events for the management side.
     pub events: Arc<crate::datapath::EventRing>,
+    /// Reported once the worker is about to poll (or has failed).
+    pub startup: Arc<Startup>,
 }
 
 /// Commands applied per visit of the command ring.
@@ -143,6 +180,7 @@ pub fn run(w: WorkerSetup) -> i32 {
                 "connection table of {} entries: {e:?}",
                 w.conn_capacity
             );
+            w.startup.report(false);
             return 1;
         }
     };
@@ -171,6 +209,7 @@ pub fn run(w: WorkerSetup) -> i32 {
     let mut kernel_polled: u64 = 0;
     let (mut was_busy, mut busy_since) = (false, 0u64);
     tracing::info!(worker = w.id.0, rx = ?w.rx, tx_queue = w.tx_queue, "worker started");
+    w.startup.report(true);
     while !w.stop.load(Ordering::Relaxed) {
         iter += 1;
         if w.published.generation() != snap.generation {
@@ -404,5 +443,32 @@ fn flush(
             }
             b.truncate(limit);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Startup;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn startup_waits_for_every_worker_and_reports_a_failure() {
+        let s = Arc::new(Startup::default());
+        let t = {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(30));
+                s.report(true);
+                s.report(true);
+            })
+        };
+        assert_eq!(s.wait(2, Duration::from_secs(10)), Ok(()));
+        t.join().unwrap();
+        let e = s.wait(3, Duration::from_millis(20)).unwrap_err();
+        assert!(e.contains("not ready"), "{e}");
+        s.report(false);
+        let e = s.wait(3, Duration::from_secs(10)).unwrap_err();
+        assert!(e.contains("1 worker(s) failed"), "{e}");
     }
 }
