@@ -86,6 +86,14 @@ struct Args {
     /// Mbufs in the generator's pool.
     #[arg(long, default_value_t = 16383)]
     mbufs: u32,
+    /// Write every latency sample above `--slow-us` of the measured phase
+    /// to FILE as "ms_since_start latency_us" lines (at most 100,000): when
+    /// the tail happens, to tell periodic stalls from random ones.
+    #[arg(long)]
+    slow_log: Option<std::path::PathBuf>,
+    /// Threshold of `--slow-log` in microseconds.
+    #[arg(long, default_value_t = 20.0)]
+    slow_us: f64,
     /// Free-form label copied into the JSON line.
     #[arg(long, default_value = "")]
     label: String,
@@ -116,15 +124,56 @@ struct Io<'a> {
 
 const RX_BURST: usize = 64;
 
+/// Latency samples above a threshold, with their time (see `--slow-log`).
+struct SlowLog {
+    /// Threshold in TSC cycles (`u64::MAX`: off).
+    above: u64,
+    start: u64,
+    v: Vec<(u64, u64)>,
+}
+
+const SLOW_LOG_MAX: usize = 100_000;
+
+impl SlowLog {
+    #[inline]
+    fn record(&mut self, now: u64, lat: u64) {
+        if lat > self.above && self.v.len() < SLOW_LOG_MAX {
+            self.v.push((now.wrapping_sub(self.start), lat));
+        }
+    }
+
+    fn write(&self, path: &std::path::Path, hz: u64) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for &(t, l) in &self.v {
+            writeln!(
+                f,
+                "{:.3} {:.2}",
+                t as f64 * 1e3 / hz as f64,
+                l as f64 * 1e6 / hz as f64
+            )?;
+        }
+        f.flush()
+    }
+}
+
 /// Receive everything waiting (up to 8 bursts); count and sample.
 #[inline]
-fn poll_rx(io: &Io, rxv: &mut Vec<Mbuf>, st: &mut PhaseStats, hist: &mut LatHist, mask: u32) {
+fn poll_rx(
+    io: &Io,
+    rxv: &mut Vec<Mbuf>,
+    st: &mut PhaseStats,
+    hist: &mut LatHist,
+    mask: u32,
+    slow: &mut SlowLog,
+) {
     for _ in 0..8 {
         let n = io.port.rx_burst(0, rxv);
         if n == 0 {
             return;
         }
-        let now = Eal::tsc() as u32;
+        let now64 = Eal::tsc();
+        let now = now64 as u32;
         for m in rxv.iter() {
             let d = m.data();
             match read_stamp(d) {
@@ -132,7 +181,9 @@ fn poll_rx(io: &Io, rxv: &mut Vec<Mbuf>, st: &mut PhaseStats, hist: &mut LatHist
                     st.rx += 1;
                     st.rx_bytes += d.len() as u64;
                     if seq & mask == 0 {
-                        hist.record(u64::from(now.wrapping_sub(ts)));
+                        let lat = u64::from(now.wrapping_sub(ts));
+                        hist.record(lat);
+                        slow.record(now64, lat);
                     }
                 }
                 None => st.rx_other += 1,
@@ -145,10 +196,11 @@ fn poll_rx(io: &Io, rxv: &mut Vec<Mbuf>, st: &mut PhaseStats, hist: &mut LatHist
     }
 }
 
-fn run_phase(io: &Io, ph: &mut Phase, hist: &mut LatHist) -> PhaseStats {
+fn run_phase(io: &Io, ph: &mut Phase, hist: &mut LatHist, slow: &mut SlowLog) -> PhaseStats {
     let mut st = PhaseStats::default();
     let len = ph.tmpl.len();
     let start = Eal::tsc();
+    slow.start = start;
     let end = start + (ph.duration_s * io.hz as f64) as u64;
     let pacer = Pacer::new(start, io.hz, ph.rate);
     let count = if ph.count == 0 { u64::MAX } else { ph.count };
@@ -160,7 +212,7 @@ fn run_phase(io: &Io, ph: &mut Phase, hist: &mut LatHist) -> PhaseStats {
     loop {
         iter += 1;
         let now = Eal::tsc();
-        poll_rx(io, &mut rxv, &mut st, hist, ph.sample_mask);
+        poll_rx(io, &mut rxv, &mut st, hist, ph.sample_mask, slow);
         if now >= end || (txq.is_empty() && built >= count) {
             break;
         }
@@ -194,7 +246,7 @@ fn run_phase(io: &Io, ph: &mut Phase, hist: &mut LatHist) -> PhaseStats {
     st.secs = (tx_end - start) as f64 / io.hz as f64;
     let drain_end = tx_end + ph.drain_ms * io.hz / 1000;
     while Eal::tsc() < drain_end {
-        poll_rx(io, &mut rxv, &mut st, hist, ph.sample_mask);
+        poll_rx(io, &mut rxv, &mut st, hist, ph.sample_mask, slow);
     }
     st
 }
@@ -305,7 +357,12 @@ fn main() -> anyhow::Result<()> {
             sample_mask: mask,
             drain_ms: a.drain_ms.max(200),
         };
-        warm_st = run_phase(&io, &mut ph, &mut warm_hist);
+        let mut no_log = SlowLog {
+            above: u64::MAX,
+            start: 0,
+            v: Vec::new(),
+        };
+        warm_st = run_phase(&io, &mut ph, &mut warm_hist, &mut no_log);
     }
 
     let syn_ppm = (a.syn_share * 1e6).round() as u32;
@@ -325,11 +382,28 @@ fn main() -> anyhow::Result<()> {
         sample_mask: mask,
         drain_ms: a.drain_ms,
     };
+    let mut slow = SlowLog {
+        above: if a.slow_log.is_some() {
+            (a.slow_us.max(0.0) * hz as f64 / 1e6) as u64
+        } else {
+            u64::MAX
+        },
+        start: 0,
+        v: Vec::with_capacity(if a.slow_log.is_some() {
+            SLOW_LOG_MAX
+        } else {
+            0
+        }),
+    };
     let st = if stop.load(Ordering::Relaxed) {
         PhaseStats::default()
     } else {
-        run_phase(&io, &mut ph, &mut hist)
+        run_phase(&io, &mut ph, &mut hist, &mut slow)
     };
+    if let Some(path) = &a.slow_log {
+        slow.write(path, hz)
+            .map_err(|e| anyhow::anyhow!("--slow-log {}: {e}", path.display()))?;
+    }
     let ps = port.stats();
     let line = json_line(&[
         ("label", a.label.clone()),
