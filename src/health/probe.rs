@@ -195,10 +195,6 @@ impl StreamProbe {
         })
     }
 
-    pub fn deregister(&mut self, registry: &Registry) {
-        let _ = registry.deregister(&mut self.stream);
-    }
-
     /// Advances after a readiness event (or spuriously; that is harmless).
     pub fn advance(&mut self) -> Step {
         if self.phase == Phase::Connecting {
@@ -324,10 +320,6 @@ impl DgramProbe {
             sent: false,
             dns_id,
         })
-    }
-
-    pub fn deregister(&mut self, registry: &Registry) {
-        let _ = registry.deregister(&mut self.sock);
     }
 
     pub fn advance(&mut self) -> Step {
