@@ -32,6 +32,9 @@ while [ $# -gt 0 ]; do
 done
 
 # name | baseline testpmd mode | generator arguments [| lvsd config variant]
+# "@HALF:<scenario>@" in the arguments stands for half the rate lvsd reached
+# in <scenario> earlier in the same run (both DUTs get that rate), or
+# 2 Mpps when that scenario was not run.
 # Variant "hc": the base config plus a second DR service with 1,000 reals
 # (198.19.4.1-198.19.7.232, routed via 198.19.0.254) under 200 ms TCP
 # health checks (see hc_config below); compare with the scenario of the
@@ -47,6 +50,7 @@ SCENARIOS=(
   "nat-est-100k|5tswap|--vip 198.19.0.101 --flows 100000 --warm 100000"
   "nat-est-1m|5tswap|--vip 198.19.0.101 --flows 1000000 --warm 1000000"
   "dr-1m-lat|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000 --rate 800000"
+  "dr-1m-half|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000 --rate @HALF:dr-est-1m@"
   "syn-flood|macswap|--vip 198.19.0.100 --flows 0 --syn-share 1|big"
   "udp-64|macswap|--vip 198.19.0.100 --proto udp --size 60 --flows 1000"
   "dr-1500|macswap|--vip 198.19.0.100 --size 1500 --flows 1000 --warm 1000"
@@ -99,11 +103,11 @@ CONF_HC="$LOGDIR/lvsd-hc.toml"
 hc_config > "$CONF_HC"
 "$LVSD" check -c "$CONF_HC" >/dev/null
 
-# Variant "big": an 8M-entry connection table (~520 MB), so a SYN flood of
+# Variant "big": a 16M-entry connection table (~850 MB), so a SYN flood of
 # a few seconds measures the rate of new connections, not the moment the
 # table is full (each SYN_RECV entry is held 60 s, as in IPVS).
 CONF_BIG="$LOGDIR/lvsd-big.toml"
-sed 's/^capacity = .*/capacity = 8388608/' "$CONF" > "$CONF_BIG"
+sed 's/^capacity = .*/capacity = 16777216/' "$CONF" > "$CONF_BIG"
 "$LVSD" check -c "$CONF_BIG" >/dev/null
 
 DUT_PID=""
@@ -197,6 +201,12 @@ one() {
   local cpp
   cpp=$(grep -o 'cycles_per_packet=[0-9]*' "$log" 2>/dev/null | head -n 1 | cut -d= -f2 || true)
   [ -n "$cpp" ] && line="{\"worker_cycles_per_packet\":$cpp,${line:1}"
+  # New connections lvsd created (SYN flood: the connection rate) and its
+  # drops by reason, from its exit counters.
+  local created drops
+  created=$(grep -o ' conns_created=[0-9]*' "$log" 2>/dev/null | head -n 1 | cut -d= -f2 || true)
+  drops=$(grep -o ' drops=[a-z_=0-9,]*' "$log" 2>/dev/null | head -n 1 | cut -d= -f2- || true)
+  [ -n "$created" ] && line="{\"lvsd_conns_created\":$created,\"lvsd_drops\":\"$drops\",${line:1}"
   line="{\"scenario\":\"$scen\",\"dut\":\"$kind\",\"mode\":\"$mode\",\"run\":$run,\"duration\":$DURATION,${line:1}"
   echo "$line" >> "$OUT"
   printf '  %-13s %-8s run %d: rx %s Mpps (tx %s, loss %s, p50 %s us, p99 %s us)\n' "$scen" "$kind" "$run" \
@@ -211,6 +221,15 @@ for run in $(seq 1 "$RUNS"); do
   for s in "${SCENARIOS[@]}"; do
     IFS='|' read -r scen mode args variant <<<"$s"
     if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$scen,"* ]]; then continue; fi
+    if [[ "$args" =~ @HALF:([a-z0-9-]+)@ ]]; then
+      ref=${BASH_REMATCH[1]}
+      half=$(python3 -c 'import json,sys
+rs=[json.loads(l) for l in open(sys.argv[1])]
+v=[r["rx_mpps"] for r in rs if r["scenario"]==sys.argv[2] and r["dut"]=="lvsd" and r["run"]==int(sys.argv[3])]
+print(int(v[-1]*1e6/2) if v else 2000000)' "$OUT" "$ref" "$run" 2>/dev/null || echo 2000000)
+      args=${args//@HALF:$ref@/$half}
+      echo "  $scen: --rate $half (half of lvsd's $ref rate in run $run)"
+    fi
     one testpmd "$mode" "$scen" "$run" "$args"
     lmode=dr; [[ "$scen" == nat-* ]] && lmode=nat
     one lvsd "$lmode" "$scen" "$run" "$args" "$variant"

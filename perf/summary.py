@@ -70,6 +70,52 @@ def main(path):
         if cv and cb:
             print("  worker cycles/packet min/med/max: %s %s, %s %s; ratio of medians %.2f" % (
                 s, mmm(cv), base, mmm(cb), statistics.median(cv) / statistics.median(cb)))
+            # The worker's own packet rate: packets per second of its busy
+            # time (TSC cycles of loop iterations that found work), whatever
+            # the generator on the other CPU managed to offer.
+            def wr(rows):
+                return [r["tsc_hz"] / r["worker_cycles_per_packet"] / 1e6 for r in rows
+                        if r.get("worker_cycles_per_packet") and r.get("tsc_hz")]
+            wv, wb = wr(by.get((s, "lvsd"), [])), wr(by.get((base, "lvsd"), []))
+            pr = []
+            for (sc, run), d in pair.items():
+                b = pair.get((base, run), {}).get("lvsd")
+                if sc == s and "lvsd" in d and b and d["lvsd"].get("worker_cycles_per_packet") \
+                        and b.get("worker_cycles_per_packet"):
+                    pr.append(b["worker_cycles_per_packet"] / d["lvsd"]["worker_cycles_per_packet"])
+            if wv and wb:
+                print("  worker packet rate while busy (Mpps) min/med/max: %s %s, %s %s; per-run ratio %s" % (
+                    s, mmm(wv), base, mmm(wb), mmm(pr)))
+    # New connections per second (SYN scenarios): lvsd's own count of the
+    # connections it created, over the generator's measured seconds.
+    for s in order:
+        lv = [r for r in by.get((s, "lvsd"), []) if float(r.get("syn_share", 0)) > 0
+              and "lvsd_conns_created" in r and r["secs"] > 0]
+        if lv:
+            rate = [(r["lvsd_conns_created"] - r.get("warm_rx", 0)) / r["secs"] / 1e6 for r in lv]
+            drops = sorted({r.get("lvsd_drops", "") for r in lv} - {""})
+            print("%s: new connections/s on one worker (M) min/med/max %s%s" % (
+                s, mmm(rate), "; lvsd drops: " + " | ".join(drops) if drops else ""))
+    # Paced scenarios: latency of both DUTs at the same offered rate, and
+    # what lvsd adds to the baseline's (same run).
+    for s in order:
+        tp = by.get((s, "testpmd"), [])
+        lv = by.get((s, "lvsd"), [])
+        if not tp or not lv or not any(int(r.get("rate_target", 0)) > 0 for r in lv):
+            continue
+        add50, add99 = [], []
+        for (sc, run), d in pair.items():
+            if sc == s and "testpmd" in d and "lvsd" in d:
+                if d["lvsd"].get("lat_p99_us") is not None and d["testpmd"].get("lat_p99_us") is not None:
+                    add50.append(d["lvsd"]["lat_p50_us"] - d["testpmd"]["lat_p50_us"])
+                    add99.append(d["lvsd"]["lat_p99_us"] - d["testpmd"]["lat_p99_us"])
+        rates = sorted({int(r["rate_target"]) for r in lv})
+        print("%s (paced at %s pps): p50 us testpmd %s lvsd %s; p99 us testpmd %s lvsd %s; "
+              "added by lvsd (same run) p50 %s p99 %s" % (
+                  s, "/".join(str(x) for x in rates),
+                  mmm([r["lat_p50_us"] for r in tp]), mmm([r["lat_p50_us"] for r in lv]),
+                  mmm([r["lat_p99_us"] for r in tp]), mmm([r["lat_p99_us"] for r in lv]),
+                  mmm(add50), mmm(add99)))
     print()
     print("Mpps = frames received back by the generator per second of TX "
           "(64 B unless the scenario says otherwise); ratio = lvsd/testpmd in the same run.")
