@@ -174,7 +174,10 @@ impl Index {
     /// Every value with a matching tag in `b1` and `b2`, in lookup order.
     #[inline]
     pub(crate) fn for_each_match(&self, hh: Hashed, mut f: impl FnMut(u32)) {
-        let spilled = self.buckets.get(hh.b1 as usize).is_some_and(|b| b.spill > 0);
+        let spilled = self
+            .buckets
+            .get(hh.b1 as usize)
+            .is_some_and(|b| b.spill > 0);
         for b in [hh.b1, hh.b2].into_iter().take(1 + spilled as usize) {
             if let Some(bk) = self.buckets.get(b as usize) {
                 for s in 0..SLOTS {
@@ -368,7 +371,10 @@ impl Index {
         for (bi, bk) in self.buckets.iter().enumerate() {
             for &v in bk.vals.iter().filter(|&&v| v != EMPTY) {
                 let hh = self.hashed(rehash(v));
-                assert!(bi as u32 == hh.b1 || bi as u32 == hh.b2, "entry {v} misplaced");
+                assert!(
+                    bi as u32 == hh.b1 || bi as u32 == hh.b2,
+                    "entry {v} misplaced"
+                );
                 if bi as u32 != hh.b1 {
                     want[hh.b1 as usize] += 1;
                 }
