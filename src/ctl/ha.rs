@@ -26,6 +26,10 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How long a starting director holds preemption for its control link to
+/// connect (at least twice the dead interval); see `RoleMachine::hold_preempt`.
+const LINK_GRACE: Duration = Duration::from_secs(1);
+
 /// Counters of the HA machinery (exported as metrics).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HaStats {
@@ -188,6 +192,12 @@ impl HaMgr {
             self.started = true;
             let (rc, addr) = self.role_cfg.clone();
             self.role = RoleMachine::new(rc, self.cfg.node.clone(), addr, now);
+            // Adverts may be seen before the control link is up: no
+            // preemption until the link connected and the bulk sync is in
+            // (released below), or — the link never coming up — for
+            // LINK_GRACE at most.
+            self.role
+                .hold_preempt(Some(now + LINK_GRACE.max(2 * self.cfg.dead_interval)));
         }
         let workers = commands.len().max(1);
         for ev in self.link.poll(now) {
@@ -267,6 +277,7 @@ impl HaMgr {
                         self.stats.bulk_received += count;
                         tracing::info!(generation, count, "bulk sync from the peer done");
                         if std::mem::take(&mut self.syncing) {
+                            self.role.hold_preempt(None);
                             if let Some(t) = self.role.set_fault(false, now) {
                                 changed = self
                                     .apply(t.from, t.to, "bulk sync done", snap, now)

@@ -208,6 +208,8 @@ pub struct RoleMachine {
     peer_priority: Option<u8>,
     resigned: bool,
     preempt_since: Option<Instant>,
+    /// No preemption before this instant (see [`hold_preempt`](Self::hold_preempt)).
+    preempt_hold: Option<Instant>,
 }
 
 impl RoleMachine {
@@ -232,7 +234,17 @@ impl RoleMachine {
             peer_priority: None,
             resigned: false,
             preempt_since: None,
+            preempt_hold: None,
         }
+    }
+
+    /// Hold preemption until `until` (`None`: release). A returning director
+    /// holds it until its control link had the chance to connect and bring
+    /// the peer's connections (the bulk sync), so it does not take the VIPs
+    /// back on the first advert it sees, before it knows their connections.
+    /// Takeover from a dead or resigning active is never held.
+    pub fn hold_preempt(&mut self, until: Option<Instant>) {
+        self.preempt_hold = until;
     }
 
     /// Current role.
@@ -324,7 +336,8 @@ impl RoleMachine {
             } else if self.elapsed(self.last_active, now) >= self.cfg.dead_interval {
                 out.push(self.go(Role::Active, Reason::NoActivePeer, now));
             } else if let Some(since) = self.preempt_since {
-                if self.elapsed(since, now) >= self.cfg.preempt_delay {
+                let held = self.preempt_hold.is_some_and(|u| now < u);
+                if !held && self.elapsed(since, now) >= self.cfg.preempt_delay {
                     out.push(self.go(Role::Active, Reason::Preempt, now));
                 }
             }

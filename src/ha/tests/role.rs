@@ -407,3 +407,48 @@ fn resign_fault_and_config() {
         }
     }
 }
+
+#[test]
+fn preempt_is_held_until_released_but_takeover_is_not() {
+    // A returning higher-priority node sees the active's advert at once:
+    // it goes backup, and preempts only when the hold is released (bulk
+    // sync in) or expires — never on that first advert.
+    let t0 = Instant::now();
+    let mut n = node("b", 2, 200);
+    n.preempt = true;
+    let mut m = machine(n, t0);
+    let hold = t0 + Duration::from_secs(1);
+    m.hold_preempt(Some(hold));
+    let peer = Ipv4Addr::new(192, 0, 2, 1);
+    let t = m.advert(100, peer, t0).expect("active seen");
+    assert_eq!((t.to, t.reason), (Role::Backup, Reason::ActivePeerSeen));
+    let mut now = t0;
+    while now < t0 + Duration::from_millis(900) {
+        now += INTERVAL;
+        m.advert(100, peer, now);
+        assert!(m.tick(now).is_empty(), "held at {:?}", now - t0);
+    }
+    m.hold_preempt(None);
+    let t = m.tick(now);
+    assert_eq!(t.len(), 1);
+    assert_eq!((t[0].to, t[0].reason), (Role::Active, Reason::Preempt));
+
+    // Held, but the active goes silent: takeover after the dead interval.
+    let mut m = machine(n, t0);
+    m.hold_preempt(Some(t0 + Duration::from_secs(10)));
+    m.advert(100, peer, t0);
+    let t = m.tick(t0 + DEAD);
+    assert_eq!(t.len(), 1);
+    assert_eq!((t[0].to, t[0].reason), (Role::Active, Reason::NoActivePeer));
+
+    // The hold expires by itself (control link never came up).
+    let mut m = machine(n, t0);
+    m.hold_preempt(Some(t0 + Duration::from_millis(250)));
+    m.advert(100, peer, t0);
+    m.advert(100, peer, t0 + Duration::from_millis(200));
+    assert!(m.tick(t0 + Duration::from_millis(200)).is_empty());
+    let at = t0 + Duration::from_millis(260);
+    m.advert(100, peer, at);
+    let t = m.tick(at);
+    assert_eq!((t[0].to, t[0].reason), (Role::Active, Reason::Preempt));
+}
