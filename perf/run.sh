@@ -201,6 +201,13 @@ one() {
   local cpp
   cpp=$(grep -o 'cycles_per_packet=[0-9]*' "$log" 2>/dev/null | head -n 1 | cut -d= -f2 || true)
   [ -n "$cpp" ] && line="{\"worker_cycles_per_packet\":$cpp,${line:1}"
+  # Of the worker's busy cycles, those spent in the kernel exception path's
+  # device calls (tap polls and bursts: health checks, ARP, ssh).
+  local busy kern
+  busy=$(grep -o ' busy_cycles=[0-9]*' "$log" 2>/dev/null | head -n 1 | cut -d= -f2 || true)
+  kern=$(grep -o ' kernel_cycles=[0-9]*' "$log" 2>/dev/null | head -n 1 | cut -d= -f2 || true)
+  [ -n "$busy" ] && [ -n "$kern" ] && [ "$busy" -gt 0 ] &&
+    line="{\"worker_busy_cycles\":$busy,\"worker_kernel_cycles\":$kern,${line:1}"
   # New connections lvsd created (SYN flood: the connection rate) and its
   # drops by reason, from its exit counters.
   local created drops

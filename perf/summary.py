@@ -86,6 +86,16 @@ def main(path):
             if wv and wb:
                 print("  worker packet rate while busy (Mpps) min/med/max: %s %s, %s %s; per-run ratio %s" % (
                     s, mmm(wv), base, mmm(wb), mmm(pr)))
+        # Share of the worker's busy cycles spent in the kernel exception
+        # path's device calls: what the checks' traffic costs the worker
+        # itself, independent of the generator sharing a CPU with the checker.
+        def ks(rows):
+            return [100.0 * r["worker_kernel_cycles"] / r["worker_busy_cycles"] for r in rows
+                    if r.get("worker_busy_cycles")]
+        kv, kb = ks(by.get((s, "lvsd"), [])), ks(by.get((base, "lvsd"), []))
+        if kv and kb:
+            print("  worker busy cycles in the kernel exception path (%%) min/med/max: %s %s, %s %s" % (
+                s, mmm(kv), base, mmm(kb)))
     # New connections per second (SYN scenarios): lvsd's own count of the
     # connections it created, over the generator's measured seconds.
     for s in order:

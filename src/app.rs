@@ -167,6 +167,7 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
     let macs: Vec<MacAddr> = ports.iter().map(|p| MacAddr(p.mac())).collect();
     // Kernel interfaces (exception path), after the data ports.
     let mut kernel_rx = Vec::new();
+    let mut kernel_ports = Vec::new();
     for (i, p) in m.ports.iter().enumerate() {
         let Some(k) = &p.kernel_iface else { continue };
         let setup = PortSetup {
@@ -188,6 +189,7 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
         for q in 0..workers.len() as u16 {
             kernel_rx.push((PortId(ports.len() as u16), q, PortId(i as u16)));
         }
+        kernel_ports.push(PortId(ports.len() as u16));
         ports.push(tap);
     }
     let mut rt = Runtime::new(path, m.clone(), macs)?;
@@ -254,6 +256,7 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
             workers: n_workers,
             rings: rings.clone(),
             mailbox: mailboxes[i].clone(),
+            kernel_ports: kernel_ports.clone(),
             kernel_rx: if i == 0 {
                 kernel_rx.clone()
             } else {
@@ -376,6 +379,7 @@ fn report(m: &Model, ports: &[Port], counters: &[Arc<Counters>]) {
             loop_iterations = c.loop_iterations.get(),
             busy_iterations = c.busy_iterations.get(),
             busy_cycles = c.busy_cycles.get(),
+            kernel_cycles = c.kernel_cycles.get(),
             cycles_per_packet = c.busy_cycles.get() / c.rx_packets.get().max(1),
             drops = %drops.join(","),
             "worker counters"

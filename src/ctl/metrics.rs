@@ -194,7 +194,7 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
     }
 
     type WGet = fn(&crate::datapath::Counters) -> u64;
-    let worker_families: [(&str, &str, &str, WGet); 12] = [
+    let worker_families: [(&str, &str, &str, WGet); 13] = [
         (
             "lvsd_worker_rx_packets_total",
             "counter",
@@ -260,6 +260,12 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
             "counter",
             "TSC cycles spent in poll-loop iterations that found work.",
             |c| c.busy_cycles.get(),
+        ),
+        (
+            "lvsd_worker_kernel_cycles_total",
+            "counter",
+            "TSC cycles spent in the kernel exception path's RX polls and TX bursts.",
+            |c| c.kernel_cycles.get(),
         ),
         (
             "lvsd_worker_fast_path_packets_total",

@@ -70,6 +70,11 @@ pub struct Counters {
     /// TSC cycles spent in iterations that found work (cycles per packet =
     /// busy_cycles / rx_packets: the worker's cost, whatever its load).
     pub busy_cycles: Counter,
+    /// TSC cycles spent in the kernel exception path's device calls (the
+    /// tap RX polls and TX bursts, one syscall per frame or empty poll):
+    /// what the director's own traffic — health checks, ssh — costs the
+    /// worker, part of `busy_cycles` when the iteration found work.
+    pub kernel_cycles: Counter,
     /// Packets handled completely by the established fast path.
     pub fast_path: Counter,
     pub redirected: Counter,
@@ -104,6 +109,7 @@ impl Default for Counters {
             loop_iterations: Counter::default(),
             busy_iterations: Counter::default(),
             busy_cycles: Counter::default(),
+            kernel_cycles: Counter::default(),
             fast_path: Counter::default(),
             redirected: Counter::default(),
             conns_created: Counter::default(),

@@ -120,10 +120,21 @@ fn decrement_ttl(h: &mut [u8; L4]) {
     h[24..26].copy_from_slice(&c.to_be_bytes());
 }
 
+/// Ones-complement sum of the two 16-bit halves of a 32-bit word.
+#[inline]
+fn halves(x: u32) -> u64 {
+    u64::from(x >> 16) + u64::from(x & 0xffff)
+}
+
 /// NAT rewrite of one side (source for replies, destination towards the
-/// real), with the same checksum arithmetic, in the same order, as
-/// `xlate::dnat`/`snat`: TTL, IPv4 address, L4 pseudo-header address,
-/// L4 port; a UDP checksum of 0 (none) stays 0.
+/// real): TTL − 1, IPv4 address, L4 pseudo-header address, L4 port, with
+/// the bytes `xlate::dnat`/`snat` produce. They update each checksum one
+/// field at a time (RFC 1624 eqn. 3); here every field of a checksum goes
+/// into one sum and one fold, which gives the same 16 bits: `fold(fold(a)
+/// + b)` and `fold(a + b)` are congruent mod 0xffff and both are 0 only
+/// when a = b = 0 (`tests_fast` compares the two paths byte for byte).
+/// UDP keeps the step-wise update, because a UDP checksum that comes out 0
+/// is written 0xffff after each step. A UDP checksum of 0 (none) stays 0.
 #[inline]
 fn nat_rewrite(d: &mut [u8], proto: u8, dst_side: bool, addr: Ipv4Addr, port: u16) {
     let Some(h) = d
@@ -132,12 +143,16 @@ fn nat_rewrite(d: &mut [u8], proto: u8, dst_side: bool, addr: Ipv4Addr, port: u1
     else {
         return;
     };
-    decrement_ttl(h);
     let a = if dst_side { 30 } else { 26 };
     let old: [u8; 4] = [h[a], h[a + 1], h[a + 2], h[a + 3]];
+    let (o32, n32) = (u32::from_be_bytes(old), u32::from(addr));
     let new = addr.octets();
+    let ttlw = u16::from_be_bytes([h[22], h[23]]);
     let c = u16::from_be_bytes([h[24], h[25]]);
-    let c = checksum::update_u32(c, u32::from_be_bytes(old), u32::from_be_bytes(new));
+    let c = !checksum::fold(
+        u64::from(!c) + u64::from(!ttlw) + u64::from(ttlw - 0x0100) + halves(!o32) + halves(n32),
+    );
+    h[22] -= 1;
     h[a..a + 4].copy_from_slice(&new);
     h[24..26].copy_from_slice(&c.to_be_bytes());
     let ck = if proto == IPPROTO_TCP { 16 } else { 6 };
@@ -148,8 +163,14 @@ fn nat_rewrite(d: &mut [u8], proto: u8, dst_side: bool, addr: Ipv4Addr, port: u1
     let old_port = u16::from_be_bytes([l4[p], l4[p + 1]]);
     let mut c = u16::from_be_bytes([l4[ck], l4[ck + 1]]);
     if proto == IPPROTO_TCP {
-        c = checksum::update_addr4(c, &old, &new);
-        c = checksum::update_u16(c, old_port, port);
+        let fold16 = |x: u32| checksum::fold(halves(x));
+        c = !checksum::fold(
+            u64::from(!c)
+                + u64::from(!fold16(o32))
+                + u64::from(fold16(n32))
+                + u64::from(!old_port)
+                + u64::from(port),
+        );
     } else if c != 0 {
         let nz = |c: u16| if c == 0 { 0xffff } else { c };
         c = nz(checksum::update_addr4(c, &old, &new));
@@ -294,5 +315,97 @@ impl<F: Frame> Engine<F> {
         }
         self.counters.fast_path.inc();
         self.push_out(port, frame);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The step-wise update `xlate::dnat`/`snat` apply: TTL, IPv4 address,
+    /// then (L4) pseudo-header address and port, one RFC 1624 update each.
+    fn stepwise(d: &mut [u8], proto: u8, dst_side: bool, addr: Ipv4Addr, port: u16) {
+        let h: &mut [u8; L4] = (&mut d[..L4]).try_into().unwrap();
+        decrement_ttl(h);
+        let a = if dst_side { 30 } else { 26 };
+        let old: [u8; 4] = h[a..a + 4].try_into().unwrap();
+        let new = addr.octets();
+        let c = u16::from_be_bytes([h[24], h[25]]);
+        let c = checksum::update_u32(c, u32::from_be_bytes(old), u32::from_be_bytes(new));
+        h[a..a + 4].copy_from_slice(&new);
+        h[24..26].copy_from_slice(&c.to_be_bytes());
+        let ck = if proto == IPPROTO_TCP { 16 } else { 6 };
+        let p = if dst_side { 2 } else { 0 };
+        let l4 = &mut d[L4..L4 + ck + 2];
+        let old_port = u16::from_be_bytes([l4[p], l4[p + 1]]);
+        let mut c = u16::from_be_bytes([l4[ck], l4[ck + 1]]);
+        if proto == IPPROTO_TCP {
+            c = checksum::update_addr4(c, &old, &new);
+            c = checksum::update_u16(c, old_port, port);
+        } else if c != 0 {
+            let nz = |c: u16| if c == 0 { 0xffff } else { c };
+            c = nz(checksum::update_addr4(c, &old, &new));
+            c = nz(checksum::update_u16(c, old_port, port));
+        }
+        l4[ck..ck + 2].copy_from_slice(&c.to_be_bytes());
+        l4[p..p + 2].copy_from_slice(&port.to_be_bytes());
+    }
+
+    #[test]
+    fn one_fold_nat_rewrite_equals_stepwise_update() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        let edge16 = [0u16, 0xffff, 0xfffe, 1, 0x8000];
+        let edge32 = [0u32, u32::MAX, 0xffff_0000, 0x0000_ffff, 0x8000_8000];
+        for i in 0..300_000u32 {
+            let mut f = [0u8; 64];
+            for c in f.chunks_exact_mut(8) {
+                c.copy_from_slice(&next().to_be_bytes());
+            }
+            f[22] = f[22].max(2); // parse lets only TTL > 1 through
+            let proto = if i % 2 == 0 { IPPROTO_TCP } else { IPPROTO_UDP };
+            let ck = if proto == IPPROTO_TCP {
+                L4 + 16
+            } else {
+                L4 + 6
+            };
+            let r = next();
+            if i % 5 == 0 {
+                let e = edge16[(r % 5) as usize].to_be_bytes();
+                f[24..26].copy_from_slice(&e);
+            }
+            if i % 7 == 0 {
+                let e = edge16[((r >> 8) % 5) as usize].to_be_bytes();
+                f[ck..ck + 2].copy_from_slice(&e);
+            }
+            let dst_side = r & (1 << 20) != 0;
+            if i % 11 == 0 {
+                let a = if dst_side { 30 } else { 26 };
+                let e = edge32[((r >> 16) % 5) as usize].to_be_bytes();
+                f[a..a + 4].copy_from_slice(&e);
+            }
+            let addr = if i % 13 == 0 {
+                Ipv4Addr::from(edge32[((r >> 24) % 5) as usize])
+            } else {
+                Ipv4Addr::from((r >> 32) as u32)
+            };
+            let port = if i % 17 == 0 {
+                edge16[((r >> 40) % 5) as usize]
+            } else {
+                (r >> 48) as u16
+            };
+            let (mut a, mut b) = (f, f);
+            nat_rewrite(&mut a, proto, dst_side, addr, port);
+            stepwise(&mut b, proto, dst_side, addr, port);
+            assert_eq!(
+                a, b,
+                "case {i}: proto {proto} dst_side {dst_side} {addr} {port}"
+            );
+        }
     }
 }

@@ -81,6 +81,8 @@ pub struct WorkerSetup {
     /// Kernel interfaces this worker drains: (tap port, queue, its data
     /// port). What the kernel sends leaves through the data port unchanged.
     pub kernel_rx: Vec<(PortId, u16, PortId)>,
+    /// Every kernel interface port (each worker transmits to them).
+    pub kernel_ports: Vec<PortId>,
     /// Commands from the management side.
     pub commands: Arc<CommandRing>,
     /// Sync records and HA events for the management side.
@@ -199,6 +201,10 @@ pub fn run(w: WorkerSetup) -> i32 {
         .map(|_| Vec::with_capacity(w.burst * 8 + 64 + keep))
         .collect();
     let mut stalls = vec![0u8; w.ports.len()];
+    // Which ports are kernel interfaces (their device calls are timed).
+    let kernel_port: Vec<bool> = (0..w.ports.len())
+        .map(|i| w.kernel_ports.iter().any(|k| usize::from(k.0) == i))
+        .collect();
     let mut clock = Clock::new(w.epoch, w.tsc_hz);
     let sweep_per_ms = (w.conn_capacity / SWEEP_MS).max(SWEEP_MIN_PER_MS);
     let mut sweep_owed: usize = 0;
@@ -271,6 +277,11 @@ pub fn run(w: WorkerSetup) -> i32 {
         if poll_kernel {
             kernel_polled = clock.last_tsc;
         }
+        let kernel_t0 = if poll_kernel && !w.kernel_rx.is_empty() {
+            crate::dpdk::Eal::tsc()
+        } else {
+            0
+        };
         for &(tap, q, data) in w.kernel_rx.iter().filter(|_| poll_kernel) {
             let Some(dev) = w.ports.get(usize::from(tap.0)) else {
                 continue;
@@ -284,6 +295,11 @@ pub fn run(w: WorkerSetup) -> i32 {
                     }
                 }
             }
+        }
+        if kernel_t0 != 0 {
+            w.counters
+                .kernel_cycles
+                .add(crate::dpdk::Eal::tsc().wrapping_sub(kernel_t0));
         }
         if w.workers > 1 {
             for (p, ip, mac) in engine.learned().drain(..) {
@@ -357,7 +373,14 @@ pub fn run(w: WorkerSetup) -> i32 {
             engine.expire_some(&snap, now_ms, budget);
             sweep_owed -= budget;
         }
-        flush(&mut engine, &mut txbufs, &mut stalls, keep, &w);
+        flush(
+            &mut engine,
+            &mut txbufs,
+            &mut stalls,
+            &kernel_port,
+            keep,
+            &w,
+        );
         w.counters.loop_iterations.inc();
         if busy {
             w.counters.busy_iterations.inc();
@@ -365,7 +388,7 @@ pub fn run(w: WorkerSetup) -> i32 {
         was_busy = busy;
     }
     // Final flush, then everything we still hold is dropped (freed) here.
-    flush(&mut engine, &mut txbufs, &mut stalls, 0, &w);
+    flush(&mut engine, &mut txbufs, &mut stalls, &kernel_port, 0, &w);
     tracing::info!(
         worker = w.id.0,
         held = engine.neighbors().held_len(),
@@ -402,6 +425,7 @@ fn flush(
     engine: &mut Engine<Mbuf>,
     txbufs: &mut [Vec<Mbuf>],
     stalls: &mut [u8],
+    kernel_port: &[bool],
     keep: usize,
     w: &WorkerSetup,
 ) {
@@ -419,7 +443,14 @@ fn flush(
             b.clear();
             continue;
         };
+        let kernel = kernel_port.get(i).copied().unwrap_or(false);
+        let t0 = if kernel { crate::dpdk::Eal::tsc() } else { 0 };
         let sent = dev.tx_burst(w.tx_queue, b);
+        if kernel {
+            w.counters
+                .kernel_cycles
+                .add(crate::dpdk::Eal::tsc().wrapping_sub(t0));
+        }
         w.counters.tx_packets.add(sent as u64);
         let stall = stalls.get_mut(i);
         let limit = match stall {
