@@ -130,8 +130,8 @@ fn halves(x: u32) -> u64 {
 /// real): TTL − 1, IPv4 address, L4 pseudo-header address, L4 port, with
 /// the bytes `xlate::dnat`/`snat` produce. They update each checksum one
 /// field at a time (RFC 1624 eqn. 3); here every field of a checksum goes
-/// into one sum and one fold, which gives the same 16 bits: `fold(fold(a)
-/// + b)` and `fold(a + b)` are congruent mod 0xffff and both are 0 only
+/// into one sum and one fold, which gives the same 16 bits: `fold(a + b)`
+/// and `fold(fold(a) + b)` are congruent mod 0xffff and both are 0 only
 /// when a = b = 0 (`tests_fast` compares the two paths byte for byte).
 /// UDP keeps the step-wise update, because a UDP checksum that comes out 0
 /// is written 0xffff after each step. A UDP checksum of 0 (none) stays 0.
