@@ -126,6 +126,21 @@ fn halves(x: u32) -> u64 {
     u64::from(x >> 16) + u64::from(x & 0xffff)
 }
 
+/// UDP checksum after an address and a port change, step-wise as `xlate`
+/// does: 0 (no checksum) stays 0, a result of 0 is written 0xffff.
+#[inline]
+fn udp_update(c: u16, old: &[u8; 4], new: &[u8; 4], old_port: u16, port: u16) -> u16 {
+    if c == 0 {
+        return 0;
+    }
+    let nz = |c: u16| if c == 0 { 0xffff } else { c };
+    nz(checksum::update_u16(
+        nz(checksum::update_addr4(c, old, new)),
+        old_port,
+        port,
+    ))
+}
+
 /// NAT rewrite of one side (source for replies, destination towards the
 /// real): TTL − 1, IPv4 address, L4 pseudo-header address, L4 port, with
 /// the bytes `xlate::dnat`/`snat` produce. They update each checksum one
@@ -171,10 +186,8 @@ fn nat_rewrite(d: &mut [u8], proto: u8, dst_side: bool, addr: Ipv4Addr, port: u1
                 + u64::from(!old_port)
                 + u64::from(port),
         );
-    } else if c != 0 {
-        let nz = |c: u16| if c == 0 { 0xffff } else { c };
-        c = nz(checksum::update_addr4(c, &old, &new));
-        c = nz(checksum::update_u16(c, old_port, port));
+    } else {
+        c = udp_update(c, &old, &new, old_port, port);
     }
     l4[ck..ck + 2].copy_from_slice(&c.to_be_bytes());
     l4[p..p + 2].copy_from_slice(&port.to_be_bytes());
@@ -342,10 +355,8 @@ mod tests {
         if proto == IPPROTO_TCP {
             c = checksum::update_addr4(c, &old, &new);
             c = checksum::update_u16(c, old_port, port);
-        } else if c != 0 {
-            let nz = |c: u16| if c == 0 { 0xffff } else { c };
-            c = nz(checksum::update_addr4(c, &old, &new));
-            c = nz(checksum::update_u16(c, old_port, port));
+        } else {
+            c = udp_update(c, &old, &new, old_port, port);
         }
         l4[ck..ck + 2].copy_from_slice(&c.to_be_bytes());
         l4[p..p + 2].copy_from_slice(&port.to_be_bytes());
