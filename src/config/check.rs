@@ -86,7 +86,7 @@ pub fn validate(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<Check> {
     let kind = match ty {
         "none" => CheckKind::None,
         "tcp" => CheckKind::Tcp,
-        "http" => {
+        "http" | "https" => {
             let mut status = Vec::new();
             for (i, s) in r.status.iter().flatten().enumerate() {
                 let path = format!("{p}.status[{i}]");
@@ -122,6 +122,7 @@ pub fn validate(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<Check> {
                 status,
                 body_regex: r.body_regex.clone(),
                 digest: r.digest.clone(),
+                tls: ty == "https",
             }
         }
         "send-expect" => {
@@ -172,7 +173,7 @@ pub fn validate(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<Check> {
         other => {
             cx.err(
                 &f("type"),
-                format!("unknown check type '{other}': expected tcp, http, send-expect, exec, udp, dns or none"),
+                format!("unknown check type '{other}': expected tcp, http, https, send-expect, exec, udp, dns or none"),
             );
             return None;
         }

@@ -64,6 +64,9 @@ pub enum CheckKind {
         body_regex: Option<String>,
         /// Lower/upper-case hex MD5 of the body (keepalived `digest`).
         digest: Option<String>,
+        /// HTTPS (keepalived SSL_GET): the request goes over TLS; the
+        /// certificate is not verified (see [`crate::health::tls`]).
+        tls: bool,
     },
     /// Piranha nanny / ldirectord `negotiate`: send `send` (escapes
     /// `\r \n \t \\ \0 \xHH` decoded; empty ⇒ nothing sent), then success
@@ -99,7 +102,8 @@ impl CheckKind {
     pub fn label(&self) -> &'static str {
         match self {
             CheckKind::Tcp => "tcp",
-            CheckKind::Http { .. } => "http",
+            CheckKind::Http { tls: false, .. } => "http",
+            CheckKind::Http { tls: true, .. } => "https",
             CheckKind::SendExpect { .. } => "send-expect",
             CheckKind::Exec { .. } => "exec",
             CheckKind::Udp { .. } => "udp",
@@ -117,6 +121,7 @@ impl CheckKind {
             status: Vec::new(),
             body_regex: None,
             digest: None,
+            tls: false,
         }
     }
 }

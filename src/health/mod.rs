@@ -4,7 +4,8 @@
 //! Layout: [`check`] (definitions), [`proto`] (socket-free protocol logic),
 //! [`probe`] (one in-flight check), [`engine`] (single-thread `mio` event
 //! loop), [`state`] (rise/fall state machine), [`policy`] (quorum,
-//! hysteresis, sorry server), [`notify`] (notify/quorum commands).
+//! hysteresis, sorry server), [`notify`] (notify/quorum commands), [`tls`] (the https
+//! check's TLS session).
 //!
 //! Invariants: safe Rust only (`forbid(unsafe_code)`); no threads; nothing panics on any input.
 
@@ -17,11 +18,14 @@ pub mod policy;
 pub mod probe;
 pub mod proto;
 pub mod state;
+pub mod tls;
 
 #[cfg(test)]
 mod tests_exec;
 #[cfg(test)]
 mod tests_net;
+#[cfg(test)]
+mod tests_tls;
 
 pub use check::{CheckKind, CheckParams, CheckResult, HealthError, StatusRange, Target};
 pub use engine::{EngineStats, HealthEngine, TargetStatus};

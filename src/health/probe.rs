@@ -1,5 +1,6 @@
-//! One in-flight check: a non-blocking TCP/UDP socket driven by readiness
-//! events, or a child process polled with `try_wait`.
+//! One in-flight check: a non-blocking TCP/UDP socket (with TLS for
+//! `https`) driven by readiness events, or a child process polled with
+//! `try_wait`.
 //!
 //! Invariants:
 //! * Sockets are non-blocking and close-on-exec; every I/O loop runs until
@@ -13,9 +14,10 @@
 //! * Buffers are bounded by [`MAX_RESPONSE`].
 
 use crate::health::proto::{
-    dns_query, judge_dns, judge_exit, judge_expect, judge_http, judge_udp, Plan, Verdict,
+    dns_query, judge_dns, judge_exit, judge_expect, judge_http, judge_udp, HttpPlan, Plan, Verdict,
     MAX_RESPONSE,
 };
+use crate::health::tls::TlsSession;
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Interest, Registry, Token};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -74,6 +76,8 @@ pub struct StreamProbe {
     out: Vec<u8>,
     written: usize,
     inbuf: Vec<u8>,
+    /// HTTPS: the TLS session, created once the TCP connect completed.
+    tls: Option<Box<TlsSession>>,
 }
 
 /// UDP probe (plain UDP or DNS).
@@ -192,6 +196,7 @@ impl StreamProbe {
             out,
             written: 0,
             inbuf: Vec::new(),
+            tls: None,
         })
     }
 
@@ -212,6 +217,33 @@ impl StreamProbe {
                 return Step::Done(Verdict::Ok("connected".into()));
             }
             self.phase = Phase::Writing;
+            if let Plan::Http(HttpPlan {
+                tls: Some(name), ..
+            }) = &*self.plan
+            {
+                match TlsSession::new(name.clone(), &self.out) {
+                    Ok(t) => self.tls = Some(Box::new(t)),
+                    Err(e) => return Step::Done(Verdict::Fail(e)),
+                }
+            }
+        }
+        if let Some(tls) = &mut self.tls {
+            let r = tls.pump(&mut self.stream, &mut self.inbuf, MAX_RESPONSE);
+            if !tls.handshaking() {
+                self.phase = Phase::Reading;
+            }
+            return match r {
+                Ok(eof) => match self.judge(eof) {
+                    Some(v) => Step::Done(v),
+                    None => Step::Pending,
+                },
+                // A reset or TLS alert after a complete answer still counts.
+                Err(e) => Step::Done(
+                    self.judge(true)
+                        .filter(|v| !matches!(v, Verdict::Fail(_)) && !self.inbuf.is_empty())
+                        .unwrap_or(Verdict::Fail(e)),
+                ),
+            };
         }
         if self.phase == Phase::Writing {
             while self.written < self.out.len() {
@@ -276,6 +308,7 @@ impl StreamProbe {
     pub fn on_timeout(&self, after: &str) -> Verdict {
         let what = match self.phase {
             Phase::Connecting => "",
+            Phase::Writing if self.tls.is_some() => " (TLS handshake)",
             Phase::Writing => " (sending)",
             Phase::Reading => " (waiting for reply)",
         };

@@ -36,6 +36,8 @@ pub struct HttpPlan {
     pub digest: Option<String>,
     /// HEAD: no body follows the headers.
     pub head: bool,
+    /// HTTPS: the name presented in the TLS handshake.
+    pub tls: Option<rustls::pki_types::ServerName<'static>>,
 }
 
 /// A validated, compiled check.
@@ -83,6 +85,7 @@ pub fn compile(t: &Target) -> Result<Plan, HealthError> {
             status,
             body_regex,
             digest,
+            tls,
         } => {
             let method = if method.is_empty() {
                 "GET"
@@ -125,6 +128,7 @@ pub fn compile(t: &Target) -> Result<Plan, HealthError> {
                 regex: body_regex.as_deref().map(regex).transpose()?,
                 digest,
                 head: method.eq_ignore_ascii_case("HEAD"),
+                tls: tls.then(|| crate::health::tls::server_name(Some(&host), t.addr.into())),
             })
         }
         CheckKind::SendExpect { send, expect } => Plan::SendExpect {
@@ -405,6 +409,7 @@ mod tests {
             status: vec![StatusRange::single(200)],
             body_regex: Some("wor+ld".into()),
             digest: Some(md5_hex(body).to_uppercase()),
+            tls: false,
         });
         let full = b"HTTP/1.0 200 OK\r\nContent-Length: 11\r\n\r\nhello world";
         assert_eq!(judge_http(&p, &full[..full.len() - 1], false), None);

@@ -211,6 +211,7 @@ fn http_kind(status: Vec<StatusRange>, re: Option<&str>, digest: Option<String>)
         status,
         body_regex: re.map(str::to_string),
         digest,
+        tls: false,
     }
 }
 

@@ -1,7 +1,8 @@
 //! Tests of the public API: the documented full example, defaults, the
 //! shipped `conf/` files, error collection and error formatting. Per-rule
-//! validation tests live in `rules.rs` and `service_rules.rs`, which use the
-//! `rule!` macro and the `check*` helpers defined here.
+//! validation tests live in `rules.rs`, `service_rules.rs` and
+//! `check_rules.rs`, which use the `rule!` macro and the `check*` helpers
+//! defined here.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -152,6 +153,7 @@ macro_rules! rule {
     };
 }
 
+mod check_rules;
 mod rules;
 mod service_rules;
 
