@@ -56,7 +56,8 @@ struct Args {
     /// default: up to 10M endpoints in all.
     #[arg(long)]
     syn_space: Option<u64>,
-    /// Warm-up: first send one SYN to each of endpoints 0..N.
+    /// Warm-up: first send one SYN to each of endpoints 0..N, then one ACK
+    /// to each (the connections are established before the measured phase).
     #[arg(long, default_value_t = 0)]
     warm: u64,
     /// Warm-up rate (pps).
@@ -362,7 +363,10 @@ fn main() -> anyhow::Result<()> {
             start: 0,
             v: Vec::new(),
         };
-        warm_st = run_phase(&io, &mut ph, &mut warm_hist, &mut no_log);
+        let syns = run_phase(&io, &mut ph, &mut warm_hist, &mut no_log);
+        ph.mix = FlowMix::warm_ack(a.warm);
+        let acks = run_phase(&io, &mut ph, &mut warm_hist, &mut no_log);
+        warm_st = syns.plus(&acks);
     }
 
     let syn_ppm = (a.syn_share * 1e6).round() as u32;

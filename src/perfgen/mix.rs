@@ -38,9 +38,18 @@ impl FlowMix {
         }
     }
 
-    /// The warm-up: one SYN to each of endpoints `0..n`, in order.
+    /// The warm-up's first pass: one SYN to each of endpoints `0..n`, in
+    /// order.
     pub fn warm(n: u64) -> FlowMix {
         FlowMix::new(0, 0, n, 1_000_000)
+    }
+
+    /// The warm-up's second pass: one ACK to each of endpoints `0..n`, in
+    /// order (the client's third segment of the handshake: the director's
+    /// connections are ESTABLISHED before the measured phase, which then
+    /// sends only packets of established connections).
+    pub fn warm_ack(n: u64) -> FlowMix {
+        FlowMix::new(n, n, 1, 0)
     }
 
     /// Next packet: `(endpoint index, is_syn)`.

@@ -252,6 +252,18 @@ pub struct PhaseStats {
 }
 
 impl PhaseStats {
+    /// The two phases' counts together (the warm-up's SYN and ACK passes).
+    pub fn plus(&self, o: &PhaseStats) -> PhaseStats {
+        PhaseStats {
+            tx: self.tx + o.tx,
+            rx: self.rx + o.rx,
+            rx_other: self.rx_other + o.rx_other,
+            tx_bytes: self.tx_bytes + o.tx_bytes,
+            rx_bytes: self.rx_bytes + o.rx_bytes,
+            secs: self.secs + o.secs,
+        }
+    }
+
     pub fn tx_pps(&self) -> f64 {
         rate(self.tx, self.secs)
     }

@@ -92,6 +92,9 @@ fn mix_share_and_ranges() {
     let mut w = FlowMix::warm(3);
     let v: Vec<_> = (0..4).map(|_| w.next_flow()).collect();
     assert_eq!(v, [(0, true), (1, true), (2, true), (0, true)]);
+    let mut w = FlowMix::warm_ack(3);
+    let v: Vec<_> = (0..4).map(|_| w.next_flow()).collect();
+    assert_eq!(v, [(0, false), (1, false), (2, false), (0, false)]);
     let mut flood = FlowMix::new(0, 0, 5, 0);
     assert!(flood.next_flow().1, "no established endpoints: all SYN");
 }

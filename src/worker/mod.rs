@@ -225,11 +225,8 @@ pub fn run(w: WorkerSetup) -> i32 {
         // The TSC (slow to read on some virtual machines) is read after
         // every busy iteration and every CLOCK_IDLE_EVERY idle ones: an
         // idle loop only needs the time for its timers.
-        let now_ms = if was_busy || iter.is_multiple_of(CLOCK_IDLE_EVERY) {
-            clock.now_ms()
-        } else {
-            clock.last_ms
-        };
+        let fresh = was_busy || iter.is_multiple_of(CLOCK_IDLE_EVERY);
+        let now_ms = if fresh { clock.now_ms() } else { clock.last_ms };
         if was_busy {
             // The previous iteration found work: its cycles, up to now.
             let spent = clock.last_tsc.wrapping_sub(busy_since);
@@ -243,6 +240,12 @@ pub fn run(w: WorkerSetup) -> i32 {
             };
             if dev.rx_burst(q, &mut rxbuf) == 0 {
                 continue;
+            }
+            if !busy && !fresh {
+                // Busy after idle iterations that did not read the clock:
+                // count from here, not from the last reading (that would
+                // add up to CLOCK_IDLE_EVERY idle iterations to busy_cycles).
+                busy_since = crate::dpdk::Eal::tsc();
             }
             busy = true;
             // Prefetch across the burst: packet headers, then the
@@ -287,6 +290,9 @@ pub fn run(w: WorkerSetup) -> i32 {
                 continue;
             };
             if dev.rx_burst(q, &mut rxbuf) > 0 {
+                if !busy && !fresh {
+                    busy_since = crate::dpdk::Eal::tsc();
+                }
                 busy = true;
                 kernel_polled = clock.last_tsc.wrapping_sub(kernel_every); // more may wait
                 for m in rxbuf.drain(..) {
