@@ -5,6 +5,10 @@
 //! - [`mempool`]: packet mempools; [`mbuf`]: the owning `Mbuf`.
 //! - [`port`]: ethdev configuration, bursts, link and stats.
 //! - [`lcore`]: launching closures on worker lcores.
+//!
+//! Clippy enforces the `// SAFETY:` notes (`undocumented_unsafe_blocks`,
+//! denied here; only the generated bindings in `ffi` are exempt).
+#![deny(clippy::undocumented_unsafe_blocks)]
 mod ffi;
 
 pub mod eal;

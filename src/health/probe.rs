@@ -237,12 +237,7 @@ impl StreamProbe {
                     Some(v) => Step::Done(v),
                     None => Step::Pending,
                 },
-                // A reset or TLS alert after a complete answer still counts.
-                Err(e) => Step::Done(
-                    self.judge(true)
-                        .filter(|v| !matches!(v, Verdict::Fail(_)) && !self.inbuf.is_empty())
-                        .unwrap_or(Verdict::Fail(e)),
-                ),
+                Err(e) => Step::Done(self.after_error(e)),
             };
         }
         if self.phase == Phase::Writing {
@@ -284,16 +279,17 @@ impl StreamProbe {
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Pending,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => {
-                    // A reset after a complete answer still counts.
-                    return Step::Done(
-                        self.judge(true)
-                            .filter(|v| !matches!(v, Verdict::Fail(_)))
-                            .unwrap_or_else(|| Verdict::Fail(describe("read", &e))),
-                    );
-                }
+                Err(e) => return Step::Done(self.after_error(describe("read", &e))),
             }
         }
+    }
+
+    /// Verdict when reading failed with `fail` (a reset, a TLS alert): a
+    /// complete, successful answer before it still counts.
+    fn after_error(&self, fail: String) -> Verdict {
+        self.judge(true)
+            .filter(|v| !matches!(v, Verdict::Fail(_)))
+            .unwrap_or(Verdict::Fail(fail))
     }
 
     fn judge(&self, eof: bool) -> Option<Verdict> {

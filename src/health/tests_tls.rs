@@ -145,50 +145,35 @@ fn https_check_over_tls13_and_tls12() {
     });
     let mut eng = HealthEngine::new().unwrap();
     let p = params(100, 1, 1);
-    // Expected up: start down so that only a real success brings them up.
-    eng.add_target(target(
-        1,
-        v13.port,
-        https("/health", 200, Some("tls real"), true),
-        alpha(p.clone()),
-    ))
-    .unwrap();
-    eng.add_target(target(
-        5,
-        v12.port,
-        https("/health", 200, Some("^ok from"), true),
-        alpha(p.clone()),
-    ))
-    .unwrap();
-    // Expected down: start up so that only a real failure takes them down.
-    eng.add_target(target(
-        2,
-        v13.port,
-        https("/missing", 200, None, true),
-        p.clone(),
-    ))
-    .unwrap();
-    eng.add_target(target(
-        3,
-        v13.port,
-        https("/health", 200, None, false),
-        p.clone(),
-    ))
-    .unwrap();
-    eng.add_target(target(
-        4,
-        plain.port,
-        https("/", 200, None, true),
-        p.clone(),
-    ))
-    .unwrap();
-    eng.add_target(target(
-        6,
-        v12.port,
-        https("/health", 200, Some("^absent"), true),
-        p.clone(),
-    ))
-    .unwrap();
+    // Expected up (1, 5): start down so that only a real success brings
+    // them up. Expected down (2, 3, 4, 6): start up so that only a real
+    // failure takes them down.
+    let targets = [
+        (
+            1,
+            v13.port,
+            https("/health", 200, Some("tls real"), true),
+            alpha(p.clone()),
+        ),
+        (
+            5,
+            v12.port,
+            https("/health", 200, Some("^ok from"), true),
+            alpha(p.clone()),
+        ),
+        (2, v13.port, https("/missing", 200, None, true), p.clone()),
+        (3, v13.port, https("/health", 200, None, false), p.clone()),
+        (4, plain.port, https("/", 200, None, true), p.clone()),
+        (
+            6,
+            v12.port,
+            https("/health", 200, Some("^absent"), true),
+            p.clone(),
+        ),
+    ];
+    for (id, port, kind, params) in targets {
+        eng.add_target(target(id, port, kind, params)).unwrap();
+    }
     let evs = run_for(&mut eng, Duration::from_millis(1500));
     let st: Vec<bool> = (1..=6).map(|i| up(&eng, i)).collect();
     assert_eq!(

@@ -167,6 +167,39 @@ impl Clock {
 /// While idle, the clock is read every `CLOCK_IDLE_EVERY` iterations.
 const CLOCK_IDLE_EVERY: u64 = 16;
 
+/// Whether the current loop iteration found work, and since when its cycles
+/// count as busy (`busy_cycles`).
+#[derive(Default)]
+struct Busy {
+    found: bool,
+    since: u64,
+    /// The iteration did not read the clock (idle iterations mostly skip it).
+    stale: bool,
+}
+
+impl Busy {
+    /// A new iteration whose clock reading is `tsc` (stale unless `fresh`).
+    #[inline]
+    fn begin(&mut self, tsc: u64, fresh: bool) {
+        *self = Busy {
+            found: false,
+            since: tsc,
+            stale: !fresh,
+        };
+    }
+
+    /// The iteration found work. If it did not read the clock, its busy time
+    /// starts now, not at the last reading (which would count up to
+    /// `CLOCK_IDLE_EVERY` idle iterations as busy).
+    #[inline]
+    fn mark(&mut self) {
+        if !self.found && self.stale {
+            self.since = crate::dpdk::Eal::tsc();
+        }
+        self.found = true;
+    }
+}
+
 /// How often (in loop iterations) neighbour timers run.
 const TICK_EVERY: u64 = 1024;
 
@@ -213,7 +246,7 @@ pub fn run(w: WorkerSetup) -> i32 {
     let mut iter: u64 = 0;
     let kernel_every = (w.tsc_hz / 1_000_000).max(1) * KERNEL_POLL_US;
     let mut kernel_polled: u64 = 0;
-    let (mut was_busy, mut busy_since) = (false, 0u64);
+    let mut busy = Busy::default();
     tracing::info!(worker = w.id.0, rx = ?w.rx, tx_queue = w.tx_queue, "worker started");
     w.startup.report(true);
     while !w.stop.load(Ordering::Relaxed) {
@@ -225,15 +258,14 @@ pub fn run(w: WorkerSetup) -> i32 {
         // The TSC (slow to read on some virtual machines) is read after
         // every busy iteration and every CLOCK_IDLE_EVERY idle ones: an
         // idle loop only needs the time for its timers.
-        let fresh = was_busy || iter.is_multiple_of(CLOCK_IDLE_EVERY);
+        let fresh = busy.found || iter.is_multiple_of(CLOCK_IDLE_EVERY);
         let now_ms = if fresh { clock.now_ms() } else { clock.last_ms };
-        if was_busy {
+        if busy.found {
             // The previous iteration found work: its cycles, up to now.
-            let spent = clock.last_tsc.wrapping_sub(busy_since);
+            let spent = clock.last_tsc.wrapping_sub(busy.since);
             w.counters.busy_cycles.add(spent);
         }
-        busy_since = clock.last_tsc;
-        let mut busy = false;
+        busy.begin(clock.last_tsc, fresh);
         for &(port, q) in &w.rx {
             let Some(dev) = w.ports.get(usize::from(port.0)) else {
                 continue;
@@ -241,13 +273,7 @@ pub fn run(w: WorkerSetup) -> i32 {
             if dev.rx_burst(q, &mut rxbuf) == 0 {
                 continue;
             }
-            if !busy && !fresh {
-                // Busy after idle iterations that did not read the clock:
-                // count from here, not from the last reading (that would
-                // add up to CLOCK_IDLE_EVERY idle iterations to busy_cycles).
-                busy_since = crate::dpdk::Eal::tsc();
-            }
-            busy = true;
+            busy.mark();
             // Prefetch across the burst: packet headers, then the
             // connection-table buckets of every packet, then process.
             for m in rxbuf.iter() {
@@ -290,10 +316,7 @@ pub fn run(w: WorkerSetup) -> i32 {
                 continue;
             };
             if dev.rx_burst(q, &mut rxbuf) > 0 {
-                if !busy && !fresh {
-                    busy_since = crate::dpdk::Eal::tsc();
-                }
-                busy = true;
+                busy.mark();
                 kernel_polled = clock.last_tsc.wrapping_sub(kernel_every); // more may wait
                 for m in rxbuf.drain(..) {
                     if let Some(b) = txbufs.get_mut(usize::from(data.0)) {
@@ -317,7 +340,7 @@ pub fn run(w: WorkerSetup) -> i32 {
                 for _ in 0..w.burst {
                     match w.rings.pop(from, me) {
                         Some(Xfer::Packet(port, m)) => {
-                            busy = true;
+                            busy.mark();
                             engine.rx(m, port, &snap, &mut pool, now_ms);
                         }
                         Some(Xfer::Learn(p, ip, mac)) => {
@@ -388,10 +411,9 @@ pub fn run(w: WorkerSetup) -> i32 {
             &w,
         );
         w.counters.loop_iterations.inc();
-        if busy {
+        if busy.found {
             w.counters.busy_iterations.inc();
         }
-        was_busy = busy;
     }
     // Final flush, then everything we still hold is dropped (freed) here.
     flush(&mut engine, &mut txbufs, &mut stalls, &kernel_port, 0, &w);
