@@ -7,12 +7,13 @@ use crate::config::{Device, Model};
 use crate::ctl::metrics::MetricsServer;
 use crate::ctl::runtime::Runtime;
 use crate::ctl::server::ControlServer;
+use crate::ctl::signals::Signals;
 use crate::datapath::{neigh::NeighConfig, Counters, DropReason};
 use crate::dpdk::{self, port::PortSetup, Eal, Mempool, Port};
 use crate::packet::ethernet::MacAddr;
 use crate::types::{PortId, WorkerId};
 use crate::worker::{self, WorkerSetup};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -111,15 +112,22 @@ fn setup_kernel_iface(m: &Model, i: usize, iface: &str, mac: MacAddr) -> anyhow:
     Ok(())
 }
 
+/// How often the management loop checks port links (and frees retired
+/// snapshots), and samples rates.
+const LINK_CHECK_EVERY: Duration = Duration::from_millis(500);
+const RATES_EVERY: Duration = Duration::from_secs(2);
+/// With `[ha]`, the longest the management loop sleeps: the workers' event
+/// rings (peer adverts, sync records for the peer; 65,536 entries each)
+/// and the HA timers are polled, not waited on. Without HA the loop sleeps
+/// until there is work: a management thread that woke every 5 ms cost the
+/// worker ~100 preemptions a second by the RCU grace-period thread
+/// (perf/RESULTS.md, fifth pass).
+const MGMT_HA_POLL: Duration = Duration::from_millis(5);
+
 /// Run the director until a stop signal. Returns the process exit code.
 pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
-    let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
-    let dump = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGUSR1, dump.clone())?;
-    let reload = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone())?;
+    let signals = Signals::register()?;
+    let stop = signals.stop.clone();
 
     let args = eal_args(&m);
     tracing::info!(?args, version = %dpdk::version(), "starting EAL");
@@ -289,9 +297,17 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
         .collect();
     let mut last_links: Vec<bool> = vec![false; ports.len()];
     let mut last_rates = Instant::now();
-    let mut last_links_check = Instant::now() - Duration::from_secs(1);
-    while !stop.load(Ordering::Relaxed) {
-        if last_links_check.elapsed() >= Duration::from_millis(500) {
+    let mut last_links_check = Instant::now() - LINK_CHECK_EVERY;
+    // The loop sleeps in the health engine's wait until a socket, a signal
+    // or a timer needs it (see `MGMT_HA_POLL` for the one exception).
+    rt.health.wake_on(signals.fd())?;
+    rt.health.wake_on(control.fd())?;
+    if let Some(ms) = &metrics {
+        rt.health.wake_on(ms.fd())?;
+    }
+    while !signals.stopping() {
+        signals.drain();
+        if last_links_check.elapsed() >= LINK_CHECK_EVERY {
             last_links_check = Instant::now();
             for (i, p) in ports.iter().enumerate().take(m.ports.len()) {
                 let up = p.link_up();
@@ -302,19 +318,19 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
             }
             published.collect();
         }
-        if last_rates.elapsed() >= Duration::from_secs(2) {
+        if last_rates.elapsed() >= RATES_EVERY {
             last_rates = Instant::now();
             rt.sample_rates();
         }
-        if reload.swap(false, Ordering::Relaxed) {
+        if signals.reload.swap(false, Ordering::Relaxed) {
             // SIGHUP: re-read the file (refused while runtime changes are unsaved).
             let _ = rt.reload(false);
         }
-        control.poll(&mut rt);
+        let mut more = control.poll(&mut rt);
         if let Some(ms) = &metrics {
-            ms.poll(&rt, &port_names, &pool);
+            more |= ms.poll(&rt, &port_names, &pool);
         }
-        if dump.swap(false, Ordering::Relaxed) {
+        if signals.dump.swap(false, Ordering::Relaxed) {
             // SIGUSR1: print the connection table (ipvsadm -Lnc format).
             let (rows, missing) = worker::collect(&mailboxes, Duration::from_secs(1));
             print!("{}", crate::ctl::listing::connections(&rows));
@@ -325,8 +341,18 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
             );
         }
         rt.poll_ha();
-        // Health checks run here, in the management loop's idle time.
-        rt.poll_health(Duration::from_millis(5));
+        // Health checks run here, in the management loop's idle time; the
+        // wait ends early for a check's socket or timer, a control or
+        // metrics connection, or a signal.
+        let due = (last_links_check + LINK_CHECK_EVERY).min(last_rates + RATES_EVERY);
+        let mut wait = due.saturating_duration_since(Instant::now());
+        if rt.ha.is_some() {
+            wait = wait.min(MGMT_HA_POLL);
+        }
+        if more {
+            wait = Duration::ZERO;
+        }
+        rt.poll_health(wait);
     }
     drop(port_names);
     drop(control);

@@ -52,6 +52,12 @@ impl HealthMgr {
         })
     }
 
+    /// End the engine's wait when `fd` becomes readable
+    /// ([`HealthEngine::wake_on`]).
+    pub fn wake_on(&self, fd: std::os::fd::RawFd) -> std::io::Result<()> {
+        self.engine.wake_on(fd)
+    }
+
     /// Make the engine's targets match the model's checks.
     pub fn sync(&mut self, m: &Model, reg: &mut Registry) {
         let mut want: HashMap<u16, (Target, TargetInfo)> = HashMap::new();

@@ -449,11 +449,17 @@ impl MetricsServer {
         Ok(MetricsServer { listener })
     }
 
-    /// Answer pending scrapes (bounded per call).
-    pub fn poll(&self, rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) {
+    /// The listening socket, for the management loop's wait.
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.listener)
+    }
+
+    /// Answer the pending scrapes, at most 8 per call; `true` when more may
+    /// be waiting (as [`ControlServer::poll`](super::server::ControlServer::poll)).
+    pub fn poll(&self, rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> bool {
         for _ in 0..8 {
             let Ok((mut s, _)) = self.listener.accept() else {
-                return;
+                return false;
             };
             let _ = s.set_nonblocking(false);
             let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
@@ -479,5 +485,6 @@ impl MetricsServer {
             let _ = s.write_all(head.as_bytes());
             let _ = s.write_all(body.as_bytes());
         }
+        true
     }
 }

@@ -9,4 +9,5 @@ pub mod proto;
 pub mod rates;
 pub mod runtime;
 pub mod server;
+pub mod signals;
 pub mod topology;

@@ -40,14 +40,22 @@ impl ControlServer {
         })
     }
 
-    /// Serve every pending connection (bounded per call).
-    pub fn poll(&self, rt: &mut Runtime) {
+    /// Serve the pending connections, at most 16 per call; `true` when
+    /// more may be waiting (the caller then polls again without sleeping:
+    /// readiness is edge-triggered).
+    pub fn poll(&self, rt: &mut Runtime) -> bool {
         for _ in 0..16 {
             match self.listener.accept() {
                 Ok((stream, _)) => serve(stream, rt),
-                Err(_) => return,
+                Err(_) => return false,
             }
         }
+        true
+    }
+
+    /// The listening socket, for the management loop's wait.
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.listener)
     }
 }
 

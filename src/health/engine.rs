@@ -27,11 +27,13 @@ use crate::health::probe::{
 };
 use crate::health::proto::{compile, Plan, Verdict};
 use crate::health::state::{warmup_delay, CheckState, Event, Rng};
-use mio::{Events, Poll, Token};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddrV4;
+use std::os::fd::RawFd;
 use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -111,6 +113,11 @@ pub struct HealthEngine {
     rng: Rng,
     stats: EngineStats,
 }
+
+/// Token of the descriptors given to [`HealthEngine::wake_on`]: their
+/// readiness only ends the wait. Check tokens count up from 1 and never
+/// reach it.
+const WAKE: Token = Token(usize::MAX);
 
 fn add(t: Instant, d: Duration) -> Instant {
     t.checked_add(d).unwrap_or(t)
@@ -318,6 +325,17 @@ impl HealthEngine {
                 self.zombies.push(c);
             }
         }
+    }
+
+    /// Also end [`run_once`](Self::run_once)'s wait when `fd` becomes
+    /// readable (edge-triggered: the caller drains it). The management loop
+    /// registers its listening sockets and signal pipe here so that it can
+    /// sleep until there is work instead of polling. The engine never reads
+    /// `fd`; the caller keeps it open while registered.
+    pub fn wake_on(&self, fd: RawFd) -> io::Result<()> {
+        self.poll
+            .registry()
+            .register(&mut SourceFd(&fd), WAKE, Interest::READABLE)
     }
 
     /// One iteration: wait for readiness (at most `max_wait`, less if a
