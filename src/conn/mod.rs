@@ -57,6 +57,7 @@ mod tests_table;
 
 use std::net::Ipv4Addr;
 
+pub(crate) use index::Hashed;
 pub use key::{ConnKey, ReplyKey, IPPROTO_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
 pub use slab::{
     Conn, ConnId, Fwd, CTPL_S_ASSURED, F_FWD_MASK, F_HASHED, F_INACTIVE, F_IN_SEQ, F_NOOUTPUT,

@@ -216,6 +216,11 @@ impl ConnTable {
 
     pub(crate) fn find_key(&self, kind: Kind, key: &ConnKey, t: Option<u32>) -> Option<u32> {
         let hh = self.index.hashed(self.seed.conn_key(kind, key));
+        self.find_key_at(kind, key, hh, t)
+    }
+
+    #[inline]
+    fn find_key_at(&self, kind: Kind, key: &ConnKey, hh: Hashed, t: Option<u32>) -> Option<u32> {
         let want_tpl = kind == Kind::Template;
         let slab = &self.slab;
         self.index.find(hh, |v| {
@@ -228,26 +233,50 @@ impl ConnTable {
         })
     }
 
-    /// Hand the addresses of the index buckets a `lookup(key)` will read to
-    /// `touch` (the worker passes a CPU prefetch): hash a whole RX burst
+    /// Where in the index a [`lookup`](Self::lookup) of `key` looks (its
+    /// hash, reduced): the burst's prefetch pass computes it once per frame
+    /// and hands it to [`lookup_at`](Self::lookup_at).
+    #[inline]
+    pub(crate) fn position(&self, key: &ConnKey) -> Hashed {
+        self.index.hashed(self.seed.conn_key(Kind::Client, key))
+    }
+
+    /// Same for a [`lookup_reply`](Self::lookup_reply).
+    #[inline]
+    pub(crate) fn position_reply(&self, key: &ReplyKey) -> Hashed {
+        self.index.hashed(self.seed.reply_key(key))
+    }
+
+    /// Hand the address of the index bucket a lookup at `hh` reads first
+    /// to `touch` (the worker passes a CPU prefetch): hash a whole RX burst
     /// first, prefetch, then process, so the DRAM misses overlap.
     #[inline]
-    pub fn prefetch(&self, key: &ConnKey, touch: impl FnMut(*const u8)) {
-        let hh = self.index.hashed(self.seed.conn_key(Kind::Client, key));
+    pub(crate) fn prefetch_at(&self, hh: Hashed, touch: impl FnMut(*const u8)) {
         self.index.prefetch(hh, touch);
+    }
+
+    /// [`prefetch_at`](Self::prefetch_at) the position of `key`.
+    #[inline]
+    pub fn prefetch(&self, key: &ConnKey, touch: impl FnMut(*const u8)) {
+        self.prefetch_at(self.position(key), touch);
     }
 
     /// Same for a `lookup_reply(key)`.
     #[inline]
     pub fn prefetch_reply(&self, key: &ReplyKey, touch: impl FnMut(*const u8)) {
-        let hh = self.index.hashed(self.seed.reply_key(key));
-        self.index.prefetch(hh, touch);
+        self.prefetch_at(self.position_reply(key), touch);
     }
 
     /// Live connection (not template) for a client→VIP packet.
     #[inline]
     pub fn lookup(&self, key: &ConnKey, now_ms: u64) -> Option<ConnId> {
-        self.find_key(Kind::Client, key, Some(tick(now_ms)))
+        self.lookup_at(key, self.position(key), now_ms)
+    }
+
+    /// [`lookup`](Self::lookup) with `hh` = `position(key)` already known.
+    #[inline]
+    pub(crate) fn lookup_at(&self, key: &ConnKey, hh: Hashed, now_ms: u64) -> Option<ConnId> {
+        self.find_key_at(Kind::Client, key, hh, Some(tick(now_ms)))
             .map(ConnId)
     }
 
@@ -255,8 +284,19 @@ impl ConnTable {
     /// reply key, the newest.
     #[inline]
     pub fn lookup_reply(&self, key: &ReplyKey, now_ms: u64) -> Option<ConnId> {
+        self.lookup_reply_at(key, self.position_reply(key), now_ms)
+    }
+
+    /// [`lookup_reply`](Self::lookup_reply) with `hh` =
+    /// `position_reply(key)` already known.
+    #[inline]
+    pub(crate) fn lookup_reply_at(
+        &self,
+        key: &ReplyKey,
+        hh: Hashed,
+        now_ms: u64,
+    ) -> Option<ConnId> {
         let t = tick(now_ms);
-        let hh = self.index.hashed(self.seed.reply_key(key));
         let slab = &self.slab;
         let hit = |v: u32| -> Option<&Conn> {
             if v & REPLY_BIT == 0 {

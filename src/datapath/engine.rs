@@ -1,4 +1,5 @@
 //! One worker's datapath state and the per-frame pipeline.
+use super::fast::Hint;
 use super::lb::Lb;
 use super::neigh::{NeighConfig, Neighbors, Resolve};
 use super::{Counters, DropReason, Local, Snapshot, Verdict};
@@ -145,7 +146,21 @@ impl<F: Frame> Engine<F> {
     /// Process one frame received on `port`.
     pub fn rx<A: FrameAlloc<Frame = F>>(
         &mut self,
+        frame: F,
+        port: PortId,
+        snap: &Snapshot,
+        alloc: &mut A,
+        now_ms: u64,
+    ) {
+        self.rx_hinted(frame, Hint::NONE, port, snap, alloc, now_ms)
+    }
+
+    /// [`rx`](Self::rx) with what the burst's prefetch pass returned for
+    /// this frame ([`prefetch`](Self::prefetch), same snapshot).
+    pub fn rx_hinted<A: FrameAlloc<Frame = F>>(
+        &mut self,
         mut frame: F,
+        hint: Hint,
         port: PortId,
         snap: &Snapshot,
         alloc: &mut A,
@@ -154,7 +169,7 @@ impl<F: Frame> Engine<F> {
         self.counters.rx_packets.inc();
         self.counters.rx_bytes.add(frame.len() as u64);
         if self.fast_path {
-            frame = match self.fast(frame, port, snap, now_ms) {
+            frame = match self.fast(frame, port, hint, snap, now_ms) {
                 Ok(()) => return,
                 Err(f) => f,
             };
@@ -182,19 +197,34 @@ impl<F: Frame> Engine<F> {
     }
 
     /// First pass over an RX burst (speed trick, see DESIGN "prefetch
-    /// across a burst"): for an untagged IPv4 TCP/UDP frame, hand the
-    /// primary index bucket its connection lookup will read to `touch`,
-    /// without validating anything (`rx` does that); other frames: nothing.
-    /// (A second pass prefetching the records the buckets point to was
-    /// measured slower, three times, last as a whole-burst pass and as a
-    /// rolling one 2–8 packets ahead: perf/RESULTS.md.)
+    /// across a burst"): hand the primary index bucket the frame's
+    /// connection lookup will read to `touch`. A frame the fast path will
+    /// take is parsed and hashed here once, and the returned [`Hint`]
+    /// carries that to [`rx_hinted`](Self::rx_hinted); for other untagged
+    /// IPv4 TCP/UDP frames (SYNs, say) the key is read at fixed offsets
+    /// without validating anything (`rx` does that). (A second pass
+    /// prefetching the records the buckets point to was measured slower,
+    /// three times, last as a whole-burst pass and as a rolling one 2–8
+    /// packets ahead: perf/RESULTS.md.)
     #[inline]
-    pub fn prefetch(&self, data: &[u8], snap: &Snapshot, touch: impl FnMut(*const u8)) {
+    pub fn prefetch(
+        &self,
+        data: &[u8],
+        port: PortId,
+        snap: &Snapshot,
+        mut touch: impl FnMut(*const u8),
+    ) -> Hint {
+        if self.fast_path {
+            if let Some(h) = self.fast_hint(data, port, snap, &mut touch) {
+                return h;
+            }
+        }
         match prefetch_key(data, snap) {
             Some(PrefetchKey::Client(k)) => self.lb.conns.prefetch(&k, touch),
             Some(PrefetchKey::Reply(k)) => self.lb.conns.prefetch_reply(&k, touch),
             None => {}
         }
+        Hint::NONE
     }
 
     /// Expire connections with bounded work.

@@ -28,7 +28,7 @@
 //! switched off, and comparing everything.
 use super::engine::{is_martian, Engine};
 use super::{Local, Snapshot};
-use crate::conn::{ConnKey, Dir, Fwd, ReplyKey, IPPROTO_TCP, IPPROTO_UDP};
+use crate::conn::{ConnKey, Dir, Fwd, Hashed, ReplyKey, IPPROTO_TCP, IPPROTO_UDP};
 use crate::frame::Frame;
 use crate::packet::ethernet::MacAddr;
 use crate::packet::{checksum, tcp};
@@ -41,6 +41,7 @@ const ETH: usize = 14;
 const L4: usize = ETH + 20;
 
 /// The fields of a frame the fast path accepts.
+#[derive(Clone, Copy)]
 struct Fast {
     proto: u8,
     src: Ipv4Addr,
@@ -48,6 +49,25 @@ struct Fast {
     sport: u16,
     dport: u16,
     flags: u8,
+}
+
+/// What the burst's prefetch pass ([`Engine::prefetch`]) learned about a
+/// frame the fast path will accept: its parsed headers, which way it goes
+/// and where its connection lookup looks, so that [`Engine::fast`] does
+/// not parse and hash it again. Valid for the frame it came from, with the
+/// same snapshot, until that frame is processed; `NONE` means "work it out".
+#[derive(Clone, Copy)]
+pub struct Hint(Option<Pre>);
+
+#[derive(Clone, Copy)]
+struct Pre {
+    p: Fast,
+    to_vip: bool,
+    hh: Hashed,
+}
+
+impl Hint {
+    pub const NONE: Hint = Hint(None);
 }
 
 /// Check the fixed-offset headers; `None` for anything the general path
@@ -194,29 +214,71 @@ fn nat_rewrite(d: &mut [u8], proto: u8, dst_side: bool, addr: Ipv4Addr, port: u1
 }
 
 impl<F: Frame> Engine<F> {
-    /// Handle `frame` on the fast path, or give it back unchanged.
+    /// The prefetch pass's part for a frame the fast path may take: parse
+    /// it, find its direction and lookup position, prefetch the index
+    /// bucket; `None` when the fast path will not take it.
+    #[inline]
+    pub(super) fn fast_hint(
+        &self,
+        data: &[u8],
+        port: PortId,
+        snap: &Snapshot,
+        touch: impl FnMut(*const u8),
+    ) -> Option<Hint> {
+        let p = parse(data, &snap.port(port)?.mac)?;
+        let conns = &self.lb.conns;
+        let (to_vip, hh) = match snap.local(p.dst) {
+            Some(Local::Vip) => (
+                true,
+                conns.position(&ConnKey::new(p.proto, p.src, p.sport, p.dst, p.dport)),
+            ),
+            None => (
+                false,
+                conns.position_reply(&ReplyKey::new(p.proto, p.src, p.sport, p.dst, p.dport)),
+            ),
+            Some(Local::Own(_)) => return None,
+        };
+        conns.prefetch_at(hh, touch);
+        Some(Hint(Some(Pre { p, to_vip, hh })))
+    }
+
+    /// Handle `frame` on the fast path, or give it back unchanged. `hint`
+    /// is the frame's [`fast_hint`](Self::fast_hint) or [`Hint::NONE`].
     #[inline]
     pub(super) fn fast(
         &mut self,
         frame: F,
         port: PortId,
+        hint: Hint,
         snap: &Snapshot,
         now_ms: u64,
     ) -> Result<(), F> {
-        let Some(pv) = snap.port(port) else {
-            return Err(frame);
-        };
-        let Some(p) = parse(frame.data(), &pv.mac) else {
-            return Err(frame);
+        let (p, to_vip, hh) = match hint.0 {
+            Some(pre) => (pre.p, pre.to_vip, Some(pre.hh)),
+            None => {
+                let Some(pv) = snap.port(port) else {
+                    return Err(frame);
+                };
+                let Some(p) = parse(frame.data(), &pv.mac) else {
+                    return Err(frame);
+                };
+                match snap.local(p.dst) {
+                    Some(Local::Vip) => (p, true, None),
+                    None => (p, false, None),
+                    Some(Local::Own(_)) => return Err(frame),
+                }
+            }
         };
         if (snap.ha.enabled && !snap.ha.active) || is_martian(p.src) || snap.local(p.src).is_some()
         {
             return Err(frame);
         }
-        match snap.local(p.dst) {
-            Some(Local::Vip) => self.fast_to_vip(frame, &p, snap, now_ms),
-            None if !snap.services.list.is_empty() => self.fast_from_real(frame, &p, snap, now_ms),
-            _ => Err(frame),
+        if to_vip {
+            self.fast_to_vip(frame, &p, hh, snap, now_ms)
+        } else if !snap.services.list.is_empty() {
+            self.fast_from_real(frame, &p, hh, snap, now_ms)
+        } else {
+            Err(frame)
         }
     }
 
@@ -226,11 +288,13 @@ impl<F: Frame> Engine<F> {
         &mut self,
         mut frame: F,
         p: &Fast,
+        hh: Option<Hashed>,
         snap: &Snapshot,
         now_ms: u64,
     ) -> Result<(), F> {
         let key = ConnKey::new(p.proto, p.src, p.sport, p.dst, p.dport);
-        let Some(id) = self.lb.conns.lookup(&key, now_ms) else {
+        let hh = hh.unwrap_or_else(|| self.lb.conns.position(&key));
+        let Some(id) = self.lb.conns.lookup_at(&key, hh, now_ms) else {
             return Err(frame);
         };
         let Some(c) = self.lb.conns.get(id) else {
@@ -288,11 +352,13 @@ impl<F: Frame> Engine<F> {
         &mut self,
         mut frame: F,
         p: &Fast,
+        hh: Option<Hashed>,
         snap: &Snapshot,
         now_ms: u64,
     ) -> Result<(), F> {
         let key = ReplyKey::new(p.proto, p.src, p.sport, p.dst, p.dport);
-        let Some(id) = self.lb.conns.lookup_reply(&key, now_ms) else {
+        let hh = hh.unwrap_or_else(|| self.lb.conns.position_reply(&key));
+        let Some(id) = self.lb.conns.lookup_reply_at(&key, hh, now_ms) else {
             return Err(frame);
         };
         let Some(c) = self.lb.conns.get(id) else {

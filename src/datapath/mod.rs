@@ -25,6 +25,7 @@ pub mod sync;
 
 pub use counters::{Counter, Counters, RealCounters, MAX_REALS};
 pub use engine::Engine;
+pub use fast::Hint;
 pub use lb::{Lb, LbOptions};
 pub use reason::DropReason;
 pub use snapshot::{Local, PortView, RouteView, Snapshot};

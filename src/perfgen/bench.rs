@@ -10,7 +10,7 @@
 use super::{FlowMix, FrameSpec, Proto, Template, TCP_ACK, TCP_SYN};
 use crate::conn::{ConnKey, IPPROTO_TCP};
 use crate::ctl::topology::{self, Registry};
-use crate::datapath::{neigh::NeighConfig, Counters, Engine, Lb, Snapshot};
+use crate::datapath::{neigh::NeighConfig, Counters, Engine, Hint, Lb, Snapshot};
 use crate::frame::{Frame, VecAlloc, VecFrame};
 use crate::packet::ethernet::MacAddr;
 use crate::types::PortId;
@@ -143,7 +143,7 @@ impl Workload {
     /// write them all, prefetch every frame's connection-table buckets
     /// (`Engine::prefetch`), then process them in order.
     pub fn burst(&mut self, mix: &mut FlowMix, n: usize) {
-        let mut frames: [Option<VecFrame>; 64] = [const { None }; 64];
+        let mut frames: [Option<(VecFrame, Hint)>; 64] = [const { None }; 64];
         let n = n.min(frames.len());
         for slot in frames.iter_mut().take(n) {
             let (ep, syn) = mix.next_flow();
@@ -151,13 +151,14 @@ impl Workload {
             let flags = if syn { TCP_SYN } else { TCP_ACK };
             self.tmpl.write(f.data_mut(), ep, flags, self.seq, 0);
             self.seq = self.seq.wrapping_add(1);
-            self.engine
-                .prefetch(f.data(), &self.snap, crate::dpdk::prefetch_ptr);
-            *slot = Some(f);
+            let hint =
+                self.engine
+                    .prefetch(f.data(), PortId(0), &self.snap, crate::dpdk::prefetch_ptr);
+            *slot = Some((f, hint));
         }
-        for f in frames.iter_mut().take(n).filter_map(Option::take) {
+        for (f, hint) in frames.iter_mut().take(n).filter_map(Option::take) {
             self.engine
-                .rx(f, PortId(0), &self.snap, &mut self.alloc, self.now_ms);
+                .rx_hinted(f, hint, PortId(0), &self.snap, &mut self.alloc, self.now_ms);
         }
         for (_, f) in self.engine.out().drain(..) {
             self.forwarded += 1;

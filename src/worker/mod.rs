@@ -10,7 +10,9 @@ pub use control::{collect, Mailbox};
 pub use publish::Published;
 pub use rings::{Rings, Xfer};
 
-use crate::datapath::{neigh::NeighConfig, owner, Counters, DropReason, Engine, Lb, Snapshot};
+use crate::datapath::{
+    neigh::NeighConfig, owner, Counters, DropReason, Engine, Hint, Lb, Snapshot,
+};
 use crate::dpdk::{Mbuf, Mempool, Port};
 use crate::frame::Frame;
 use crate::types::{PortId, WorkerId};
@@ -227,6 +229,8 @@ pub fn run(w: WorkerSetup) -> i32 {
     engine.refresh(&snap);
     let me = usize::from(w.id.0);
     let mut rxbuf: Vec<Mbuf> = Vec::with_capacity(w.burst);
+    // The prefetch pass's findings, one per frame of the current burst.
+    let mut hints: Vec<Hint> = Vec::with_capacity(w.burst);
     // Room for a full engine output list plus the unsent tail kept from the
     // previous flush (at most `keep`): pushing never reallocates.
     let keep = w.burst * 2;
@@ -279,12 +283,13 @@ pub fn run(w: WorkerSetup) -> i32 {
             for m in rxbuf.iter() {
                 m.prefetch();
             }
+            hints.clear();
             for m in rxbuf.iter() {
-                engine.prefetch(m.data(), &snap, crate::dpdk::prefetch_ptr);
+                hints.push(engine.prefetch(m.data(), port, &snap, crate::dpdk::prefetch_ptr));
             }
-            for m in rxbuf.drain(..) {
+            for (m, &hint) in rxbuf.drain(..).zip(hints.iter()) {
                 if w.workers == 1 {
-                    engine.rx(m, port, &snap, &mut pool, now_ms);
+                    engine.rx_hinted(m, hint, port, &snap, &mut pool, now_ms);
                     continue;
                 }
                 match owner::of_frame(m.data(), &snap, w.workers) {
@@ -296,7 +301,7 @@ pub fn run(w: WorkerSetup) -> i32 {
                             w.counters.redirected.inc();
                         }
                     }
-                    _ => engine.rx(m, port, &snap, &mut pool, now_ms),
+                    _ => engine.rx_hinted(m, hint, port, &snap, &mut pool, now_ms),
                 }
             }
         }
