@@ -154,7 +154,7 @@ impl Index {
 
     /// First value with a matching tag in `b1` then (if `b1` has spilled)
     /// `b2` for which `pred` holds.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find(&self, hh: Hashed, mut pred: impl FnMut(u32) -> bool) -> Option<u32> {
         let bk = self.buckets.get(hh.b1 as usize)?;
         for s in 0..SLOTS {

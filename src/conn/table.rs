@@ -219,7 +219,7 @@ impl ConnTable {
         self.find_key_at(kind, key, hh, t)
     }
 
-    #[inline]
+    #[inline(always)]
     fn find_key_at(&self, kind: Kind, key: &ConnKey, hh: Hashed, t: Option<u32>) -> Option<u32> {
         let want_tpl = kind == Kind::Template;
         let slab = &self.slab;

@@ -224,7 +224,11 @@ impl<F: Frame> Engine<F> {
             Some(PrefetchKey::Reply(k)) => self.lb.conns.prefetch_reply(&k, touch),
             None => {}
         }
-        Hint::NONE
+        if self.fast_path {
+            Hint::SLOW
+        } else {
+            Hint::NONE
+        }
     }
 
     /// Expire connections with bounded work.

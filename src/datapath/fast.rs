@@ -52,12 +52,22 @@ struct Fast {
 }
 
 /// What the burst's prefetch pass ([`Engine::prefetch`]) learned about a
-/// frame the fast path will accept: its parsed headers, which way it goes
-/// and where its connection lookup looks, so that [`Engine::fast`] does
-/// not parse and hash it again. Valid for the frame it came from, with the
-/// same snapshot, until that frame is processed; `NONE` means "work it out".
+/// frame: whether the fast path will take it and, if so, its parsed
+/// headers, which way it goes and where its connection lookup looks, so
+/// that [`Engine::fast`] does not parse and hash it again. Valid for the
+/// frame it came from, with the same snapshot, until that frame is
+/// processed; `NONE` means "work it out".
 #[derive(Clone, Copy)]
-pub struct Hint(Option<Pre>);
+pub struct Hint(Seen);
+
+#[derive(Clone, Copy)]
+enum Seen {
+    /// Not looked at.
+    Nothing,
+    /// `parse` refused it (a SYN, say): the general path's.
+    Slow,
+    Fast(Pre),
+}
 
 #[derive(Clone, Copy)]
 struct Pre {
@@ -67,7 +77,9 @@ struct Pre {
 }
 
 impl Hint {
-    pub const NONE: Hint = Hint(None);
+    pub const NONE: Hint = Hint(Seen::Nothing);
+    /// The frame goes to the general path.
+    pub(super) const SLOW: Hint = Hint(Seen::Slow);
 }
 
 /// Check the fixed-offset headers; `None` for anything the general path
@@ -216,8 +228,9 @@ fn nat_rewrite(d: &mut [u8], proto: u8, dst_side: bool, addr: Ipv4Addr, port: u1
 impl<F: Frame> Engine<F> {
     /// The prefetch pass's part for a frame the fast path may take: parse
     /// it, find its direction and lookup position, prefetch the index
-    /// bucket; `None` when the fast path will not take it.
-    #[inline]
+    /// bucket; `None` when `parse` refuses it or it is addressed to us (the
+    /// general path's; the caller prefetches for that).
+    #[inline(always)]
     pub(super) fn fast_hint(
         &self,
         data: &[u8],
@@ -239,12 +252,12 @@ impl<F: Frame> Engine<F> {
             Some(Local::Own(_)) => return None,
         };
         conns.prefetch_at(hh, touch);
-        Some(Hint(Some(Pre { p, to_vip, hh })))
+        Some(Hint(Seen::Fast(Pre { p, to_vip, hh })))
     }
 
     /// Handle `frame` on the fast path, or give it back unchanged. `hint`
     /// is the frame's [`fast_hint`](Self::fast_hint) or [`Hint::NONE`].
-    #[inline]
+    #[inline(always)]
     pub(super) fn fast(
         &mut self,
         frame: F,
@@ -254,8 +267,9 @@ impl<F: Frame> Engine<F> {
         now_ms: u64,
     ) -> Result<(), F> {
         let (p, to_vip, hh) = match hint.0 {
-            Some(pre) => (pre.p, pre.to_vip, Some(pre.hh)),
-            None => {
+            Seen::Fast(pre) => (pre.p, pre.to_vip, Some(pre.hh)),
+            Seen::Slow => return Err(frame),
+            Seen::Nothing => {
                 let Some(pv) = snap.port(port) else {
                     return Err(frame);
                 };
