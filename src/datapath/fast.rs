@@ -226,18 +226,12 @@ fn nat_rewrite(d: &mut [u8], proto: u8, dst_side: bool, addr: Ipv4Addr, port: u1
 }
 
 impl<F: Frame> Engine<F> {
-    /// The prefetch pass's part for a frame the fast path may take: parse
-    /// it, find its direction and lookup position, prefetch the index
-    /// bucket; `None` when `parse` refuses it or it is addressed to us (the
-    /// general path's; the caller prefetches for that).
-    #[inline(always)]
-    pub(super) fn fast_hint(
-        &self,
-        data: &[u8],
-        port: PortId,
-        snap: &Snapshot,
-        touch: impl FnMut(*const u8),
-    ) -> Option<Hint> {
+    /// What the fast path needs to know of a frame before it looks at the
+    /// connection: its headers, its direction and its lookup position;
+    /// `None` when `parse` refuses it or it is addressed to us (the general
+    /// path's).
+    #[inline]
+    fn pre(&self, data: &[u8], port: PortId, snap: &Snapshot) -> Option<Pre> {
         let p = parse(data, &snap.port(port)?.mac)?;
         let conns = &self.lb.conns;
         let (to_vip, hh) = match snap.local(p.dst) {
@@ -251,12 +245,28 @@ impl<F: Frame> Engine<F> {
             ),
             Some(Local::Own(_)) => return None,
         };
-        conns.prefetch_at(hh, touch);
-        Some(Hint(Seen::Fast(Pre { p, to_vip, hh })))
+        Some(Pre { p, to_vip, hh })
+    }
+
+    /// The prefetch pass's part: the frame's [`pre`](Self::pre), with its
+    /// index bucket prefetched; `None` as for `pre` (the caller prefetches
+    /// for the general path).
+    #[inline(always)]
+    pub(super) fn fast_hint(
+        &self,
+        data: &[u8],
+        port: PortId,
+        snap: &Snapshot,
+        touch: impl FnMut(*const u8),
+    ) -> Option<Hint> {
+        let pre = self.pre(data, port, snap)?;
+        self.lb.conns.prefetch_at(pre.hh, touch);
+        Some(Hint(Seen::Fast(pre)))
     }
 
     /// Handle `frame` on the fast path, or give it back unchanged. `hint`
-    /// is the frame's [`fast_hint`](Self::fast_hint) or [`Hint::NONE`].
+    /// is the frame's [`fast_hint`](Self::fast_hint), [`Hint::SLOW`] or
+    /// [`Hint::NONE`].
     #[inline(always)]
     pub(super) fn fast(
         &mut self,
@@ -266,22 +276,13 @@ impl<F: Frame> Engine<F> {
         snap: &Snapshot,
         now_ms: u64,
     ) -> Result<(), F> {
-        let (p, to_vip, hh) = match hint.0 {
-            Seen::Fast(pre) => (pre.p, pre.to_vip, Some(pre.hh)),
+        let Pre { p, to_vip, hh } = match hint.0 {
+            Seen::Fast(pre) => pre,
             Seen::Slow => return Err(frame),
-            Seen::Nothing => {
-                let Some(pv) = snap.port(port) else {
-                    return Err(frame);
-                };
-                let Some(p) = parse(frame.data(), &pv.mac) else {
-                    return Err(frame);
-                };
-                match snap.local(p.dst) {
-                    Some(Local::Vip) => (p, true, None),
-                    None => (p, false, None),
-                    Some(Local::Own(_)) => return Err(frame),
-                }
-            }
+            Seen::Nothing => match self.pre(frame.data(), port, snap) {
+                Some(pre) => pre,
+                None => return Err(frame),
+            },
         };
         if (snap.ha.enabled && !snap.ha.active) || is_martian(p.src) || snap.local(p.src).is_some()
         {
@@ -302,12 +303,11 @@ impl<F: Frame> Engine<F> {
         &mut self,
         mut frame: F,
         p: &Fast,
-        hh: Option<Hashed>,
+        hh: Hashed,
         snap: &Snapshot,
         now_ms: u64,
     ) -> Result<(), F> {
         let key = ConnKey::new(p.proto, p.src, p.sport, p.dst, p.dport);
-        let hh = hh.unwrap_or_else(|| self.lb.conns.position(&key));
         let Some(id) = self.lb.conns.lookup_at(&key, hh, now_ms) else {
             return Err(frame);
         };
@@ -366,12 +366,11 @@ impl<F: Frame> Engine<F> {
         &mut self,
         mut frame: F,
         p: &Fast,
-        hh: Option<Hashed>,
+        hh: Hashed,
         snap: &Snapshot,
         now_ms: u64,
     ) -> Result<(), F> {
         let key = ReplyKey::new(p.proto, p.src, p.sport, p.dst, p.dport);
-        let hh = hh.unwrap_or_else(|| self.lb.conns.position_reply(&key));
         let Some(id) = self.lb.conns.lookup_reply_at(&key, hh, now_ms) else {
             return Err(frame);
         };
