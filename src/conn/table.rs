@@ -578,7 +578,7 @@ impl ConnTable {
     /// SYN/FIN/RST, a UDP connection), re-arm its timer the way
     /// [`transition`](Self::transition) does and return `true`. Otherwise
     /// change nothing and return `false` (the caller takes the general path).
-    #[inline]
+    #[inline(always)]
     pub fn rearm_steady(&mut self, id: ConnId, dir: Dir, tcp_flags: u8, now_ms: u64) -> bool {
         let t = tick(now_ms);
         let (secure, timeouts) = (self.secure_tcp, self.timeouts);

@@ -256,6 +256,7 @@ impl<F: Frame> Engine<F> {
         }
     }
 
+    #[inline(always)]
     pub(super) fn push_out(&mut self, port: PortId, frame: F) {
         if self.out.len() == self.out.capacity() {
             self.counters.count_drop(DropReason::TxFull);

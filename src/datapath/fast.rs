@@ -144,7 +144,7 @@ fn parse(d: &[u8], my_mac: &MacAddr) -> Option<Fast> {
 
 /// TTL − 1 with the header checksum updated as
 /// `ipv4::Packet::decrement_ttl` does (the frame passed [`parse`]).
-#[inline]
+#[inline(always)]
 fn decrement_ttl(h: &mut [u8; L4]) {
     let old = u16::from_be_bytes([h[22], h[23]]);
     let c = checksum::update_u16(u16::from_be_bytes([h[24], h[25]]), old, old - 0x0100);
@@ -298,7 +298,7 @@ impl<F: Frame> Engine<F> {
     }
 
     /// Client → VIP on an established connection (`Lb::to_vip`).
-    #[inline]
+    #[inline(always)]
     fn fast_to_vip(
         &mut self,
         mut frame: F,
@@ -398,7 +398,7 @@ impl<F: Frame> Engine<F> {
 
     /// Write the Ethernet addresses and queue the frame (the general path's
     /// `output` with a known MAC).
-    #[inline]
+    #[inline(always)]
     fn send(&mut self, mut frame: F, port: PortId, dst: MacAddr, src: MacAddr) {
         let d = frame.data_mut();
         if let Some(h) = d.get_mut(..12) {

@@ -145,7 +145,7 @@ impl<F> Neighbors<F> {
     /// The next hop's MAC when [`resolve`](Self::resolve) would answer
     /// `Known` without a refresh straight from its front cache; `None`
     /// otherwise. Changes nothing (the fast path's lookup).
-    #[inline]
+    #[inline(always)]
     pub fn peek(&self, port: PortId, ip: Ipv4Addr, now_ms: u64) -> Option<MacAddr> {
         let f = self.front.get(Self::front_slot(port, ip))?;
         (f.epoch == self.epoch && f.ip == ip && f.port == port && now_ms < f.until_ms)

@@ -190,7 +190,7 @@ impl Snapshot {
 
     /// Egress port and next hop towards real server `id` at `addr` (cached
     /// per snapshot; falls back to [`Snapshot::route`]).
-    #[inline]
+    #[inline(always)]
     pub fn route_to_real(
         &self,
         id: super::service::RealId,
