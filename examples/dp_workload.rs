@@ -2,10 +2,13 @@
 //! (`perf/callgrind.sh`): set up an engine with CONNS established
 //! connections, then push PACKETS frames of MODE through `Engine::rx`.
 //!
-//!     dp_workload MODE CONNS PACKETS [BURST]   MODE: dr-est | nat-est | dr-new
+//!     dp_workload MODE CONNS PACKETS [BURST]   MODE: dr-est | nat-est | dr-new | harness
 //!
 //! With BURST (1..64) the packets go through `Workload::burst` as a worker
 //! processes an RX burst (prefetch pass first); without, one at a time.
+//! `harness` runs dr-est's frames through `Workload::burst_harness_only`
+//! (written and recycled, never processed: the share of the figure that is
+//! not the engine; needs BURST).
 //!
 //! Run it twice with different PACKETS: the difference in instructions
 //! divided by the difference in packets is the cost per packet, free of
@@ -17,13 +20,14 @@ use lvsd::perfgen::FlowMix;
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     if a.len() != 4 && a.len() != 5 {
-        eprintln!("usage: dp_workload dr-est|nat-est|dr-new CONNS PACKETS [BURST]");
+        eprintln!("usage: dp_workload dr-est|nat-est|dr-new|harness CONNS PACKETS [BURST]");
         std::process::exit(2);
     }
     let conns: u64 = a[2].parse().expect("CONNS");
     let packets: u64 = a[3].parse().expect("PACKETS");
+    let harness = a[1] == "harness";
     let (vip, new) = match a[1].as_str() {
-        "dr-est" => (lvsd::perfgen::bench::DR_VIP, false),
+        "dr-est" | "harness" => (DR_VIP, false),
         "nat-est" => (NAT_VIP, false),
         "dr-new" => (DR_VIP, true),
         m => panic!("unknown mode {m}"),
@@ -51,9 +55,17 @@ fn main() {
             let mut left = packets;
             while left > 0 {
                 let n = left.min(b);
-                w.burst(&mut mix, n as usize);
+                if harness {
+                    w.burst_harness_only(&mut mix, n as usize);
+                } else {
+                    w.burst(&mut mix, n as usize);
+                }
                 left -= n;
             }
+        }
+        _ if harness => {
+            eprintln!("harness needs BURST");
+            std::process::exit(2);
         }
         _ => w.run(&mut mix, packets),
     }

@@ -64,6 +64,13 @@ pub fn tcp_event(flags: u8) -> Option<TcpEvent> {
     }
 }
 
+/// ACK set, SYN/FIN/RST clear: the event of almost every segment of an
+/// established connection.
+#[inline(always)]
+pub fn is_plain_ack(flags: u8) -> bool {
+    flags & (tcp_flags::ACK | tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST) == tcp_flags::ACK
+}
+
 /// `IP_VS_TCP_S_*`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]

@@ -27,7 +27,8 @@ use super::slab::{
     F_ONE_PACKET, F_REPLY_DUP, F_SYNC, F_USED, NIL,
 };
 use super::state::{
-    tcp_next, Dir, TcpState, TimeoutTable, Timeouts, MAX_TIMEOUT_S, NEW_CONN_TIMEOUT_S,
+    is_plain_ack, tcp_next, Dir, TcpState, TimeoutTable, Timeouts, MAX_TIMEOUT_S,
+    NEW_CONN_TIMEOUT_S,
 };
 use super::{InsertError, NewConn, StateChange, TableError, TableStats};
 
@@ -581,7 +582,7 @@ impl ConnTable {
     #[inline(always)]
     pub fn rearm_steady(&mut self, id: ConnId, dir: Dir, tcp_flags: u8, now_ms: u64) -> bool {
         let t = tick(now_ms);
-        let (secure, timeouts) = (self.secure_tcp, self.timeouts);
+        let (secure, timeouts) = (self.secure_tcp, &self.timeouts);
         let Some(c) = self.slab.get_mut(id.0) else {
             return false;
         };
@@ -597,7 +598,12 @@ impl ConnTable {
             let Some(cur) = TcpState::from_u8(c.state) else {
                 return false;
             };
-            if tcp_next(secure, d, tcp_flags, cur) != cur {
+            // An ACK without SYN/FIN/RST keeps ESTABLISHED in every
+            // direction and in both tables (`state::tests`): the common
+            // case, decided without the table walk.
+            if !(cur == TcpState::Established && is_plain_ack(tcp_flags))
+                && tcp_next(secure, d, tcp_flags, cur) != cur
+            {
                 return false;
             }
         } else if dir == Dir::Output && c.aux != NIL {
