@@ -64,8 +64,9 @@ pub fn tcp_event(flags: u8) -> Option<TcpEvent> {
     }
 }
 
-/// ACK set, SYN/FIN/RST clear: the event of almost every segment of an
-/// established connection.
+/// ACK set, SYN/FIN/RST clear (`tcp_event` would say `Ack`, in one
+/// compare): the event of almost every segment of an established
+/// connection.
 #[inline(always)]
 pub fn is_plain_ack(flags: u8) -> bool {
     flags & (tcp_flags::ACK | tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST) == tcp_flags::ACK
@@ -198,7 +199,18 @@ pub const TCP_STATES_DOS: TcpTable = [
 
 /// Next TCP state: the table lookup of `set_tcp_state` (no event ⇒ CLOSE).
 /// `dir` must already be `InputOnly` for NOOUTPUT connections.
+#[inline]
 pub fn tcp_next(secure: bool, dir: Dir, flags: u8, cur: TcpState) -> TcpState {
+    // An ACK without SYN/FIN/RST keeps ESTABLISHED in every direction and
+    // in both tables (`tests_state`): the common case, without the walk.
+    if cur == TcpState::Established && is_plain_ack(flags) {
+        return cur;
+    }
+    tcp_table_next(secure, dir, flags, cur)
+}
+
+/// [`tcp_next`] by the table alone.
+pub(crate) fn tcp_table_next(secure: bool, dir: Dir, flags: u8, cur: TcpState) -> TcpState {
     let table = if secure { &TCP_STATES_DOS } else { &TCP_STATES };
     match tcp_event(flags) {
         Some(ev) => table[dir as usize][ev as usize][cur as usize],

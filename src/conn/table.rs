@@ -27,8 +27,7 @@ use super::slab::{
     F_ONE_PACKET, F_REPLY_DUP, F_SYNC, F_USED, NIL,
 };
 use super::state::{
-    is_plain_ack, tcp_next, Dir, TcpState, TimeoutTable, Timeouts, MAX_TIMEOUT_S,
-    NEW_CONN_TIMEOUT_S,
+    tcp_next, Dir, TcpState, TimeoutTable, Timeouts, MAX_TIMEOUT_S, NEW_CONN_TIMEOUT_S,
 };
 use super::{InsertError, NewConn, StateChange, TableError, TableStats};
 
@@ -598,12 +597,7 @@ impl ConnTable {
             let Some(cur) = TcpState::from_u8(c.state) else {
                 return false;
             };
-            // An ACK without SYN/FIN/RST keeps ESTABLISHED in every
-            // direction and in both tables (`state::tests`): the common
-            // case, decided without the table walk.
-            if !(cur == TcpState::Established && is_plain_ack(tcp_flags))
-                && tcp_next(secure, d, tcp_flags, cur) != cur
-            {
+            if tcp_next(secure, d, tcp_flags, cur) != cur {
                 return false;
             }
         } else if dir == Dir::Output && c.aux != NIL {

@@ -1,7 +1,7 @@
 //! State machine tests: the tables against the reference text, hand-checked
 //! transitions, NAT and DR sequences, timeouts, UDP refresh, secure_tcp.
 
-use super::state::is_plain_ack;
+use super::state::{is_plain_ack, tcp_table_next};
 use super::tcp_flags::{ACK, FIN, PSH, RST, SYN};
 use super::*;
 use std::net::Ipv4Addr;
@@ -496,7 +496,7 @@ fn established_or_reply_assures_template() {
     assert_eq!(t.get(utpl).unwrap().state(), CTPL_S_ASSURED);
 }
 
-/// `rearm_steady`'s shortcut: every segment `is_plain_ack` accepts keeps
+/// `tcp_next`'s shortcut: every segment `is_plain_ack` accepts keeps
 /// ESTABLISHED, in each direction and in both tables, and the flags it
 /// refuses include every one that would not.
 #[test]
@@ -505,7 +505,7 @@ fn plain_ack_keeps_established_everywhere() {
     for flags in 0..=255u8 {
         for dir in [Dir::Input, Dir::Output, Dir::InputOnly] {
             for secure in [false, true] {
-                let next = tcp_next(secure, dir, flags, TcpState::Established);
+                let next = tcp_table_next(secure, dir, flags, TcpState::Established);
                 if is_plain_ack(flags) {
                     assert_eq!(next, TcpState::Established, "{flags:#x} {dir:?} {secure}");
                 }
