@@ -35,17 +35,23 @@ fn established(c: &mut Criterion) {
     g.finish();
 }
 
-/// Established flows in bursts of 32 with the worker's prefetch pass
-/// (`Workload::burst`): the figure is per packet.
+/// Established flows in bursts of 32 with the worker's prefetch passes
+/// (`Workload::burst`): the figure is per packet. At 1M connections also
+/// with the clients in random order (`FlowMix::random_order`), where each
+/// packet's record is a DRAM miss of its own.
 fn established_burst(c: &mut Criterion) {
     let mut g = c.benchmark_group("established-burst32");
     g.throughput(Throughput::Elements(32));
     for (name, vip) in [("dr", DR_VIP), ("nat", NAT_VIP)] {
-        for conns in [1_000u64, 1_000_000] {
+        for (conns, random) in [(1_000u64, false), (1_000_000, false), (1_000_000, true)] {
             let mut w = Workload::new(CAPACITY, vip, 64);
             w.establish(conns);
             let mut mix = FlowMix::new(conns, conns, 1, 0);
-            g.bench_function(format!("{name}/{}", label(conns)), |b| {
+            if random {
+                mix = mix.random_order();
+            }
+            let order = if random { "-random" } else { "" };
+            g.bench_function(format!("{name}/{}{order}", label(conns)), |b| {
                 b.iter(|| w.burst(&mut mix, 32))
             });
         }
@@ -62,10 +68,16 @@ fn harness_only(c: &mut Criterion) {
     let conns = 1_000_000u64;
     let mut w = Workload::new(CAPACITY, DR_VIP, 64);
     w.establish(conns);
-    let mut mix = FlowMix::new(conns, conns, 1, 0);
-    g.bench_function(format!("dr/{}", label(conns)), |b| {
-        b.iter(|| w.burst_harness_only(&mut mix, 32))
-    });
+    for random in [false, true] {
+        let mut mix = FlowMix::new(conns, conns, 1, 0);
+        if random {
+            mix = mix.random_order();
+        }
+        let order = if random { "-random" } else { "" };
+        g.bench_function(format!("dr/{}{order}", label(conns)), |b| {
+            b.iter(|| w.burst_harness_only(&mut mix, 32))
+        });
+    }
     g.finish();
 }
 

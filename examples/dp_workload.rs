@@ -2,13 +2,21 @@
 //! (`perf/callgrind.sh`): set up an engine with CONNS established
 //! connections, then push PACKETS frames of MODE through `Engine::rx`.
 //!
-//!     dp_workload MODE CONNS PACKETS [BURST]   MODE: dr-est | nat-est | dr-new | harness
+//!     dp_workload MODE CONNS PACKETS [BURST [ORDER]]
+//!         MODE: dr-est | nat-est | dr-new | harness    ORDER: seq | random
 //!
 //! With BURST (1..64) the packets go through `Workload::burst` as a worker
 //! processes an RX burst (prefetch pass first); without, one at a time.
 //! `harness` runs dr-est's frames through `Workload::burst_harness_only`
 //! (written and recycled, never processed: the share of the figure that is
 //! not the engine; needs BURST).
+//!
+//! ORDER `random` visits the established connections in a fixed
+//! pseudo-random order (`FlowMix::random_order`) instead of the order they
+//! were created in, so that consecutive packets' records are not
+//! neighbours in memory (as with real clients). With the environment
+//! variable `DP_NO_RECORD_PREFETCH=1` bursts skip the worker's second
+//! prefetch pass (`Engine::prefetch_record`), to measure what it brings.
 //!
 //! Run it twice with different PACKETS: the difference in instructions
 //! divided by the difference in packets is the cost per packet, free of
@@ -19,8 +27,10 @@ use lvsd::perfgen::FlowMix;
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    if a.len() != 4 && a.len() != 5 {
-        eprintln!("usage: dp_workload dr-est|nat-est|dr-new|harness CONNS PACKETS [BURST]");
+    if !(4..=6).contains(&a.len()) {
+        eprintln!(
+            "usage: dp_workload dr-est|nat-est|dr-new|harness CONNS PACKETS [BURST [seq|random]]"
+        );
         std::process::exit(2);
     }
     let conns: u64 = a[2].parse().expect("CONNS");
@@ -42,11 +52,18 @@ fn main() {
     }
     let mut w = Workload::new(cap, vip, 64);
     w.establish(conns);
+    w.record_prefetch = std::env::var_os("DP_NO_RECORD_PREFETCH").is_none();
     let mut mix = if new {
         FlowMix::new(0, conns, packets.max(1), 1_000_000)
     } else {
         FlowMix::new(conns, conns, 1, 0)
     };
+    let order = a.get(5).map_or("seq", String::as_str);
+    match order {
+        "seq" => {}
+        "random" => mix = mix.random_order(),
+        o => panic!("unknown order {o}"),
+    }
     let before = w.forwarded;
     let t0 = std::time::Instant::now();
     match a.get(4).map(|b| b.parse::<u64>().expect("BURST")) {
@@ -72,8 +89,9 @@ fn main() {
     let ns = t0.elapsed().as_nanos() as f64 / packets.max(1) as f64;
     let fwd = w.forwarded - before;
     println!(
-        "mode={} conns={} packets={} forwarded={} drops={} table={} ns_per_packet={ns:.1}",
+        "mode={} order={order} record_prefetch={} conns={} packets={} forwarded={} drops={} table={} ns_per_packet={ns:.1}",
         a[1],
+        w.record_prefetch,
         conns,
         packets,
         fwd,

@@ -49,6 +49,13 @@ struct Args {
     /// Established client endpoints (ACK packets cycle through 0..flows).
     #[arg(long, default_value_t = 1000)]
     flows: u64,
+    /// Order of the established endpoints in the measured phase: `seq`
+    /// (0, 1, 2, … as they were created) or `random` (a fixed pseudo-random
+    /// permutation, each endpoint still once per round; real clients do not
+    /// take turns in creation order, and neither do their records' places
+    /// in the director's memory).
+    #[arg(long, default_value = "seq")]
+    order: String,
     /// Share of packets that are SYNs from new endpoints (0..=1).
     #[arg(long, default_value_t = 0.0)]
     syn_share: f64,
@@ -266,6 +273,11 @@ fn main() -> anyhow::Result<()> {
         "udp" => Proto::Udp,
         p => anyhow::bail!("--proto {p}: tcp or udp"),
     };
+    let random_order = match a.order.as_str() {
+        "seq" => false,
+        "random" => true,
+        o => anyhow::bail!("--order {o}: seq or random"),
+    };
     if !(0.0..=1.0).contains(&a.syn_share) {
         anyhow::bail!("--syn-share must be within 0..=1");
     }
@@ -376,9 +388,13 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or(perfgen::MAX_ENDPOINTS - syn_base)
         .min(perfgen::MAX_ENDPOINTS - syn_base);
     let mut hist = LatHist::new();
+    let mut mix = FlowMix::new(a.flows, syn_base, syn_space, syn_ppm);
+    if random_order {
+        mix = mix.random_order();
+    }
     let mut ph = Phase {
         tmpl: &tmpl,
-        mix: FlowMix::new(a.flows, syn_base, syn_space, syn_ppm),
+        mix,
         rate: a.rate,
         duration_s: a.duration,
         count: a.count,
@@ -414,6 +430,7 @@ fn main() -> anyhow::Result<()> {
         ("proto", a.proto.clone()),
         ("size", a.size.to_string()),
         ("flows", a.flows.to_string()),
+        ("order", a.order.clone()),
         ("syn_share", a.syn_share.to_string()),
         ("warm", a.warm.to_string()),
         ("rate_target", a.rate.to_string()),

@@ -152,6 +152,17 @@ impl Index {
         }
     }
 
+    /// The first value in `hh`'s primary bucket whose tag matches: the
+    /// entry a hit compares first (for the second prefetch stage, once the
+    /// bucket is in cache).
+    #[inline]
+    pub(crate) fn first_match(&self, hh: Hashed) -> Option<u32> {
+        let bk = self.buckets.get(hh.b1 as usize)?;
+        (0..SLOTS)
+            .find(|&s| bk.tags[s] == hh.tag && bk.vals[s] != EMPTY)
+            .map(|s| bk.vals[s])
+    }
+
     /// First value with a matching tag in `b1` then (if `b1` has spilled)
     /// `b2` for which `pred` holds.
     #[inline(always)]

@@ -255,6 +255,18 @@ impl ConnTable {
         self.index.prefetch(hh, touch);
     }
 
+    /// Second prefetch stage: hand `touch` both ends of the record that a
+    /// lookup at `hh` compares first (a 44-byte record straddles two
+    /// cache lines more often than not). Reads the primary bucket, so it
+    /// pays only after [`prefetch_at`](Self::prefetch_at) of the same
+    /// position had time to bring it in.
+    #[inline]
+    pub(crate) fn prefetch_record_at(&self, hh: Hashed, touch: impl FnMut(*const u8)) {
+        if let Some(v) = self.index.first_match(hh) {
+            self.slab.prefetch(v & ID_MASK, touch);
+        }
+    }
+
     /// [`prefetch_at`](Self::prefetch_at) the position of `key`.
     #[inline]
     pub fn prefetch(&self, key: &ConnKey, touch: impl FnMut(*const u8)) {

@@ -202,10 +202,8 @@ impl<F: Frame> Engine<F> {
     /// take is parsed and hashed here once, and the returned [`Hint`]
     /// carries that to [`rx_hinted`](Self::rx_hinted); for other untagged
     /// IPv4 TCP/UDP frames (SYNs, say) the key is read at fixed offsets
-    /// without validating anything (`rx` does that). (A second pass
-    /// prefetching the records the buckets point to was measured slower,
-    /// three times, last as a whole-burst pass and as a rolling one 2–8
-    /// packets ahead: perf/RESULTS.md.)
+    /// without validating anything (`rx` does that). The worker then runs
+    /// [`prefetch_record`](Self::prefetch_record) over the burst.
     #[inline]
     pub fn prefetch(
         &self,
@@ -228,6 +226,19 @@ impl<F: Frame> Engine<F> {
             Hint::SLOW
         } else {
             Hint::NONE
+        }
+    }
+
+    /// Second pass over an RX burst, after [`prefetch`](Self::prefetch) of
+    /// every frame: for a frame the fast path takes, read its index bucket
+    /// (in cache or on its way by now) and hand the connection record it
+    /// points to to `touch`. With clients in no particular order every
+    /// record is a DRAM miss of its own, and this lets a burst's misses
+    /// overlap as the bucket prefetches do (perf/RESULTS.md, seventh pass).
+    #[inline]
+    pub fn prefetch_record(&self, hint: &Hint, touch: impl FnMut(*const u8)) {
+        if self.fast_path {
+            self.fast_record_hint(hint, touch);
         }
     }
 

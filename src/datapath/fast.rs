@@ -264,6 +264,16 @@ impl<F: Frame> Engine<F> {
         Some(Hint(Seen::Fast(pre)))
     }
 
+    /// The second prefetch pass's part: prefetch the connection record the
+    /// fast path's lookup will compare, found through the index bucket the
+    /// first pass prefetched. Nothing for other hints.
+    #[inline(always)]
+    pub(super) fn fast_record_hint(&self, hint: &Hint, touch: impl FnMut(*const u8)) {
+        if let Seen::Fast(pre) = &hint.0 {
+            self.lb.conns.prefetch_record_at(pre.hh, touch);
+        }
+    }
+
     /// Handle `frame` on the fast path, or give it back unchanged. `hint`
     /// is the frame's [`fast_hint`](Self::fast_hint), [`Hint::SLOW`] or
     /// [`Hint::NONE`].

@@ -266,6 +266,7 @@ fn fast_path_equals_general_path() {
             if k == 0 && i % 2 == 0 {
                 // As a worker runs a burst: the prefetch pass's hint first.
                 let hint = e.prefetch(&f, port, &snap, |_| {});
+                e.prefetch_record(&hint, |_| {});
                 e.rx_hinted(VecFrame::new(&f), hint, port, &snap, &mut p.alloc, now);
             } else {
                 e.rx(VecFrame::new(&f), port, &snap, &mut p.alloc, now);

@@ -70,6 +70,10 @@ pub struct Workload {
     seq: u32,
     /// Frames the engine forwarded (to check the workload is what it claims).
     pub forwarded: u64,
+    /// Run the second prefetch pass (`Engine::prefetch_record`) in
+    /// [`burst`](Self::burst), as the worker does; off to measure what it
+    /// brings.
+    pub record_prefetch: bool,
 }
 
 impl Workload {
@@ -114,6 +118,7 @@ impl Workload {
             now_ms: 1000,
             seq: 0,
             forwarded: 0,
+            record_prefetch: true,
         }
     }
 
@@ -141,7 +146,8 @@ impl Workload {
 
     /// Process a burst of `n` (≤ 64) frames of `mix` as a worker does:
     /// write them all, prefetch every frame's connection-table buckets
-    /// (`Engine::prefetch`), then process them in order.
+    /// (`Engine::prefetch`), then the records they point to
+    /// (`Engine::prefetch_record`), then process them in order.
     pub fn burst(&mut self, mix: &mut FlowMix, n: usize) {
         let mut frames: [Option<(VecFrame, Hint)>; 64] = [const { None }; 64];
         let n = n.min(frames.len());
@@ -155,6 +161,11 @@ impl Workload {
                 self.engine
                     .prefetch(f.data(), PortId(0), &self.snap, crate::dpdk::prefetch_ptr);
             *slot = Some((f, hint));
+        }
+        if self.record_prefetch {
+            for (_, hint) in frames.iter().take(n).flatten() {
+                self.engine.prefetch_record(hint, crate::dpdk::prefetch_ptr);
+            }
         }
         for (f, hint) in frames.iter_mut().take(n).filter_map(Option::take) {
             self.engine

@@ -100,6 +100,34 @@ fn mix_share_and_ranges() {
 }
 
 #[test]
+fn random_order_visits_every_endpoint_once_per_round() {
+    for n in [2u64, 3, 5, 1000, 4096, 100_003] {
+        let mut m = FlowMix::new(n, n, 1, 0).random_order();
+        let mut seen = vec![false; n as usize];
+        let mut in_place = 0;
+        for k in 0..n {
+            let (i, syn) = m.next_flow();
+            assert!(!syn && i < n, "n={n}: {i}");
+            assert!(!seen[i as usize], "n={n}: {i} twice in a round");
+            seen[i as usize] = true;
+            in_place += u64::from(i == k);
+        }
+        // The next round repeats the same order.
+        let first = FlowMix::new(n, n, 1, 0).random_order().next_flow();
+        assert_eq!(m.next_flow(), first, "n={n}");
+        if n >= 1000 {
+            assert!(in_place < n / 100, "n={n}: {in_place} in sequence order");
+        }
+    }
+    // SYNs and a single endpoint are not permuted.
+    let mut one = FlowMix::new(1, 1, 1, 0).random_order();
+    assert_eq!(one.next_flow(), (0, false));
+    let mut flood = FlowMix::new(0, 7, 3, 0).random_order();
+    let v: Vec<_> = (0..3).map(|_| flood.next_flow()).collect();
+    assert_eq!(v, [(7, true), (8, true), (9, true)]);
+}
+
+#[test]
 fn histogram_quantiles_within_resolution() {
     let mut h = LatHist::new();
     assert_eq!(h.quantile(0.5), None);

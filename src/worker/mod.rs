@@ -287,6 +287,9 @@ pub fn run(w: WorkerSetup) -> i32 {
             for m in rxbuf.iter() {
                 hints.push(engine.prefetch(m.data(), port, &snap, crate::dpdk::prefetch_ptr));
             }
+            for h in hints.iter() {
+                engine.prefetch_record(h, crate::dpdk::prefetch_ptr);
+            }
             for (m, &hint) in rxbuf.drain(..).zip(hints.iter()) {
                 if w.workers == 1 {
                     engine.rx_hinted(m, hint, port, &snap, &mut pool, now_ms);
