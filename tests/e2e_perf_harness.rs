@@ -1,0 +1,129 @@
+//! The performance harness's own path, small: `lvsd-gen` against `lvsd`
+//! over `net_memif` with perf/lvsd-perf.toml (the config perf/run.sh runs),
+//! inside a namespace of the test's own. The generator opens 1,000
+//! connections (SYN, then the handshake's ACK), then sends ACKs of
+//! established connections with the clients in random order at a paced
+//! rate for a second; every frame must come back, and every measured one
+//! through the worker's fast path (hinted, both prefetch passes).
+mod common;
+use lvsd::testbed::Testbed;
+use std::time::Duration;
+
+const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
+const GEN: &str = env!("CARGO_BIN_EXE_lvsd-gen");
+const PERF_CONF: &str = include_str!("../perf/lvsd-perf.toml");
+
+fn field(log: &str, marker: &str, name: &str) -> Option<u64> {
+    let line = log.lines().find(|l| l.contains(marker))?;
+    let at = line.find(&format!(" {name}="))? + name.len() + 2;
+    line[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn generator_against_lvsd_over_memif_random_order() {
+    if common::need_root() {
+        return;
+    }
+    let mut tb = Testbed::new().expect("testbed");
+    let ns = tb.netns("perf").expect("netns");
+    let sock = tb.dir.join("lvsd.sock").to_string_lossy().to_string();
+    let tag = tb.tag().to_string();
+    // Without hugepages (EAL --no-huge); one worker on CPU 1 as in the harness.
+    let conf = PERF_CONF
+        .replace("@SOCK@", &sock)
+        .replace("hugepages = true", "hugepages = false")
+        .replace(
+            "file_prefix = \"lvsd-perf\"",
+            &format!("file_prefix = \"{tag}\""),
+        )
+        .replace("capacity = 2097152", "capacity = 65536");
+    assert!(conf.contains(&sock) && conf.contains(&tag), "{conf}");
+    let path = tb.dir.join("lvsd.toml");
+    std::fs::write(&path, &conf).unwrap();
+    let path = path.to_string_lossy().to_string();
+    tb.spawn("lvsd", &ns, LVSD, &["run", "-c", &path])
+        .expect("spawn lvsd");
+    let up = Testbed::wait_for(Duration::from_secs(30), || {
+        tb.log("lvsd").contains("lvsd running")
+    });
+    assert!(up, "lvsd started: {}", tb.log("lvsd"));
+
+    let vdev = format!("net_memif0,role=client,socket={sock},mac=02:00:00:00:00:02");
+    let prefix = format!("--file-prefix={tag}g");
+    let (ok, out, err) = tb
+        .exec(
+            &ns,
+            "timeout",
+            &[
+                "60",
+                GEN,
+                "--label",
+                "smoke",
+                "--dst-mac",
+                "02:00:00:00:00:01",
+                "--vip",
+                "198.19.0.100",
+                "--flows",
+                "1000",
+                "--warm",
+                "1000",
+                "--warm-rate",
+                "100000",
+                "--order",
+                "random",
+                "--rate",
+                "200000",
+                "--duration",
+                "1",
+                "--sample",
+                "1",
+                "--",
+                "-l",
+                "0",
+                "--no-huge",
+                "--no-shconf",
+                "-m",
+                "128",
+                &prefix,
+                "--no-pci",
+                "--vdev",
+                &vdev,
+            ],
+        )
+        .expect("lvsd-gen");
+    assert!(ok, "lvsd-gen: {out}\n{err}\nlvsd: {}", tb.log("lvsd"));
+    let line = out.lines().rev().find(|l| l.starts_with('{')).unwrap_or("");
+    eprintln!("lvsd-gen: {line}");
+    let j: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+    assert_eq!(j["order"], "random", "{line}");
+    // Warm-up: 1,000 SYNs and 1,000 ACKs, all forwarded back (DR to reals
+    // whose MAC is the generator's).
+    assert_eq!(j["warm_tx"], 2000, "{line}");
+    assert_eq!(j["warm_rx"], 2000, "{line}");
+    let tx = j["tx"].as_u64().unwrap_or(0);
+    assert!(tx > 100_000, "paced 200 kpps for 1 s: {line}");
+    assert_eq!(j["rx"].as_u64(), Some(tx), "nothing lost: {line}");
+    assert!(j["lat_p50_us"].as_f64().is_some(), "{line}");
+
+    assert_eq!(
+        tb.stop("lvsd", libc::SIGINT, Duration::from_secs(15)),
+        Some(0)
+    );
+    let log = tb.log("lvsd");
+    let rx = field(&log, "worker counters", "rx").expect("worker counters");
+    let fast = field(&log, "worker counters", "fast_path").expect("fast_path");
+    let created = field(&log, "worker counters", "conns_created").expect("conns_created");
+    eprintln!("lvsd worker: rx={rx} fast_path={fast} conns_created={created}");
+    assert_eq!(rx, 2000 + tx, "{log}");
+    assert_eq!(created, 1000, "{log}");
+    // The SYNs take the general path; every ACK of an established
+    // connection the fast one.
+    assert!(
+        fast >= tx && fast <= tx + 1000,
+        "fast path {fast} of {rx}: {log}"
+    );
+}
