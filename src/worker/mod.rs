@@ -279,7 +279,9 @@ pub fn run(w: WorkerSetup) -> i32 {
             }
             busy.mark();
             // Prefetch across the burst: packet headers, then the
-            // connection-table buckets of every packet, then process.
+            // connection-table bucket of every packet, then the record each
+            // bucket points to (the buckets have arrived by then), then
+            // process.
             for m in rxbuf.iter() {
                 m.prefetch();
             }
