@@ -14,6 +14,15 @@ use std::sync::Arc;
 /// Minimum Ethernet frame without FCS.
 const MIN_FRAME: usize = 60;
 
+/// In a burst's prefetch pass, frame `i`'s connection record
+/// ([`Engine::prefetch_record`]) is prefetched while frame
+/// `i + RECORD_PREFETCH_LAG` is parsed and its bucket prefetched: frame
+/// `i`'s bucket, asked for that many frames earlier, has had time to
+/// arrive. The last `RECORD_PREFETCH_LAG` records follow after the pass.
+/// (A third loop over the burst instead was slower in 7 of 9 harness
+/// pairs: perf/RESULTS.md, seventh pass.)
+pub const RECORD_PREFETCH_LAG: usize = 8;
+
 /// The connection-table key a frame's lookup will use (prefetch passes).
 enum PrefetchKey {
     Client(crate::conn::ConnKey),
@@ -202,8 +211,8 @@ impl<F: Frame> Engine<F> {
     /// take is parsed and hashed here once, and the returned [`Hint`]
     /// carries that to [`rx_hinted`](Self::rx_hinted); for other untagged
     /// IPv4 TCP/UDP frames (SYNs, say) the key is read at fixed offsets
-    /// without validating anything (`rx` does that). The worker then runs
-    /// [`prefetch_record`](Self::prefetch_record) over the burst.
+    /// without validating anything (`rx` does that). The worker runs
+    /// [`prefetch_record`](Self::prefetch_record) a few frames behind.
     #[inline]
     pub fn prefetch(
         &self,
@@ -229,10 +238,10 @@ impl<F: Frame> Engine<F> {
         }
     }
 
-    /// Second pass over an RX burst, after [`prefetch`](Self::prefetch) of
-    /// every frame: for a frame the fast path takes, read its index bucket
-    /// (in cache or on its way by now) and hand the connection record it
-    /// points to to `touch`. With clients in no particular order every
+    /// Second prefetch stage of an RX burst, [`RECORD_PREFETCH_LAG`]
+    /// frames behind [`prefetch`](Self::prefetch): for a frame the fast
+    /// path takes, read its index bucket (in cache or on its way by now)
+    /// and hand the connection record it points to to `touch`. With clients in no particular order every
     /// record is a DRAM miss of its own, and this lets a burst's misses
     /// overlap as the bucket prefetches do (perf/RESULTS.md, seventh pass).
     #[inline]

@@ -10,7 +10,9 @@
 use super::{FlowMix, FrameSpec, Proto, Template, TCP_ACK, TCP_SYN};
 use crate::conn::{ConnKey, IPPROTO_TCP};
 use crate::ctl::topology::{self, Registry};
-use crate::datapath::{neigh::NeighConfig, Counters, Engine, Hint, Lb, Snapshot};
+use crate::datapath::{
+    neigh::NeighConfig, Counters, Engine, Hint, Lb, Snapshot, RECORD_PREFETCH_LAG,
+};
 use crate::frame::{Frame, VecAlloc, VecFrame};
 use crate::packet::ethernet::MacAddr;
 use crate::types::PortId;
@@ -146,12 +148,14 @@ impl Workload {
 
     /// Process a burst of `n` (≤ 64) frames of `mix` as a worker does:
     /// write them all, prefetch every frame's connection-table buckets
-    /// (`Engine::prefetch`), then the records they point to
-    /// (`Engine::prefetch_record`), then process them in order.
+    /// (`Engine::prefetch`) and, `RECORD_PREFETCH_LAG` frames behind, the
+    /// records they point to (`Engine::prefetch_record`), then process
+    /// them in order.
     pub fn burst(&mut self, mix: &mut FlowMix, n: usize) {
         let mut frames: [Option<(VecFrame, Hint)>; 64] = [const { None }; 64];
         let n = n.min(frames.len());
-        for slot in frames.iter_mut().take(n) {
+        let lag = RECORD_PREFETCH_LAG;
+        for i in 0..n {
             let (ep, syn) = mix.next_flow();
             let Some(mut f) = self.spare.pop() else { break };
             let flags = if syn { TCP_SYN } else { TCP_ACK };
@@ -160,10 +164,15 @@ impl Workload {
             let hint =
                 self.engine
                     .prefetch(f.data(), PortId(0), &self.snap, crate::dpdk::prefetch_ptr);
-            *slot = Some((f, hint));
+            frames[i] = Some((f, hint));
+            if self.record_prefetch && i >= lag {
+                if let Some((_, h)) = &frames[i - lag] {
+                    self.engine.prefetch_record(h, crate::dpdk::prefetch_ptr);
+                }
+            }
         }
         if self.record_prefetch {
-            for (_, hint) in frames.iter().take(n).flatten() {
+            for (_, hint) in frames.iter().take(n).skip(n.saturating_sub(lag)).flatten() {
                 self.engine.prefetch_record(hint, crate::dpdk::prefetch_ptr);
             }
         }

@@ -12,6 +12,7 @@ pub use rings::{Rings, Xfer};
 
 use crate::datapath::{
     neigh::NeighConfig, owner, Counters, DropReason, Engine, Hint, Lb, Snapshot,
+    RECORD_PREFETCH_LAG,
 };
 use crate::dpdk::{Mbuf, Mempool, Port};
 use crate::frame::Frame;
@@ -279,17 +280,26 @@ pub fn run(w: WorkerSetup) -> i32 {
             }
             busy.mark();
             // Prefetch across the burst: packet headers, then the
-            // connection-table bucket of every packet, then the record each
-            // bucket points to (the buckets have arrived by then), then
-            // process.
+            // connection-table bucket of every packet and, a few packets
+            // behind, the record each bucket points to (that bucket has
+            // arrived by then), then process.
             for m in rxbuf.iter() {
                 m.prefetch();
             }
             hints.clear();
-            for m in rxbuf.iter() {
+            for (i, m) in rxbuf.iter().enumerate() {
                 hints.push(engine.prefetch(m.data(), port, &snap, crate::dpdk::prefetch_ptr));
+                if let Some(h) = i
+                    .checked_sub(RECORD_PREFETCH_LAG)
+                    .and_then(|j| hints.get(j))
+                {
+                    engine.prefetch_record(h, crate::dpdk::prefetch_ptr);
+                }
             }
-            for h in hints.iter() {
+            for h in hints
+                .iter()
+                .skip(hints.len().saturating_sub(RECORD_PREFETCH_LAG))
+            {
                 engine.prefetch_record(h, crate::dpdk::prefetch_ptr);
             }
             for (m, &hint) in rxbuf.drain(..).zip(hints.iter()) {
