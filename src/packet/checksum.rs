@@ -41,12 +41,15 @@ pub fn sum(data: &[u8]) -> u64 {
 }
 
 /// Fold a wide ones-complement accumulator to 16 bits (not complemented).
+/// Four fixed steps, no loop (2^32 ≡ 2^16 ≡ 1 mod 0xffff): at most 33,
+/// 18, 17 bits, then 16. A non-zero `acc` never folds to 0, so the result
+/// is the same as folding until nothing carries.
 #[inline]
-pub fn fold(mut acc: u64) -> u16 {
-    while acc >> 16 != 0 {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    acc as u16
+pub fn fold(acc: u64) -> u16 {
+    let a = (acc & 0xffff_ffff) + (acc >> 32);
+    let a = (a & 0xffff) + (a >> 16);
+    let a = (a & 0xffff) + (a >> 16);
+    ((a & 0xffff) + (a >> 16)) as u16
 }
 
 /// Folded ones-complement sum of `data` (not complemented).
@@ -140,6 +143,36 @@ pub fn update_addr4(check: u16, old: &[u8; 4], new: &[u8; 4]) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fold_equals_folding_until_no_carry() {
+        let reference = |mut acc: u64| {
+            while acc >> 16 != 0 {
+                acc = (acc & 0xffff) + (acc >> 16);
+            }
+            acc as u16
+        };
+        let mut r = Rng(0x0f0f_1234_5678_9abc);
+        let edge = [
+            0,
+            1,
+            0xffff,
+            0x1_0000,
+            0x1_fffe,
+            0x2_fffe,
+            0xffff_ffff,
+            0x1_ffff_fffe,
+            0xffff_0000_ffff,
+            u64::MAX,
+            u64::MAX - 1,
+        ];
+        for acc in edge.into_iter().chain((0..200_000).map(|_| r.next())) {
+            assert_eq!(fold(acc), reference(acc), "{acc:#x}");
+            // Narrow accumulators too (the common case: a few 16-bit words).
+            let small = acc >> (acc % 48);
+            assert_eq!(fold(small), reference(small), "{small:#x}");
+        }
+    }
 
     #[test]
     fn update_addr4_equals_generic_update() {
