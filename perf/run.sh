@@ -6,7 +6,13 @@
 # it, and a summary table (min/median/max Mpps, lvsd/testpmd ratio) to
 # stdout. See perf/README.md.
 #
-#   perf/run.sh [-n RUNS] [-d SECONDS] [-s SCENARIO[,SCENARIO...]] [--no-build]
+#   perf/run.sh [-n RUNS] [-d SECONDS] [-k SESSIONS] [-s SCENARIO[,SCENARIO...]] [--no-build]
+#
+# -k: generator sessions per DUT start in the established full-rate
+# scenarios (default 1; see one() below). More than one can crash the DUT:
+# DPDK 22.11's memif server unmaps a departing client's regions in its
+# interrupt thread while the forwarding lcore may still be reading them
+# (seen with testpmd and lvsd alike); the sessions before the crash count.
 #
 # Must run as root (hugepages, /run). Only processes this script starts are
 # stopped, by PID (testpmd and lvsd with SIGINT, so they close their ports).
@@ -18,6 +24,7 @@ RUNS=3
 DURATION=3
 ONLY=""
 BUILD=1
+SESSIONS=1
 WARM_RATE=${WARM_RATE:-500000}
 
 while [ $# -gt 0 ]; do
@@ -25,15 +32,17 @@ while [ $# -gt 0 ]; do
     -n|--runs) RUNS="$2"; shift 2 ;;
     -d|--duration) DURATION="$2"; shift 2 ;;
     -s|--scenarios) ONLY="$2"; shift 2 ;;
+    -k|--sessions) SESSIONS="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
 # name | baseline testpmd mode | generator arguments [| lvsd config variant]
 # "@HALF:<scenario>@" in the arguments stands for half the rate lvsd reached
-# in <scenario> earlier in the same run (both DUTs get that rate), or
+# in <scenario> earlier in the same run (its best session; both DUTs get
+# that rate), or
 # 2 Mpps when that scenario was not run.
 # Variant "hc": the base config plus a second DR service with 1,000 reals
 # (198.19.4.1-198.19.7.232, routed via 198.19.0.254) under 200 ms TCP
@@ -182,8 +191,16 @@ gen() {
 }
 
 # one DUT KIND MODE SCEN RUN ARGS [VARIANT]
+# With -k N, established full-rate scenarios (--warm, no --rate) connect the
+# generator N times to the same DUT process: the first session opens the
+# connections, the others reuse them (--warm 0). The memif client (the
+# generator) allocates the shared regions of each connection, and on this
+# kind of host where they land can make a session 2-3x slower for either
+# DUT; summary.py takes each DUT's best session for the ratio and also
+# prints the first sessions' ratio.
 one() {
-  local kind=$1 mode=$2 scen=$3 run=$4 args=$5 variant=${6:-} log line sock
+  local kind=$1 mode=$2 scen=$3 run=$4 args=$5 variant=${6:-} log line sock sessions=1 sess a
+  local -a lines=()
   log="$LOGDIR/$scen.$kind.$run.log"
   if [ "$kind" = testpmd ]; then
     sock="$SOCKDIR/testpmd.sock"
@@ -192,13 +209,29 @@ one() {
     sock="$SOCKDIR/lvsd.sock"
     start_lvsd "$log" "$variant" || { echo "  lvsd failed to start (see $log)" >&2; stop_dut; return 0; }
   fi
-  # shellcheck disable=SC2086
-  line=$(gen "$sock" "$scen" $args || true)
+  [[ "$args" == *"--warm "* && "$args" != *"--rate "* ]] && sessions=$SESSIONS
+  for sess in $(seq 1 "$sessions"); do
+    a=$args
+    [ "$sess" -gt 1 ] && a=$(sed -E 's/--warm [0-9]+/--warm 0/' <<<"$args")
+    # shellcheck disable=SC2086
+    line=$(gen "$sock" "$scen" $a || true)
+    if [ -z "$line" ] || [ "${line:0:1}" != "{" ]; then
+      echo "  $scen/$kind run $run session $sess: generator failed (see $LOGDIR/gen.stderr)" >&2
+      continue
+    fi
+    lines+=("{\"session\":$sess,${line:1}")
+  done
   stop_dut
-  if [ -z "$line" ] || [ "${line:0:1}" != "{" ]; then
-    echo "  $scen/$kind run $run: generator failed (see $LOGDIR/gen.stderr)" >&2
-    return 0
-  fi
+  [ "${#lines[@]}" -gt 0 ] || return 0
+  for line in "${lines[@]}"; do
+    decorate_and_record "$kind" "$mode" "$scen" "$run" "$log" "$line"
+  done
+}
+
+# decorate_and_record KIND MODE SCEN RUN LOG LINE: add the DUT's own
+# counters (from its exit log) to one generator line, store and print it.
+decorate_and_record() {
+  local kind=$1 mode=$2 scen=$3 run=$4 log=$5 line=$6
   # lvsd's worker cost: TSC cycles of busy loop iterations per received
   # packet (the worker's own figure, whatever limits the end-to-end rate).
   local cpp
@@ -219,7 +252,8 @@ one() {
   [ -n "$created" ] && line="{\"lvsd_conns_created\":$created,\"lvsd_drops\":\"$drops\",${line:1}"
   line="{\"scenario\":\"$scen\",\"dut\":\"$kind\",\"mode\":\"$mode\",\"run\":$run,\"duration\":$DURATION,${line:1}"
   echo "$line" >> "$OUT"
-  printf '  %-13s %-8s run %d: rx %s Mpps (tx %s, loss %s, p50 %s us, p99 %s us)\n' "$scen" "$kind" "$run" \
+  printf '  %-13s %-8s run %d.%s: rx %s Mpps (tx %s, loss %s, p50 %s us, p99 %s us)\n' "$scen" "$kind" "$run" \
+    "$(sed 's/.*"session":\([0-9]*\).*/\1/' <<<"$line")" \
     "$(sed 's/.*"rx_mpps":\([^,]*\).*/\1/' <<<"$line")" "$(sed 's/.*"tx_mpps":\([^,]*\).*/\1/' <<<"$line")" \
     "$(sed 's/.*"loss_ratio":\([^,]*\).*/\1/' <<<"$line")" "$(sed 's/.*"lat_p50_us":\([^,]*\).*/\1/' <<<"$line")" \
     "$(sed 's/.*"lat_p99_us":\([^,]*\).*/\1/' <<<"$line")"
@@ -236,7 +270,7 @@ for run in $(seq 1 "$RUNS"); do
       half=$(python3 -c 'import json,sys
 rs=[json.loads(l) for l in open(sys.argv[1])]
 v=[r["rx_mpps"] for r in rs if r["scenario"]==sys.argv[2] and r["dut"]=="lvsd" and r["run"]==int(sys.argv[3])]
-print(int(v[-1]*1e6/2) if v else 2000000)' "$OUT" "$ref" "$run" 2>/dev/null || echo 2000000)
+print(int(max(v)*1e6/2) if v else 2000000)' "$OUT" "$ref" "$run" 2>/dev/null || echo 2000000)
       args=${args//@HALF:$ref@/$half}
       echo "  $scen: --rate $half (half of lvsd's $ref rate in run $run)"
     fi
