@@ -46,17 +46,24 @@ fn established_burst(c: &mut Criterion) {
         for (conns, random) in [(1_000u64, false), (1_000_000, false), (1_000_000, true)] {
             let mut w = Workload::new(CAPACITY, vip, 64);
             w.establish(conns);
-            let mut mix = FlowMix::new(conns, conns, 1, 0);
-            if random {
-                mix = mix.random_order();
-            }
-            let order = if random { "-random" } else { "" };
+            let (mut mix, order) = established_mix(conns, random);
             g.bench_function(format!("{name}/{}{order}", label(conns)), |b| {
                 b.iter(|| w.burst(&mut mix, 32))
             });
         }
     }
     g.finish();
+}
+
+/// ACKs of `conns` established connections, in creation or random order,
+/// and the benchmark name suffix that says which.
+fn established_mix(conns: u64, random: bool) -> (FlowMix, &'static str) {
+    let mix = FlowMix::new(conns, conns, 1, 0);
+    if random {
+        (mix.random_order(), "-random")
+    } else {
+        (mix, "")
+    }
 }
 
 /// The part of `established-burst32` that is not the engine: frames
@@ -69,11 +76,7 @@ fn harness_only(c: &mut Criterion) {
     let mut w = Workload::new(CAPACITY, DR_VIP, 64);
     w.establish(conns);
     for random in [false, true] {
-        let mut mix = FlowMix::new(conns, conns, 1, 0);
-        if random {
-            mix = mix.random_order();
-        }
-        let order = if random { "-random" } else { "" };
+        let (mut mix, order) = established_mix(conns, random);
         g.bench_function(format!("dr/{}{order}", label(conns)), |b| {
             b.iter(|| w.burst_harness_only(&mut mix, 32))
         });
