@@ -14,14 +14,14 @@ use std::sync::Arc;
 /// Minimum Ethernet frame without FCS.
 const MIN_FRAME: usize = 60;
 
-/// In a burst's prefetch pass, frame `i`'s connection record
+/// In [`Engine::prefetch_burst`], frame `i`'s connection record
 /// ([`Engine::prefetch_record`]) is prefetched while frame
 /// `i + RECORD_PREFETCH_LAG` is parsed and its bucket prefetched: frame
 /// `i`'s bucket, asked for that many frames earlier, has had time to
 /// arrive. The last `RECORD_PREFETCH_LAG` records follow after the pass.
 /// (A third loop over the burst instead was slower in 7 of 9 harness
 /// pairs: perf/RESULTS.md, seventh pass.)
-pub const RECORD_PREFETCH_LAG: usize = 8;
+const RECORD_PREFETCH_LAG: usize = 8;
 
 /// The connection-table key a frame's lookup will use (prefetch passes).
 enum PrefetchKey {
@@ -211,9 +211,9 @@ impl<F: Frame> Engine<F> {
     /// take is parsed and hashed here once, and the returned [`Hint`]
     /// carries that to [`rx_hinted`](Self::rx_hinted); for other untagged
     /// IPv4 TCP/UDP frames (SYNs, say) the key is read at fixed offsets
-    /// without validating anything (`rx` does that). The worker runs
-    /// [`prefetch_record`](Self::prefetch_record) a few frames behind.
-    #[inline]
+    /// without validating anything (`rx` does that).
+    /// [`prefetch_burst`](Self::prefetch_burst) runs it over a burst.
+    #[inline(always)]
     pub fn prefetch(
         &self,
         data: &[u8],
@@ -238,16 +238,34 @@ impl<F: Frame> Engine<F> {
         }
     }
 
-    /// Second prefetch stage of an RX burst, [`RECORD_PREFETCH_LAG`]
-    /// frames behind [`prefetch`](Self::prefetch): for a frame the fast
-    /// path takes, read its index bucket (in cache or on its way by now)
-    /// and hand the connection record it points to to `touch`. With clients in no particular order every
-    /// record is a DRAM miss of its own, and this lets a burst's misses
-    /// overlap as the bucket prefetches do (perf/RESULTS.md, seventh pass).
+    /// The prefetch pass over an RX burst: [`prefetch`](Self::prefetch)
+    /// every frame, its hint pushed to `hints` (cleared first; the n-th
+    /// hint belongs to the n-th frame) and, [`RECORD_PREFETCH_LAG`] frames
+    /// behind, [`prefetch_record`](Self::prefetch_record) of that frame,
+    /// so that the bucket misses and then the record misses of a burst
+    /// overlap. Process the frames afterwards, in order, with their hints.
     #[inline]
-    pub fn prefetch_record(&self, hint: &Hint, touch: impl FnMut(*const u8)) {
-        if self.fast_path {
-            self.fast_record_hint(hint, touch);
+    pub fn prefetch_burst<'a>(
+        &self,
+        frames: impl Iterator<Item = &'a [u8]>,
+        port: PortId,
+        snap: &Snapshot,
+        hints: &mut Vec<Hint>,
+        touch: impl FnMut(*const u8) + Copy,
+    ) {
+        hints.clear();
+        for (i, data) in frames.enumerate() {
+            hints.push(self.prefetch(data, port, snap, touch));
+            if let Some(h) = i
+                .checked_sub(RECORD_PREFETCH_LAG)
+                .and_then(|j| hints.get(j))
+            {
+                self.prefetch_record(h, touch);
+            }
+        }
+        let tail = hints.len().saturating_sub(RECORD_PREFETCH_LAG);
+        for h in &hints[tail..] {
+            self.prefetch_record(h, touch);
         }
     }
 

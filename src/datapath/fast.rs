@@ -84,7 +84,7 @@ impl Hint {
 
 /// Check the fixed-offset headers; `None` for anything the general path
 /// must look at.
-#[inline]
+#[inline(always)]
 fn parse(d: &[u8], my_mac: &MacAddr) -> Option<Fast> {
     let h: &[u8; L4 + 4] = d.get(..L4 + 4)?.try_into().ok()?;
     if h[0..6] != my_mac.0 || h[6..12] == my_mac.0 || h[12..15] != [0x08, 0x00, 0x45] {
@@ -230,7 +230,7 @@ impl<F: Frame> Engine<F> {
     /// connection: its headers, its direction and its lookup position;
     /// `None` when `parse` refuses it or it is addressed to us (the general
     /// path's).
-    #[inline]
+    #[inline(always)]
     fn pre(&self, data: &[u8], port: PortId, snap: &Snapshot) -> Option<Pre> {
         let p = parse(data, &snap.port(port)?.mac)?;
         let conns = &self.lb.conns;
@@ -264,11 +264,15 @@ impl<F: Frame> Engine<F> {
         Some(Hint(Seen::Fast(pre)))
     }
 
-    /// The second prefetch pass's part: prefetch the connection record the
-    /// fast path's lookup will compare, found through the index bucket the
-    /// first pass prefetched. Nothing for other hints.
-    #[inline(always)]
-    pub(super) fn fast_record_hint(&self, hint: &Hint, touch: impl FnMut(*const u8)) {
+    /// Second prefetch stage: for a frame the fast path takes (its
+    /// [`fast_hint`](Self::fast_hint)), read the index bucket the first
+    /// stage prefetched (in cache or on its way by now) and hand the
+    /// connection record it points to to `touch`. With clients in no
+    /// particular order every record is a DRAM miss of its own, and this
+    /// lets a burst's record misses overlap as its bucket misses do
+    /// (perf/RESULTS.md, seventh pass). Nothing for other hints.
+    #[inline]
+    pub fn prefetch_record(&self, hint: &Hint, touch: impl FnMut(*const u8)) {
         if let Seen::Fast(pre) = &hint.0 {
             self.lb.conns.prefetch_record_at(pre.hh, touch);
         }

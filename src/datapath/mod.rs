@@ -24,7 +24,7 @@ mod snapshot;
 pub mod sync;
 
 pub use counters::{Counter, Counters, RealCounters, MAX_REALS};
-pub use engine::{Engine, RECORD_PREFETCH_LAG};
+pub use engine::Engine;
 pub use fast::Hint;
 pub use lb::{Lb, LbOptions};
 pub use reason::DropReason;

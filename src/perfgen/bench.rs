@@ -10,9 +10,7 @@
 use super::{FlowMix, FrameSpec, Proto, Template, TCP_ACK, TCP_SYN};
 use crate::conn::{ConnKey, IPPROTO_TCP};
 use crate::ctl::topology::{self, Registry};
-use crate::datapath::{
-    neigh::NeighConfig, Counters, Engine, Hint, Lb, Snapshot, RECORD_PREFETCH_LAG,
-};
+use crate::datapath::{neigh::NeighConfig, Counters, Engine, Hint, Lb, Snapshot};
 use crate::frame::{Frame, VecAlloc, VecFrame};
 use crate::packet::ethernet::MacAddr;
 use crate::types::PortId;
@@ -72,10 +70,12 @@ pub struct Workload {
     seq: u32,
     /// Frames the engine forwarded (to check the workload is what it claims).
     pub forwarded: u64,
-    /// Run the second prefetch pass (`Engine::prefetch_record`) in
+    /// Run the record prefetch stage (`Engine::prefetch_record`) in
     /// [`burst`](Self::burst), as the worker does; off to measure what it
     /// brings.
     pub record_prefetch: bool,
+    /// The current burst's hints (reused: no allocation per burst).
+    hints: Vec<Hint>,
 }
 
 impl Workload {
@@ -121,6 +121,7 @@ impl Workload {
             seq: 0,
             forwarded: 0,
             record_prefetch: true,
+            hints: Vec::with_capacity(64),
         }
     }
 
@@ -146,37 +147,47 @@ impl Workload {
         }
     }
 
-    /// Process a burst of `n` (≤ 64) frames of `mix` as a worker does:
-    /// write them all, prefetch every frame's connection-table buckets
-    /// (`Engine::prefetch`) and, `RECORD_PREFETCH_LAG` frames behind, the
-    /// records they point to (`Engine::prefetch_record`), then process
-    /// them in order.
-    pub fn burst(&mut self, mix: &mut FlowMix, n: usize) {
-        let mut frames: [Option<(VecFrame, Hint)>; 64] = [const { None }; 64];
+    /// Fill up to `n` slots of `frames` with spare frames written from the
+    /// template for the next packets of `mix`; how many slots to look at.
+    fn write_burst(
+        &mut self,
+        mix: &mut FlowMix,
+        n: usize,
+        frames: &mut [Option<VecFrame>; 64],
+    ) -> usize {
         let n = n.min(frames.len());
-        let lag = RECORD_PREFETCH_LAG;
-        for i in 0..n {
+        for slot in frames.iter_mut().take(n) {
             let (ep, syn) = mix.next_flow();
             let Some(mut f) = self.spare.pop() else { break };
             let flags = if syn { TCP_SYN } else { TCP_ACK };
             self.tmpl.write(f.data_mut(), ep, flags, self.seq, 0);
             self.seq = self.seq.wrapping_add(1);
-            let hint =
-                self.engine
-                    .prefetch(f.data(), PortId(0), &self.snap, crate::dpdk::prefetch_ptr);
-            frames[i] = Some((f, hint));
-            if self.record_prefetch && i >= lag {
-                if let Some((_, h)) = &frames[i - lag] {
-                    self.engine.prefetch_record(h, crate::dpdk::prefetch_ptr);
-                }
-            }
+            *slot = Some(f);
         }
+        n
+    }
+
+    /// Process a burst of `n` (≤ 64) frames of `mix` as a worker does:
+    /// write them all, run the burst's prefetch pass
+    /// (`Engine::prefetch_burst`: buckets, and the records a few frames
+    /// behind), then process them in order.
+    pub fn burst(&mut self, mix: &mut FlowMix, n: usize) {
+        let mut frames: [Option<VecFrame>; 64] = [const { None }; 64];
+        let n = self.write_burst(mix, n, &mut frames);
+        let written = frames.iter().take(n).flatten().map(|f| f.data());
+        let touch = crate::dpdk::prefetch_ptr;
         if self.record_prefetch {
-            for (_, hint) in frames.iter().take(n).skip(n.saturating_sub(lag)).flatten() {
-                self.engine.prefetch_record(hint, crate::dpdk::prefetch_ptr);
+            self.engine
+                .prefetch_burst(written, PortId(0), &self.snap, &mut self.hints, touch);
+        } else {
+            self.hints.clear();
+            for data in written {
+                let hint = self.engine.prefetch(data, PortId(0), &self.snap, touch);
+                self.hints.push(hint);
             }
         }
-        for (f, hint) in frames.iter_mut().take(n).filter_map(Option::take) {
+        let frames = frames.iter_mut().take(n).filter_map(Option::take);
+        for (f, &hint) in frames.zip(self.hints.iter()) {
             self.engine
                 .rx_hinted(f, hint, PortId(0), &self.snap, &mut self.alloc, self.now_ms);
         }
@@ -196,15 +207,7 @@ impl Workload {
     /// processing. Subtracted from `burst` it gives the engine's share.
     pub fn burst_harness_only(&mut self, mix: &mut FlowMix, n: usize) {
         let mut frames: [Option<VecFrame>; 64] = [const { None }; 64];
-        let n = n.min(frames.len());
-        for slot in frames.iter_mut().take(n) {
-            let (ep, syn) = mix.next_flow();
-            let Some(mut f) = self.spare.pop() else { break };
-            let flags = if syn { TCP_SYN } else { TCP_ACK };
-            self.tmpl.write(f.data_mut(), ep, flags, self.seq, 0);
-            self.seq = self.seq.wrapping_add(1);
-            *slot = Some(f);
-        }
+        let n = self.write_burst(mix, n, &mut frames);
         for f in frames.iter_mut().take(n).filter_map(Option::take) {
             self.engine.out().push((PortId(0), std::hint::black_box(f)));
         }

@@ -12,7 +12,6 @@ pub use rings::{Rings, Xfer};
 
 use crate::datapath::{
     neigh::NeighConfig, owner, Counters, DropReason, Engine, Hint, Lb, Snapshot,
-    RECORD_PREFETCH_LAG,
 };
 use crate::dpdk::{Mbuf, Mempool, Port};
 use crate::frame::Frame;
@@ -286,22 +285,13 @@ pub fn run(w: WorkerSetup) -> i32 {
             for m in rxbuf.iter() {
                 m.prefetch();
             }
-            hints.clear();
-            for (i, m) in rxbuf.iter().enumerate() {
-                hints.push(engine.prefetch(m.data(), port, &snap, crate::dpdk::prefetch_ptr));
-                if let Some(h) = i
-                    .checked_sub(RECORD_PREFETCH_LAG)
-                    .and_then(|j| hints.get(j))
-                {
-                    engine.prefetch_record(h, crate::dpdk::prefetch_ptr);
-                }
-            }
-            for h in hints
-                .iter()
-                .skip(hints.len().saturating_sub(RECORD_PREFETCH_LAG))
-            {
-                engine.prefetch_record(h, crate::dpdk::prefetch_ptr);
-            }
+            engine.prefetch_burst(
+                rxbuf.iter().map(|m| m.data()),
+                port,
+                &snap,
+                &mut hints,
+                crate::dpdk::prefetch_ptr,
+            );
             for (m, &hint) in rxbuf.drain(..).zip(hints.iter()) {
                 if w.workers == 1 {
                     engine.rx_hinted(m, hint, port, &snap, &mut pool, now_ms);
