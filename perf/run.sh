@@ -40,10 +40,12 @@ while [ $# -gt 0 ]; do
 done
 
 # name | baseline testpmd mode | generator arguments [| lvsd config variant]
-# "@HALF:<scenario>@" in the arguments stands for half the rate lvsd reached
-# in <scenario> earlier in the same run (its best session; both DUTs get
-# that rate), or
-# 2 Mpps when that scenario was not run.
+# "--rate @HALF@" in the arguments: lvsd runs first, with lvsd-gen's
+# --rate-of-max 0.5 (a 1 s full-speed probe on the same memif connection,
+# then the measured phase paced at half of what came back: half of *this*
+# connection's maximum, which on this kind of host can differ 2-3x from
+# one connection to the next), then testpmd at the rate lvsd got, so that
+# the added latency is compared at one rate.
 # Variant "hc": the base config plus a second DR service with 1,000 reals
 # (198.19.4.1-198.19.7.232, routed via 198.19.0.254) under 200 ms TCP
 # health checks (see hc_config below); compare with the scenario of the
@@ -61,8 +63,8 @@ SCENARIOS=(
   "nat-est-1m|5tswap|--vip 198.19.0.101 --flows 1000000 --warm 1000000"
   "nat-est-1m-rand|5tswap|--vip 198.19.0.101 --flows 1000000 --warm 1000000 --order random"
   "dr-1m-lat|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000 --rate 800000"
-  "dr-1m-half|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000 --rate @HALF:dr-est-1m@"
-  "dr-1m-half-rand|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000 --order random --rate @HALF:dr-est-1m-rand@"
+  "dr-1m-half|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000 --rate @HALF@"
+  "dr-1m-half-rand|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000 --order random --rate @HALF@"
   "syn-flood|macswap|--vip 198.19.0.100 --flows 0 --syn-share 1|big"
   "udp-64|macswap|--vip 198.19.0.100 --proto udp --size 60 --flows 1000"
   "dr-1500|macswap|--vip 198.19.0.100 --size 1500 --flows 1000 --warm 1000"
@@ -209,7 +211,7 @@ one() {
     sock="$SOCKDIR/lvsd.sock"
     start_lvsd "$log" "$variant" || { echo "  lvsd failed to start (see $log)" >&2; stop_dut; return 0; }
   fi
-  [[ "$args" == *"--warm "* && "$args" != *"--rate "* ]] && sessions=$SESSIONS
+  [[ "$args" == *"--warm "* && "$args" != *"--rate"* ]] && sessions=$SESSIONS
   for sess in $(seq 1 "$sessions"); do
     a=$args
     [ "$sess" -gt 1 ] && a=$(sed -E 's/--warm [0-9]+/--warm 0/' <<<"$args")
@@ -265,18 +267,21 @@ for run in $(seq 1 "$RUNS"); do
   for s in "${SCENARIOS[@]}"; do
     IFS='|' read -r scen mode args variant <<<"$s"
     if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$scen,"* ]]; then continue; fi
-    if [[ "$args" =~ @HALF:([a-z0-9-]+)@ ]]; then
-      ref=${BASH_REMATCH[1]}
+    lmode=dr; [[ "$scen" == nat-* ]] && lmode=nat
+    if [[ "$args" == *"--rate @HALF@"* ]]; then
+      one lvsd "$lmode" "$scen" "$run" "${args//--rate @HALF@/--rate-of-max 0.5}" "$variant"
       half=$(python3 -c 'import json,sys
 rs=[json.loads(l) for l in open(sys.argv[1])]
-v=[r["rx_mpps"] for r in rs if r["scenario"]==sys.argv[2] and r["dut"]=="lvsd" and r["run"]==int(sys.argv[3])]
-print(int(max(v)*1e6/2) if v else 2000000)' "$OUT" "$ref" "$run" 2>/dev/null || echo 2000000)
-      args=${args//@HALF:$ref@/$half}
-      echo "  $scen: --rate $half (half of lvsd's $ref rate in run $run)"
+v=[r["rate_target"] for r in rs if r["scenario"]==sys.argv[2] and r["dut"]=="lvsd" and r["run"]==int(sys.argv[3])]
+print(v[-1] if v else "")' "$OUT" "$scen" "$run" 2>/dev/null || true)
+      if [ -n "$half" ]; then
+        echo "  $scen: testpmd at lvsd's rate, $half pps (half of lvsd's probe in run $run)"
+        one testpmd "$mode" "$scen" "$run" "${args//@HALF@/$half}"
+      fi
+    else
+      one testpmd "$mode" "$scen" "$run" "$args"
+      one lvsd "$lmode" "$scen" "$run" "$args" "$variant"
     fi
-    one testpmd "$mode" "$scen" "$run" "$args"
-    lmode=dr; [[ "$scen" == nat-* ]] && lmode=nat
-    one lvsd "$lmode" "$scen" "$run" "$args" "$variant"
     # lvsd's own drop counters for the record
     grep -h "worker counters" "$LOGDIR/$scen.lvsd.$run.log" 2>/dev/null | sed 's/.*worker=/    lvsd worker=/' | cut -c1-220 || true
   done

@@ -154,6 +154,10 @@ def main(path):
                     add50.append(d["lvsd"]["lat_p50_us"] - d["testpmd"]["lat_p50_us"])
                     add99.append(d["lvsd"]["lat_p99_us"] - d["testpmd"]["lat_p99_us"])
         rates = sorted({int(r["rate_target"]) for r in lv})
+        probes = [r["probe_rx_mpps"] for r in lv if r.get("probe_rx_mpps") is not None]
+        if probes:
+            print("%s: lvsd's full-speed probe on the measured connection (Mpps) min/med/max %s" % (
+                s, mmm(probes)))
         print("%s (paced at %s pps): p50 us testpmd %s lvsd %s; p99 us testpmd %s lvsd %s; "
               "added by lvsd (same run) p50 %s p99 %s" % (
                   s, "/".join(str(x) for x in rates),

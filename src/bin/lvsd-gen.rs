@@ -73,6 +73,25 @@ struct Args {
     /// Target rate in pps; 0 = as fast as the link takes them.
     #[arg(long, default_value_t = 0)]
     rate: u64,
+    /// Instead of --rate: first measure the rate the device returns at
+    /// full speed on this same connection for --probe seconds (same flows,
+    /// same order), then run the measured phase paced at this fraction of
+    /// it (0 < F <= 1), e.g. 0.5 for "half the maximum rate".
+    #[arg(long)]
+    rate_of_max: Option<f64>,
+    /// Length of the --rate-of-max probe in seconds.
+    #[arg(long, default_value_t = 1.0)]
+    probe: f64,
+    /// Paced phases: the pacer's bucket in packets (default: --burst). A
+    /// generator that falls further behind its schedule (descheduled by the
+    /// host) gives up the missed slots instead of sending them back to back
+    /// (counted as "forfeited"), and drops, as a wire does, the frames the
+    /// receiving ring has no room for (counted as "refused", and lost)
+    /// instead of holding them back. 0 = neither: every slot is made up and
+    /// a full ring holds the generator back (as in the warm-up, which must
+    /// deliver every frame).
+    #[arg(long)]
+    pace_depth: Option<u64>,
     /// Measured phase length in seconds.
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
@@ -118,6 +137,8 @@ struct Phase<'a> {
     duration_s: f64,
     count: u64,
     burst: usize,
+    /// The pacer's bucket (see `--pace-depth`; paced phases only).
+    pace_depth: u64,
     sample_mask: u32,
     drain_ms: u64,
 }
@@ -210,7 +231,8 @@ fn run_phase(io: &Io, ph: &mut Phase, hist: &mut LatHist, slow: &mut SlowLog) ->
     let start = Eal::tsc();
     slow.start = start;
     let end = start + (ph.duration_s * io.hz as f64) as u64;
-    let pacer = Pacer::new(start, io.hz, ph.rate);
+    let wire = ph.rate > 0 && ph.pace_depth > 0;
+    let mut pacer = Pacer::new(start, io.hz, ph.rate).with_depth(ph.pace_depth);
     let count = if ph.count == 0 { u64::MAX } else { ph.count };
     let mut txq: Vec<Mbuf> = Vec::with_capacity(ph.burst);
     let mut rxv: Vec<Mbuf> = Vec::with_capacity(RX_BURST);
@@ -228,7 +250,7 @@ fn run_phase(io: &Io, ph: &mut Phase, hist: &mut LatHist, slow: &mut SlowLog) ->
             break;
         }
         if txq.is_empty() {
-            let allowed = pacer.allowed(now).min(count);
+            let allowed = pacer.allowed(now, built).min(count);
             let want = allowed.saturating_sub(built).min(ph.burst as u64) as usize;
             if want > 0 && io.pool.alloc_bulk(&mut txq, want) {
                 let ts = now as u32;
@@ -247,8 +269,14 @@ fn run_phase(io: &Io, ph: &mut Phase, hist: &mut LatHist, slow: &mut SlowLog) ->
             let n = io.port.tx_burst(0, &mut txq);
             st.tx += n as u64;
             st.tx_bytes += (n * len) as u64;
+            if wire && !txq.is_empty() {
+                // The receiver's ring is full: a wire drops these.
+                st.refused += txq.len() as u64;
+                free_bulk(&mut txq);
+            }
         }
     }
+    st.forfeited = pacer.forfeited();
     let tx_end = Eal::tsc();
     free_bulk(&mut txq);
     st.secs = (tx_end - start) as f64 / io.hz as f64;
@@ -289,6 +317,17 @@ fn main() -> anyhow::Result<()> {
     }
     if !(a.duration > 0.0 && a.duration <= 3600.0) {
         anyhow::bail!("--duration must be within (0, 3600] s");
+    }
+    if let Some(f) = a.rate_of_max {
+        if !(f > 0.0 && f <= 1.0) {
+            anyhow::bail!("--rate-of-max must be within (0, 1]");
+        }
+        if a.rate != 0 {
+            anyhow::bail!("--rate-of-max and --rate exclude each other");
+        }
+        if !(a.probe > 0.0 && a.probe <= 60.0) {
+            anyhow::bail!("--probe must be within (0, 60] s");
+        }
     }
     if a.burst == 0 || a.burst > 512 {
         anyhow::bail!("--burst must be within 1..=512");
@@ -367,6 +406,7 @@ fn main() -> anyhow::Result<()> {
             duration_s: (2.0 * a.warm as f64 / rate as f64 + 1.0).min(120.0),
             count: a.warm,
             burst: a.burst,
+            pace_depth: 0,
             sample_mask: mask,
             drain_ms: a.drain_ms.max(200),
         };
@@ -399,6 +439,7 @@ fn main() -> anyhow::Result<()> {
         duration_s: a.duration,
         count: a.count,
         burst: a.burst,
+        pace_depth: a.pace_depth.unwrap_or(a.burst as u64),
         sample_mask: mask,
         drain_ms: a.drain_ms,
     };
@@ -415,6 +456,24 @@ fn main() -> anyhow::Result<()> {
             0
         }),
     };
+    // --rate-of-max: the full-speed probe on this connection, then the
+    // measured phase at the fraction of what came back.
+    let mut probe = PhaseStats::default();
+    if let Some(f) = a.rate_of_max {
+        if !stop.load(Ordering::Relaxed) {
+            let mut probe_hist = LatHist::new();
+            let mut no_log = SlowLog {
+                above: u64::MAX,
+                start: 0,
+                v: Vec::new(),
+            };
+            ph.rate = 0;
+            ph.duration_s = a.probe;
+            probe = run_phase(&io, &mut ph, &mut probe_hist, &mut no_log);
+            ph.rate = ((probe.rx_pps() * f) as u64).max(1);
+            ph.duration_s = a.duration;
+        }
+    }
     let st = if stop.load(Ordering::Relaxed) {
         PhaseStats::default()
     } else {
@@ -433,7 +492,19 @@ fn main() -> anyhow::Result<()> {
         ("order", a.order.clone()),
         ("syn_share", a.syn_share.to_string()),
         ("warm", a.warm.to_string()),
-        ("rate_target", a.rate.to_string()),
+        ("rate_target", ph.rate.to_string()),
+        (
+            "rate_of_max",
+            a.rate_of_max.map_or("null".into(), |f| f.to_string()),
+        ),
+        (
+            "probe_rx_mpps",
+            if a.rate_of_max.is_some() {
+                format!("{:.3}", probe.rx_pps() / 1e6)
+            } else {
+                "null".into()
+            },
+        ),
         ("secs", format!("{:.3}", st.secs)),
         ("tx", st.tx.to_string()),
         ("rx", st.rx.to_string()),
@@ -444,6 +515,8 @@ fn main() -> anyhow::Result<()> {
             "rx_gbps",
             format!("{:.3}", st.rx_bytes as f64 * 8.0 / st.secs.max(1e-9) / 1e9),
         ),
+        ("refused", st.refused.to_string()),
+        ("forfeited", st.forfeited.to_string()),
         ("lost", st.lost().to_string()),
         ("loss_ratio", format!("{:.6}", st.loss_ratio())),
         ("lat_samples", hist.count().to_string()),

@@ -149,10 +149,21 @@ fn histogram_quantiles_within_resolution() {
 
 #[test]
 fn pacer_and_stats() {
-    let p = Pacer::new(1000, 1_000_000, 500);
-    assert_eq!(p.allowed(1000), 0);
-    assert_eq!(p.allowed(1_001_000), 500);
-    assert_eq!(Pacer::new(0, 1, 0).allowed(5), u64::MAX);
+    let mut p = Pacer::new(1000, 1_000_000, 500);
+    assert_eq!(p.allowed(1000, 0), 0);
+    assert_eq!(p.allowed(1_001_000, 0), 500);
+    assert_eq!(p.forfeited(), 0);
+    assert_eq!(Pacer::new(0, 1, 0).allowed(5, 0), u64::MAX);
+    // Bounded: 1,000 pps, bucket of 10 packets.
+    let mut b = Pacer::new(0, 1_000_000, 1000).with_depth(10);
+    assert_eq!(b.allowed(5_000, 0), 5); // 5 due, within the bucket
+    assert_eq!(b.allowed(100_000, 5), 15); // 100 due: 85 forfeited
+    assert_eq!(b.forfeited(), 85);
+    assert_eq!(b.allowed(100_000, 15), 15); // caught up: nothing more
+    assert_eq!(b.allowed(110_000, 15), 25); // 10 more due, on schedule
+    assert_eq!(b.forfeited(), 85);
+    assert_eq!(b.allowed(1_110_000, 25), 35); // a 1 s stall: only 10 owed
+    assert_eq!(b.forfeited(), 85 + 990);
     let s = PhaseStats {
         tx: 100,
         rx: 90,
@@ -161,6 +172,15 @@ fn pacer_and_stats() {
     };
     assert_eq!((s.tx_pps(), s.rx_pps(), s.lost()), (50.0, 45.0, 10));
     assert!((s.loss_ratio() - 0.1).abs() < 1e-9);
+    // Refused frames are offered and lost; forfeited ones were never sent.
+    let r = PhaseStats {
+        refused: 10,
+        forfeited: 7,
+        ..s
+    };
+    assert_eq!(r.lost(), 20);
+    assert!((r.loss_ratio() - 20.0 / 110.0).abs() < 1e-9);
+    assert_eq!(r.plus(&r).forfeited, 14);
 }
 
 #[test]
