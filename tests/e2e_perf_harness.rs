@@ -107,16 +107,21 @@ fn generator_against_lvsd_over_memif_random_order() {
     assert_eq!(j["warm_rx"], 2000, "{line}");
     let tx = j["tx"].as_u64().unwrap_or(0);
     assert!(tx > 50_000, "paced 100 kpps for 1 s: {line}");
-    // The generator retries what the ring refuses, so lvsd receives every
-    // frame sent (checked against its counters below); on the way back a
-    // frame can only be lost if a CPU is taken from lvsd or the generator
-    // for longer than a ring's worth (10 ms), which other tests running at
-    // the same time may do: allow 0.1 %.
+    // A paced phase drops what the ring refuses, as a wire does
+    // (`refused`, counted lost) and gives up slots it fell behind on
+    // (`forfeited`); `tx` counts the frames the ring took, and lvsd
+    // receives every one of them (checked against its counters below). On
+    // the way back a frame can only be lost if a CPU is taken from lvsd or
+    // the generator for longer than a ring's worth (10 ms), which other
+    // tests running at the same time may do: allow 0.1 %.
     let rx = j["rx"].as_u64().unwrap_or(0);
     assert!(
         rx <= tx && (tx - rx) * 1000 <= tx,
         "lost more than 0.1 %: {line}"
     );
+    let refused = j["refused"].as_u64().expect("refused");
+    assert!(j["forfeited"].as_u64().is_some(), "{line}");
+    assert_eq!(j["lost"].as_u64(), Some(tx + refused - rx), "{line}");
     assert!(j["lat_p50_us"].as_f64().is_some(), "{line}");
 
     assert_eq!(
