@@ -7,22 +7,15 @@
 //! every one back, each measured one through the worker's fast path
 //! (hinted, both prefetch stages).
 mod common;
+#[path = "common/lab.rs"]
+mod lab;
+use lab::log_field;
 use lvsd::testbed::Testbed;
 use std::time::Duration;
 
 const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
 const GEN: &str = env!("CARGO_BIN_EXE_lvsd-gen");
 const PERF_CONF: &str = include_str!("../perf/lvsd-perf.toml");
-
-fn field(log: &str, marker: &str, name: &str) -> Option<u64> {
-    let line = log.lines().find(|l| l.contains(marker))?;
-    let at = line.find(&format!(" {name}="))? + name.len() + 2;
-    line[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
-}
 
 #[test]
 fn generator_against_lvsd_over_memif_random_order() {
@@ -129,9 +122,9 @@ fn generator_against_lvsd_over_memif_random_order() {
         Some(0)
     );
     let log = tb.log("lvsd");
-    let lrx = field(&log, "worker counters", "rx").expect("worker counters");
-    let fast = field(&log, "worker counters", "fast_path").expect("fast_path");
-    let created = field(&log, "worker counters", "conns_created").expect("conns_created");
+    let lrx = log_field(&log, "worker counters", "rx").expect("worker counters");
+    let fast = log_field(&log, "worker counters", "fast_path").expect("fast_path");
+    let created = log_field(&log, "worker counters", "conns_created").expect("conns_created");
     eprintln!("lvsd worker: rx={lrx} fast_path={fast} conns_created={created}");
     assert_eq!(lrx, 2000 + tx, "{log}");
     assert_eq!(created, 1000, "{log}");

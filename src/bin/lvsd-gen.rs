@@ -164,6 +164,15 @@ struct SlowLog {
 const SLOW_LOG_MAX: usize = 100_000;
 
 impl SlowLog {
+    /// Recording samples above `above` TSC cycles, or nothing (`None`).
+    fn new(above: Option<u64>) -> SlowLog {
+        SlowLog {
+            above: above.unwrap_or(u64::MAX),
+            start: 0,
+            v: Vec::with_capacity(if above.is_some() { SLOW_LOG_MAX } else { 0 }),
+        }
+    }
+
     #[inline]
     fn record(&mut self, now: u64, lat: u64) {
         if lat > self.above && self.v.len() < SLOW_LOG_MAX {
@@ -410,11 +419,7 @@ fn main() -> anyhow::Result<()> {
             sample_mask: mask,
             drain_ms: a.drain_ms.max(200),
         };
-        let mut no_log = SlowLog {
-            above: u64::MAX,
-            start: 0,
-            v: Vec::new(),
-        };
+        let mut no_log = SlowLog::new(None);
         let syns = run_phase(&io, &mut ph, &mut warm_hist, &mut no_log);
         ph.mix = FlowMix::warm_ack(a.warm);
         let acks = run_phase(&io, &mut ph, &mut warm_hist, &mut no_log);
@@ -443,36 +448,21 @@ fn main() -> anyhow::Result<()> {
         sample_mask: mask,
         drain_ms: a.drain_ms,
     };
-    let mut slow = SlowLog {
-        above: if a.slow_log.is_some() {
-            (a.slow_us.max(0.0) * hz as f64 / 1e6) as u64
-        } else {
-            u64::MAX
-        },
-        start: 0,
-        v: Vec::with_capacity(if a.slow_log.is_some() {
-            SLOW_LOG_MAX
-        } else {
-            0
-        }),
-    };
+    let mut slow = SlowLog::new(
+        a.slow_log
+            .as_ref()
+            .map(|_| (a.slow_us.max(0.0) * hz as f64 / 1e6) as u64),
+    );
     // --rate-of-max: the full-speed probe on this connection, then the
     // measured phase at the fraction of what came back.
-    let mut probe = PhaseStats::default();
-    if let Some(f) = a.rate_of_max {
-        if !stop.load(Ordering::Relaxed) {
-            let mut probe_hist = LatHist::new();
-            let mut no_log = SlowLog {
-                above: u64::MAX,
-                start: 0,
-                v: Vec::new(),
-            };
-            ph.rate = 0;
-            ph.duration_s = a.probe;
-            probe = run_phase(&io, &mut ph, &mut probe_hist, &mut no_log);
-            ph.rate = ((probe.rx_pps() * f) as u64).max(1);
-            ph.duration_s = a.duration;
-        }
+    let mut probe: Option<PhaseStats> = None;
+    if let Some(f) = a.rate_of_max.filter(|_| !stop.load(Ordering::Relaxed)) {
+        ph.rate = 0;
+        ph.duration_s = a.probe;
+        let p = run_phase(&io, &mut ph, &mut LatHist::new(), &mut SlowLog::new(None));
+        ph.rate = ((p.rx_pps() * f) as u64).max(1);
+        ph.duration_s = a.duration;
+        probe = Some(p);
     }
     let st = if stop.load(Ordering::Relaxed) {
         PhaseStats::default()
@@ -499,11 +489,7 @@ fn main() -> anyhow::Result<()> {
         ),
         (
             "probe_rx_mpps",
-            if a.rate_of_max.is_some() {
-                format!("{:.3}", probe.rx_pps() / 1e6)
-            } else {
-                "null".into()
-            },
+            probe.map_or("null".into(), |p| format!("{:.3}", p.rx_pps() / 1e6)),
         ),
         ("secs", format!("{:.3}", st.secs)),
         ("tx", st.tx.to_string()),

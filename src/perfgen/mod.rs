@@ -307,8 +307,8 @@ impl PhaseStats {
     pub fn rx_pps(&self) -> f64 {
         rate(self.rx, self.secs)
     }
-    /// Packets sent and never seen back (negative values clamp to 0).
-    /// Frames sent or refused that did not come back.
+    /// Frames sent or refused that did not come back (negative values
+    /// clamp to 0).
     pub fn lost(&self) -> u64 {
         (self.tx + self.refused).saturating_sub(self.rx)
     }
