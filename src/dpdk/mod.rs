@@ -66,9 +66,10 @@ pub fn advise_huge_pages<T>(v: &Vec<T>) {
     let end = start.saturating_add(v.capacity().saturating_mul(std::mem::size_of::<T>()));
     let (a, b) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
     if b > a {
-        // SAFETY: [a, b) lies inside the live allocation of `v`, and
-        // MADV_HUGEPAGE only changes how the kernel backs those pages; it
-        // never changes their contents or their validity.
+        // [a, b) lies inside the live allocation of `v`, and MADV_HUGEPAGE
+        // only changes how the kernel backs those pages, never their
+        // contents or their validity.
+        // SAFETY: an advisory madvise on whole pages of memory `v` owns.
         let _ = unsafe { libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_HUGEPAGE) };
     }
 }
