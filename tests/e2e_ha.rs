@@ -115,7 +115,9 @@ fn failover_keeps_every_established_connection() {
         .sum();
     assert_eq!(n, 200);
     assert!(
-        Testbed::wait_for(Duration::from_secs(20), || l.tb.log("load").contains("log")),
+        Testbed::wait_for(Duration::from_secs(20), || last_json(&l.tb.log("load"))
+            ["log"]
+            .is_array()),
         "load finished"
     );
     let v = last_json(&l.tb.log("load"));

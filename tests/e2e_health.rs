@@ -123,7 +123,9 @@ fn failed_real_is_detected_and_taken_back() {
     server(&mut l, &ns1, "http", 8080, "r1");
     let restarted_at = now();
     assert!(
-        Testbed::wait_for(Duration::from_secs(20), || l.tb.log("load").contains("log")),
+        Testbed::wait_for(Duration::from_secs(20), || last_json(&l.tb.log("load"))
+            ["log"]
+            .is_array()),
         "load finished"
     );
     let v = last_json(&l.tb.log("load"));
