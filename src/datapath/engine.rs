@@ -161,7 +161,7 @@ impl<F: Frame> Engine<F> {
         alloc: &mut A,
         now_ms: u64,
     ) {
-        self.rx_hinted(frame, Hint::NONE, port, snap, alloc, now_ms)
+        self.rx_hinted(frame, &Hint::NONE, port, snap, alloc, now_ms)
     }
 
     /// [`rx`](Self::rx) with what the burst's prefetch pass returned for
@@ -169,7 +169,7 @@ impl<F: Frame> Engine<F> {
     pub fn rx_hinted<A: FrameAlloc<Frame = F>>(
         &mut self,
         mut frame: F,
-        hint: Hint,
+        hint: &Hint,
         port: PortId,
         snap: &Snapshot,
         alloc: &mut A,

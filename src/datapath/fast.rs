@@ -286,15 +286,19 @@ impl<F: Frame> Engine<F> {
         &mut self,
         frame: F,
         port: PortId,
-        hint: Hint,
+        hint: &Hint,
         snap: &Snapshot,
         now_ms: u64,
     ) -> Result<(), F> {
-        let Pre { p, to_vip, hh } = match hint.0 {
+        let worked_out;
+        let Pre { p, to_vip, hh } = match &hint.0 {
             Seen::Fast(pre) => pre,
             Seen::Slow => return Err(frame),
             Seen::Nothing => match self.pre(frame.data(), port, snap) {
-                Some(pre) => pre,
+                Some(pre) => {
+                    worked_out = pre;
+                    &worked_out
+                }
                 None => return Err(frame),
             },
         };
@@ -302,10 +306,10 @@ impl<F: Frame> Engine<F> {
         {
             return Err(frame);
         }
-        if to_vip {
-            self.fast_to_vip(frame, &p, hh, snap, now_ms)
+        if *to_vip {
+            self.fast_to_vip(frame, p, *hh, snap, now_ms)
         } else if !snap.services.list.is_empty() {
-            self.fast_from_real(frame, &p, hh, snap, now_ms)
+            self.fast_from_real(frame, p, *hh, snap, now_ms)
         } else {
             Err(frame)
         }

@@ -267,7 +267,7 @@ fn fast_path_equals_general_path() {
                 // As a worker runs a burst: the prefetch pass's hint first.
                 let hint = e.prefetch(&f, port, &snap, |_| {});
                 e.prefetch_record(&hint, |_| {});
-                e.rx_hinted(VecFrame::new(&f), hint, port, &snap, &mut p.alloc, now);
+                e.rx_hinted(VecFrame::new(&f), &hint, port, &snap, &mut p.alloc, now);
             } else {
                 e.rx(VecFrame::new(&f), port, &snap, &mut p.alloc, now);
             }

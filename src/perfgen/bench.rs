@@ -187,7 +187,7 @@ impl Workload {
             }
         }
         let frames = frames.iter_mut().take(n).filter_map(Option::take);
-        for (f, &hint) in frames.zip(self.hints.iter()) {
+        for (f, hint) in frames.zip(self.hints.iter()) {
             self.engine
                 .rx_hinted(f, hint, PortId(0), &self.snap, &mut self.alloc, self.now_ms);
         }

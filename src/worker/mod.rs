@@ -292,7 +292,7 @@ pub fn run(w: WorkerSetup) -> i32 {
                 &mut hints,
                 crate::dpdk::prefetch_ptr,
             );
-            for (m, &hint) in rxbuf.drain(..).zip(hints.iter()) {
+            for (m, hint) in rxbuf.drain(..).zip(hints.iter()) {
                 if w.workers == 1 {
                     engine.rx_hinted(m, hint, port, &snap, &mut pool, now_ms);
                     continue;
