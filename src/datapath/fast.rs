@@ -43,12 +43,38 @@ const L4: usize = ETH + 20;
 /// The fields of a frame the fast path accepts.
 #[derive(Clone, Copy)]
 struct Fast {
-    proto: u8,
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    sport: u16,
-    dport: u16,
+    /// The packet's 5-tuple as `<proto, source, source port, destination,
+    /// destination port>`: the client key of a packet to a VIP as it is
+    /// (no copy into another key per lookup), and the fields of a NAT
+    /// reply key in the same order for a packet from a real.
+    t: ConnKey,
     flags: u8,
+}
+
+impl Fast {
+    #[inline(always)]
+    fn proto(&self) -> u8 {
+        self.t.proto
+    }
+    #[inline(always)]
+    fn src(&self) -> Ipv4Addr {
+        self.t.caddr
+    }
+    #[inline(always)]
+    fn dst(&self) -> Ipv4Addr {
+        self.t.vaddr
+    }
+    #[inline(always)]
+    fn dport(&self) -> u16 {
+        self.t.vport
+    }
+    /// The tuple read as a NAT reply key (`<proto, raddr, rport, caddr,
+    /// cport>`: source = the real).
+    #[inline(always)]
+    fn reply_key(&self) -> ReplyKey {
+        let t = &self.t;
+        ReplyKey::new(t.proto, t.caddr, t.cport, t.vaddr, t.vport)
+    }
 }
 
 /// What the burst's prefetch pass ([`Engine::prefetch`]) learned about a
@@ -133,11 +159,13 @@ fn parse(d: &[u8], my_mac: &MacAddr) -> Option<Fast> {
     }
     let a = |o: usize| Ipv4Addr::new(h[o], h[o + 1], h[o + 2], h[o + 3]);
     Some(Fast {
-        proto,
-        src: a(26),
-        dst: a(30),
-        sport: u16::from_be_bytes([h[34], h[35]]),
-        dport: u16::from_be_bytes([h[36], h[37]]),
+        t: ConnKey::new(
+            proto,
+            a(26),
+            u16::from_be_bytes([h[34], h[35]]),
+            a(30),
+            u16::from_be_bytes([h[36], h[37]]),
+        ),
         flags,
     })
 }
@@ -234,15 +262,9 @@ impl<F: Frame> Engine<F> {
     fn pre(&self, data: &[u8], port: PortId, snap: &Snapshot) -> Option<Pre> {
         let p = parse(data, &snap.port(port)?.mac)?;
         let conns = &self.lb.conns;
-        let (to_vip, hh) = match snap.local(p.dst) {
-            Some(Local::Vip) => (
-                true,
-                conns.position(&ConnKey::new(p.proto, p.src, p.sport, p.dst, p.dport)),
-            ),
-            None => (
-                false,
-                conns.position_reply(&ReplyKey::new(p.proto, p.src, p.sport, p.dst, p.dport)),
-            ),
+        let (to_vip, hh) = match snap.local(p.dst()) {
+            Some(Local::Vip) => (true, conns.position(&p.t)),
+            None => (false, conns.position_reply(&p.reply_key())),
             Some(Local::Own(_)) => return None,
         };
         Some(Pre { p, to_vip, hh })
@@ -302,7 +324,9 @@ impl<F: Frame> Engine<F> {
                 None => return Err(frame),
             },
         };
-        if (snap.ha.enabled && !snap.ha.active) || is_martian(p.src) || snap.local(p.src).is_some()
+        if (snap.ha.enabled && !snap.ha.active)
+            || is_martian(p.src())
+            || snap.local(p.src()).is_some()
         {
             return Err(frame);
         }
@@ -325,8 +349,7 @@ impl<F: Frame> Engine<F> {
         snap: &Snapshot,
         now_ms: u64,
     ) -> Result<(), F> {
-        let key = ConnKey::new(p.proto, p.src, p.sport, p.dst, p.dport);
-        let Some(id) = self.lb.conns.lookup_at(&key, hh, now_ms) else {
+        let Some(id) = self.lb.conns.lookup_at(&p.t, hh, now_ms) else {
             return Err(frame);
         };
         let Some(c) = self.lb.conns.get(id) else {
@@ -341,7 +364,8 @@ impl<F: Frame> Engine<F> {
         let Some(svc) = snap.services.list.get(s) else {
             return Err(frame);
         };
-        if svc.proto != p.proto || svc.vip != p.dst || (svc.port != p.dport && svc.port != 0) {
+        if svc.proto != p.proto() || svc.vip != p.dst() || (svc.port != p.dport() && svc.port != 0)
+        {
             return Err(frame);
         }
         if !matches!(fwd, Fwd::Masq | Fwd::Dr) {
@@ -363,7 +387,7 @@ impl<F: Frame> Engine<F> {
         }
         let d = frame.data_mut();
         match fwd {
-            Fwd::Masq => nat_rewrite(d, p.proto, true, raddr, rport),
+            Fwd::Masq => nat_rewrite(d, p.proto(), true, raddr, rport),
             _ => {
                 if let Some(h) = d
                     .get_mut(..L4)
@@ -388,7 +412,7 @@ impl<F: Frame> Engine<F> {
         snap: &Snapshot,
         now_ms: u64,
     ) -> Result<(), F> {
-        let key = ReplyKey::new(p.proto, p.src, p.sport, p.dst, p.dport);
+        let key = p.reply_key();
         let Some(id) = self.lb.conns.lookup_reply_at(&key, hh, now_ms) else {
             return Err(frame);
         };
@@ -396,7 +420,7 @@ impl<F: Frame> Engine<F> {
             return Err(frame);
         };
         let (real, k) = (c.real(), c.key());
-        let Some((oport, nh)) = snap.route(p.dst) else {
+        let Some((oport, nh)) = snap.route(p.dst()) else {
             return Err(frame);
         };
         let (Some(mac), Some(out)) = (self.neigh.peek(oport, nh, now_ms), snap.port(oport)) else {
@@ -409,7 +433,7 @@ impl<F: Frame> Engine<F> {
             rc.out_pkts.inc();
             rc.out_bytes.add(frame.len().saturating_sub(ETH) as u64);
         }
-        nat_rewrite(frame.data_mut(), p.proto, false, k.vaddr, k.vport);
+        nat_rewrite(frame.data_mut(), p.proto(), false, k.vaddr, k.vport);
         self.send(frame, oport, mac, out.mac);
         Ok(())
     }
