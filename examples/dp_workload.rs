@@ -18,6 +18,12 @@
 //! variable `DP_NO_RECORD_PREFETCH=1` bursts skip the worker's second
 //! prefetch pass (`Engine::prefetch_record`), to measure what it brings.
 //!
+//! The connection table's capacity is CONNS (plus room for the new
+//! connections of `dr-new`) rounded up to a power of two, so 1M
+//! connections fill a table of 1,048,576 (lvsd's default `conn.capacity`);
+//! `DP_CAPACITY=N` sets it instead (perf/lvsd-perf.toml, the harness's
+//! lvsd, uses 2,097,152).
+//!
 //! Run it twice with different PACKETS: the difference in instructions
 //! divided by the difference in packets is the cost per packet, free of
 //! the set-up. It also prints the wall-clock ns/packet of the measured
@@ -46,6 +52,19 @@ fn main() {
     // same table for every PACKETS so that two runs differ by packets only.
     let extra = if new { 7 << 20 } else { 0 };
     let cap = ((conns + extra + 1024) as usize).next_power_of_two();
+    let cap = match std::env::var("DP_CAPACITY") {
+        Ok(v) => match v.parse::<usize>() {
+            Ok(c) if c as u64 >= conns + extra => c,
+            _ => {
+                eprintln!(
+                    "DP_CAPACITY={v}: want a number of connections of at least {}",
+                    conns + extra
+                );
+                std::process::exit(2);
+            }
+        },
+        Err(_) => cap,
+    };
     if new && conns + packets > cap as u64 {
         eprintln!("CONNS + PACKETS must stay below {cap}");
         std::process::exit(2);
