@@ -20,8 +20,9 @@ const MIN_FRAME: usize = 60;
 /// `i`'s bucket, asked for that many frames earlier, has had time to
 /// arrive. The last `RECORD_PREFETCH_LAG` records follow after the pass.
 /// (A third loop over the burst instead was slower in 7 of 9 harness
-/// pairs: perf/RESULTS.md, seventh pass.)
-const RECORD_PREFETCH_LAG: usize = 8;
+/// pairs: perf/RESULTS.md, seventh pass. 10 measured best of 6-14 once the
+/// pass got cheaper: ninth pass.)
+const RECORD_PREFETCH_LAG: usize = 10;
 
 /// The connection-table key a frame's lookup will use (prefetch passes).
 enum PrefetchKey {
