@@ -51,11 +51,9 @@ struct Fast {
     flags: u8,
 }
 
+/// `src`/`dst` name the addresses by direction: for a packet from a real
+/// the tuple's `caddr`/`vaddr` are the real and the client.
 impl Fast {
-    #[inline(always)]
-    fn proto(&self) -> u8 {
-        self.t.proto
-    }
     #[inline(always)]
     fn src(&self) -> Ipv4Addr {
         self.t.caddr
@@ -63,10 +61,6 @@ impl Fast {
     #[inline(always)]
     fn dst(&self) -> Ipv4Addr {
         self.t.vaddr
-    }
-    #[inline(always)]
-    fn dport(&self) -> u16 {
-        self.t.vport
     }
     /// The tuple read as a NAT reply key (`<proto, raddr, rport, caddr,
     /// cport>`: source = the real).
@@ -364,8 +358,8 @@ impl<F: Frame> Engine<F> {
         let Some(svc) = snap.services.list.get(s) else {
             return Err(frame);
         };
-        if svc.proto != p.proto() || svc.vip != p.dst() || (svc.port != p.dport() && svc.port != 0)
-        {
+        let k = &p.t; // the client key: caddr/vaddr are what they say
+        if svc.proto != k.proto || svc.vip != k.vaddr || (svc.port != k.vport && svc.port != 0) {
             return Err(frame);
         }
         if !matches!(fwd, Fwd::Masq | Fwd::Dr) {
@@ -387,7 +381,7 @@ impl<F: Frame> Engine<F> {
         }
         let d = frame.data_mut();
         match fwd {
-            Fwd::Masq => nat_rewrite(d, p.proto(), true, raddr, rport),
+            Fwd::Masq => nat_rewrite(d, p.t.proto, true, raddr, rport),
             _ => {
                 if let Some(h) = d
                     .get_mut(..L4)
@@ -433,7 +427,7 @@ impl<F: Frame> Engine<F> {
             rc.out_pkts.inc();
             rc.out_bytes.add(frame.len().saturating_sub(ETH) as u64);
         }
-        nat_rewrite(frame.data_mut(), p.proto(), false, k.vaddr, k.vport);
+        nat_rewrite(frame.data_mut(), p.t.proto, false, k.vaddr, k.vport);
         self.send(frame, oport, mac, out.mac);
         Ok(())
     }
