@@ -277,6 +277,8 @@ print(v[-1] if v else "")' "$OUT" "$scen" "$run" 2>/dev/null || true)
       if [ -n "$half" ]; then
         echo "  $scen: testpmd at lvsd's rate, $half pps (half of lvsd's probe in run $run)"
         one testpmd "$mode" "$scen" "$run" "${args//@HALF@/$half}"
+      else
+        echo "  $scen: no lvsd rate in run $run, testpmd skipped" >&2
       fi
     else
       one testpmd "$mode" "$scen" "$run" "$args"
