@@ -8,7 +8,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use lvsd::perfgen::bench::{Workload, DR_VIP, NAT_VIP};
 use lvsd::perfgen::FlowMix;
-use lvsd::sched::{Dest, Flags, Kind, Table};
+use lvsd::sched::{Dest, Flags, Scheduler, Table};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
@@ -121,7 +121,7 @@ fn maglev(c: &mut Criterion) {
     g.bench_function("build/65537x1000", |b| {
         b.iter_batched(
             || dests.clone(),
-            |d| Table::build(Kind::Mh, Flags::default(), &d, 65537).expect("maglev"),
+            |d| Table::build(Scheduler::Mh, Flags::default(), &d, 65537).expect("maglev"),
             BatchSize::LargeInput,
         )
     });

@@ -12,7 +12,8 @@
 //! `/run/lvsd/lvsd.sock`.
 use lvsd::ctl::proto::*;
 use lvsd::ctl::server::request;
-use lvsd::ipvsadm::{self, Command, ErrorKind, Fwd, ListOpts, Proto, SvcId};
+use lvsd::ipvsadm::{self, Command, ErrorKind, ListOpts, SvcId};
+use lvsd::types::{Method, Protocol};
 use std::io::Read;
 use std::net::SocketAddrV4;
 use std::path::{Path, PathBuf};
@@ -45,8 +46,8 @@ fn key(id: &SvcId) -> Result<ServiceKey, String> {
     match id {
         SvcId::Addr { proto, addr, port } => Ok(ServiceKey {
             protocol: match proto {
-                Proto::Tcp => "tcp".into(),
-                Proto::Udp => "udp".into(),
+                Protocol::Tcp => "tcp".into(),
+                Protocol::Udp => "udp".into(),
             },
             vip: *addr,
             port: *port,
@@ -83,12 +84,8 @@ fn to_request(c: &Command) -> Result<Request, String> {
             let real = RealSpec {
                 address: r.addr,
                 port: r.port,
-                method: match r.fwd {
-                    Fwd::Masq => "nat",
-                    Fwd::Tunnel => "tun",
-                    Fwd::Route | Fwd::Local => "dr",
-                }
-                .into(),
+                // Local (only ever reported by a kernel) is sent as dr, like `-S` saves it as -g.
+                method: r.fwd.method().unwrap_or(Method::Dr).as_str().into(),
                 weight: r.weight,
                 upper_threshold: r.u_threshold,
                 lower_threshold: r.l_threshold,
@@ -109,24 +106,15 @@ fn to_request(c: &Command) -> Result<Request, String> {
     })
 }
 
-fn fwd_of(method: &str) -> Fwd {
-    match method {
-        "Masq" => Fwd::Masq,
-        "Tunnel" => Fwd::Tunnel,
-        "Local" => Fwd::Local,
-        _ => Fwd::Route,
-    }
-}
-
 fn svc_infos(l: &ListData) -> Vec<ipvsadm::SvcInfo> {
     l.services
         .iter()
         .map(|s| ipvsadm::SvcInfo {
             id: SvcId::Addr {
                 proto: if s.key.protocol == "udp" {
-                    Proto::Udp
+                    Protocol::Udp
                 } else {
-                    Proto::Tcp
+                    Protocol::Tcp
                 },
                 addr: s.key.vip,
                 port: s.key.port,
@@ -146,7 +134,7 @@ fn svc_infos(l: &ListData) -> Vec<ipvsadm::SvcInfo> {
                 .map(|r| ipvsadm::RealInfo {
                     addr: r.address,
                     port: r.port,
-                    fwd: fwd_of(&r.method),
+                    fwd: ipvsadm::format::fwd_from_name(&r.method),
                     weight: r.weight,
                     u_threshold: r.upper_threshold,
                     l_threshold: r.lower_threshold,
@@ -251,8 +239,8 @@ fn list_cmd(sock: &Path, svc: Option<&SvcId>, opts: &ListOpts) -> Result<String,
             .iter()
             .map(|c| ipvsadm::ConnInfo {
                 proto: match c.protocol.as_str() {
-                    "TCP" => Some(Proto::Tcp),
-                    "UDP" => Some(Proto::Udp),
+                    "TCP" => Some(Protocol::Tcp),
+                    "UDP" => Some(Protocol::Udp),
                     _ => None,
                 },
                 state: c.state.clone(),

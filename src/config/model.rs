@@ -3,11 +3,11 @@
 //! is resolved (ports are referred to by index into [`Model::ports`]), and
 //! every value is within its documented range.
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::config::net::{Ipv4Net, Mac};
+pub use crate::types::{Method, Protocol, Scheduler};
 
 /// The whole validated configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -199,135 +199,6 @@ pub struct Conn {
     pub expire_nodest_conn: bool,
     pub expire_quiescent_template: bool,
     pub sloppy_tcp: bool,
-}
-
-/// Transport protocol of a virtual service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Protocol {
-    Tcp,
-    Udp,
-}
-
-impl Protocol {
-    /// IANA protocol number (6, 17).
-    pub fn number(self) -> u8 {
-        match self {
-            Protocol::Tcp => 6,
-            Protocol::Udp => 17,
-        }
-    }
-
-    /// `"tcp"` / `"udp"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// IPVS scheduling algorithm.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Scheduler {
-    Rr,
-    Wrr,
-    Lc,
-    Wlc,
-    Sed,
-    Nq,
-    Sh,
-    Dh,
-    Lblc,
-    Lblcr,
-    Fo,
-    Ovf,
-    Mh,
-    Twos,
-}
-
-impl Scheduler {
-    /// Every scheduler, in documentation order.
-    pub const ALL: [Scheduler; 14] = [
-        Scheduler::Rr,
-        Scheduler::Wrr,
-        Scheduler::Lc,
-        Scheduler::Wlc,
-        Scheduler::Sed,
-        Scheduler::Nq,
-        Scheduler::Sh,
-        Scheduler::Dh,
-        Scheduler::Lblc,
-        Scheduler::Lblcr,
-        Scheduler::Fo,
-        Scheduler::Ovf,
-        Scheduler::Mh,
-        Scheduler::Twos,
-    ];
-
-    /// The ipvsadm name (`"wlc"`, `"mh"`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scheduler::Rr => "rr",
-            Scheduler::Wrr => "wrr",
-            Scheduler::Lc => "lc",
-            Scheduler::Wlc => "wlc",
-            Scheduler::Sed => "sed",
-            Scheduler::Nq => "nq",
-            Scheduler::Sh => "sh",
-            Scheduler::Dh => "dh",
-            Scheduler::Lblc => "lblc",
-            Scheduler::Lblcr => "lblcr",
-            Scheduler::Fo => "fo",
-            Scheduler::Ovf => "ovf",
-            Scheduler::Mh => "mh",
-            Scheduler::Twos => "twos",
-        }
-    }
-
-    /// Inverse of [`Scheduler::as_str`].
-    pub fn from_name(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-}
-
-impl fmt::Display for Scheduler {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Packet forwarding method of a real server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Method {
-    /// Masquerading (DNAT/SNAT).
-    Nat,
-    /// Direct routing (MAC rewrite).
-    Dr,
-    /// IP-in-IP tunnelling.
-    Tun,
-}
-
-impl Method {
-    /// `"nat"` / `"dr"` / `"tun"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Nat => "nat",
-            Method::Dr => "dr",
-            Method::Tun => "tun",
-        }
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// Scheduler flags of a service, with the IPVS `IP_VS_SVC_F_SCHED*` bit values.

@@ -57,10 +57,11 @@ mod tests_table;
 
 use std::net::Ipv4Addr;
 
+pub use crate::types::FwdFlag;
 pub(crate) use index::Hashed;
 pub use key::{ConnKey, ReplyKey, IPPROTO_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
 pub use slab::{
-    Conn, ConnId, Fwd, CTPL_S_ASSURED, F_FWD_MASK, F_HASHED, F_INACTIVE, F_IN_SEQ, F_NOOUTPUT,
+    Conn, ConnId, CTPL_S_ASSURED, F_FWD_MASK, F_HASHED, F_INACTIVE, F_IN_SEQ, F_NOOUTPUT,
     F_NO_CPORT, F_ONE_PACKET, F_OUT_SEQ, F_SYNC, F_TEMPLATE, MAX_CAPACITY,
 };
 pub use state::{
@@ -81,7 +82,7 @@ pub struct NewConn {
     pub svc: u16,
     /// Real-server index (control-plane id).
     pub real: u16,
-    pub fwd: Fwd,
+    pub fwd: FwdFlag,
     /// Real server address and port (IPVS `daddr`, `dport`).
     pub raddr: Ipv4Addr,
     pub rport: u16,

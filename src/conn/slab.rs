@@ -20,6 +20,7 @@ use std::net::Ipv4Addr;
 
 use super::key::{ConnKey, ReplyKey};
 use super::state;
+use crate::types::FwdFlag;
 
 /// Slab address of a connection. Valid until that connection is removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,7 +32,7 @@ pub(crate) const NIL: u32 = u32::MAX;
 pub const MAX_CAPACITY: usize = 0x7FFF_FFFE;
 
 /// `IP_VS_CONN_F_FWD_MASK`: forwarding method bits.
-pub const F_FWD_MASK: u16 = 0x0007;
+pub const F_FWD_MASK: u16 = FwdFlag::MASK;
 /// `IP_VS_CONN_F_SYNC`: entry created by / known to the sync protocol.
 pub const F_SYNC: u16 = 0x0020;
 /// `IP_VS_CONN_F_HASHED`: entry is in the index.
@@ -62,42 +63,6 @@ const F_PRIVATE: u16 = F_USED | F_REPLY_DUP;
 
 /// Template state bit `IP_VS_CTPL_S_ASSURED`.
 pub const CTPL_S_ASSURED: u8 = 1;
-
-/// Forwarding method, IPVS `IP_VS_CONN_F_*` values (low 3 flag bits).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Fwd {
-    /// NAT ("Masq"): two index entries (client key and reply key).
-    Masq = 0,
-    Local = 1,
-    Tunnel = 2,
-    /// Direct routing ("Route").
-    Dr = 3,
-    Bypass = 4,
-}
-
-impl Fwd {
-    pub fn from_flags(flags: u16) -> Fwd {
-        match flags & F_FWD_MASK {
-            0 => Fwd::Masq,
-            1 => Fwd::Local,
-            2 => Fwd::Tunnel,
-            3 => Fwd::Dr,
-            _ => Fwd::Bypass,
-        }
-    }
-
-    /// ipvsadm's "Forward" column.
-    pub fn name(self) -> &'static str {
-        match self {
-            Fwd::Masq => "Masq",
-            Fwd::Local => "Local",
-            Fwd::Tunnel => "Tunnel",
-            Fwd::Dr => "Route",
-            Fwd::Bypass => "Bypass",
-        }
-    }
-}
 
 /// One connection or persistence template. 44 bytes, `Copy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,8 +139,8 @@ impl Conn {
     pub fn real(&self) -> u16 {
         self.real
     }
-    pub fn fwd(&self) -> Fwd {
-        Fwd::from_flags(self.flags)
+    pub fn fwd(&self) -> FwdFlag {
+        FwdFlag::from_flags(self.flags)
     }
     /// Real server address (IPVS `daddr`).
     pub fn raddr(&self) -> Ipv4Addr {

@@ -3,7 +3,7 @@
 //! Invariants:
 //! * Every used record with `F_HASHED` has exactly one client entry (or
 //!   template entry if `F_TEMPLATE`) in the index, value = id, and — NAT
-//!   (`Fwd::Masq`) non-templates only — one reply entry, value =
+//!   (`FwdFlag::MASQ`) non-templates only — one reply entry, value =
 //!   id | `REPLY_BIT`. Records without `F_HASHED` (invalidated templates)
 //!   have none. No other index entries exist.
 //! * At most one *record* per client key and per template key has an index
@@ -23,13 +23,14 @@
 use super::index::{Hashed, Index};
 use super::key::{ConnKey, Kind, ReplyKey, Seed, IPPROTO_TCP, IPPROTO_UDP};
 use super::slab::{
-    Conn, ConnId, Fwd, Slab, CTPL_S_ASSURED, FREE_CONN, F_HASHED, F_INACTIVE, F_NOOUTPUT,
-    F_ONE_PACKET, F_REPLY_DUP, F_SYNC, F_USED, NIL,
+    Conn, ConnId, Slab, CTPL_S_ASSURED, FREE_CONN, F_HASHED, F_INACTIVE, F_NOOUTPUT, F_ONE_PACKET,
+    F_REPLY_DUP, F_SYNC, F_USED, NIL,
 };
 use super::state::{
     tcp_next, Dir, TcpState, TimeoutTable, Timeouts, MAX_TIMEOUT_S, NEW_CONN_TIMEOUT_S,
 };
 use super::{InsertError, NewConn, StateChange, TableError, TableStats};
+use crate::types::FwdFlag;
 
 /// Milliseconds per stored timer tick.
 pub const TICK_MS: u64 = 10;
@@ -400,8 +401,8 @@ impl ConnTable {
     }
 
     pub(crate) fn record(new: &NewConn, extra: u16, tpl: u16, t: u32, timeout_s: u32) -> Conn {
-        let mut flags = F_USED | F_HASHED | F_INACTIVE | new.fwd as u16 | extra | tpl;
-        if new.fwd != Fwd::Masq && new.fwd != Fwd::Bypass {
+        let mut flags = F_USED | F_HASHED | F_INACTIVE | new.fwd.bits() | extra | tpl;
+        if new.fwd != FwdFlag::MASQ && new.fwd != FwdFlag::BYPASS {
             flags |= F_NOOUTPUT;
         }
         Conn {

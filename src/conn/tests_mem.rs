@@ -6,7 +6,7 @@ use super::*;
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
-fn conn(i: u32, fwd: Fwd) -> NewConn {
+fn conn(i: u32, fwd: FwdFlag) -> NewConn {
     NewConn {
         key: ConnKey::new(
             IPPROTO_TCP,
@@ -24,7 +24,7 @@ fn conn(i: u32, fwd: Fwd) -> NewConn {
     }
 }
 
-fn fill(n: usize, fwd: Fwd) -> (ConnTable, f64) {
+fn fill(n: usize, fwd: FwdFlag) -> (ConnTable, f64) {
     let mut t = ConnTable::with_seed(n, Timeouts::default(), 99).unwrap();
     for i in 0..n as u32 {
         let id = t.insert(&conn(i, fwd), 0, |_| {}).unwrap();
@@ -39,7 +39,7 @@ fn fill(n: usize, fwd: Fwd) -> (ConnTable, f64) {
 fn bytes_per_conn_within_budget_100k() {
     assert_eq!(std::mem::size_of::<Conn>(), 44);
     let n = 100_000;
-    for (fwd, budget) in [(Fwd::Dr, 64.0), (Fwd::Masq, 128.0)] {
+    for (fwd, budget) in [(FwdFlag::DROUTE, 64.0), (FwdFlag::MASQ, 128.0)] {
         let (t, per) = fill(n, fwd);
         eprintln!(
             "{fwd:?}: {n} conns, {} bytes, {per:.2} bytes/conn",
@@ -60,7 +60,7 @@ fn rss_kb() -> Option<u64> {
 #[ignore = "1M fill: run in release with --ignored --nocapture"]
 fn one_million_dr_and_nat() {
     let n = 1_000_000;
-    for (fwd, budget) in [(Fwd::Dr, 64.0), (Fwd::Masq, 128.0)] {
+    for (fwd, budget) in [(FwdFlag::DROUTE, 64.0), (FwdFlag::MASQ, 128.0)] {
         let rss0 = rss_kb().unwrap_or(0);
         let t0 = Instant::now();
         let (t, per) = fill(n, fwd);
@@ -95,7 +95,7 @@ fn one_million_dr_and_nat() {
         let miss_ns = t0.elapsed().as_nanos() as f64 / n as f64;
         assert_eq!(missed, n);
         let mut reply_ns = 0.0;
-        if fwd == Fwd::Masq {
+        if fwd == FwdFlag::MASQ {
             let rks: Vec<ReplyKey> = order
                 .iter()
                 .map(|&i| {

@@ -132,7 +132,7 @@ fn table() -> ConnTable {
     ConnTable::with_seed(64, Timeouts::default(), 7).unwrap()
 }
 
-fn new_conn(proto: u8, fwd: Fwd, cport: u16) -> NewConn {
+fn new_conn(proto: u8, fwd: FwdFlag, cport: u16) -> NewConn {
     NewConn {
         key: ConnKey::new(
             proto,
@@ -174,7 +174,7 @@ fn nat_handshake_and_teardowns() {
     use TcpState::*;
     let mut t = table();
     let id = t
-        .insert(&new_conn(IPPROTO_TCP, Fwd::Masq, 1000), 0, |_| {})
+        .insert(&new_conn(IPPROTO_TCP, FwdFlag::MASQ, 1000), 0, |_| {})
         .unwrap();
     let c = *t.get(id).unwrap();
     assert_eq!((c.state_name(), c.is_active()), ("NONE", false));
@@ -201,7 +201,7 @@ fn nat_handshake_and_teardowns() {
     assert!(!t.get(id).unwrap().is_active());
     // Server closes first.
     let id = t
-        .insert(&new_conn(IPPROTO_TCP, Fwd::Masq, 1001), 0, |_| {})
+        .insert(&new_conn(IPPROTO_TCP, FwdFlag::MASQ, 1001), 0, |_| {})
         .unwrap();
     run(
         &mut t,
@@ -219,7 +219,7 @@ fn nat_handshake_and_teardowns() {
     );
     // Reset.
     let id = t
-        .insert(&new_conn(IPPROTO_TCP, Fwd::Masq, 1002), 0, |_| {})
+        .insert(&new_conn(IPPROTO_TCP, FwdFlag::MASQ, 1002), 0, |_| {})
         .unwrap();
     run(
         &mut t,
@@ -238,9 +238,9 @@ fn dr_input_only_sequences() {
     use Dir::*;
     use TcpState::*;
     let mut t = table();
-    for fwd in [Fwd::Dr, Fwd::Tunnel] {
+    for fwd in [FwdFlag::DROUTE, FwdFlag::TUNNEL] {
         let id = t
-            .insert(&new_conn(IPPROTO_TCP, fwd, 2000 + fwd as u16), 0, |_| {})
+            .insert(&new_conn(IPPROTO_TCP, fwd, 2000 + fwd.bits()), 0, |_| {})
             .unwrap();
         assert_ne!(t.get(id).unwrap().flags() & F_NOOUTPUT, 0);
         run(
@@ -260,7 +260,7 @@ fn dr_input_only_sequences() {
     }
     // A reply seen on a NOOUTPUT conn clears the flag and uses OUTPUT.
     let id = t
-        .insert(&new_conn(IPPROTO_TCP, Fwd::Tunnel, 3000), 0, |_| {})
+        .insert(&new_conn(IPPROTO_TCP, FwdFlag::TUNNEL, 3000), 0, |_| {})
         .unwrap();
     run(
         &mut t,
@@ -282,10 +282,10 @@ fn dr_input_only_sequences() {
 fn exhaustive_cells_with_timeouts_and_activity() {
     let mut t = table();
     let nat = t
-        .insert(&new_conn(IPPROTO_TCP, Fwd::Masq, 1), 0, |_| {})
+        .insert(&new_conn(IPPROTO_TCP, FwdFlag::MASQ, 1), 0, |_| {})
         .unwrap();
     let dr = t
-        .insert(&new_conn(IPPROTO_TCP, Fwd::Dr, 2), 0, |_| {})
+        .insert(&new_conn(IPPROTO_TCP, FwdFlag::DROUTE, 2), 0, |_| {})
         .unwrap();
     let evs = [(0, SYN), (1, FIN), (2, ACK), (3, RST)];
     for (dir, id) in [(Dir::Input, nat), (Dir::Output, nat), (Dir::Input, dr)] {
@@ -361,7 +361,7 @@ fn timeouts_and_set_timeouts() {
         }
     );
     let id = t
-        .insert(&new_conn(IPPROTO_TCP, Fwd::Masq, 9), 0, |_| {})
+        .insert(&new_conn(IPPROTO_TCP, FwdFlag::MASQ, 9), 0, |_| {})
         .unwrap();
     t.transition(id, Dir::Input, SYN, 0);
     t.transition(id, Dir::Input, ACK, 0);
@@ -377,7 +377,7 @@ fn timeouts_and_set_timeouts() {
 fn udp_single_state_refresh_both_directions() {
     let mut t = table();
     let id = t
-        .insert(&new_conn(IPPROTO_UDP, Fwd::Masq, 53), 0, |_| {})
+        .insert(&new_conn(IPPROTO_UDP, FwdFlag::MASQ, 53), 0, |_| {})
         .unwrap();
     let key = t.get(id).unwrap().key();
     let rkey = t.get(id).unwrap().reply_key();
@@ -411,7 +411,7 @@ fn udp_single_state_refresh_both_directions() {
 #[test]
 fn one_packet_udp_expires_at_once_tcp_ignores_flag() {
     let mut t = table();
-    let mut n = new_conn(IPPROTO_UDP, Fwd::Dr, 5);
+    let mut n = new_conn(IPPROTO_UDP, FwdFlag::DROUTE, 5);
     n.flags = F_ONE_PACKET;
     let id = t.insert(&n, 0, |_| {}).unwrap();
     assert_ne!(t.get(id).unwrap().flags() & F_ONE_PACKET, 0);
@@ -421,7 +421,7 @@ fn one_packet_udp_expires_at_once_tcp_ignores_flag() {
     let mut removed = 0;
     assert!(t.expire_now(id, 0, |_| removed += 1));
     assert_eq!(removed, 1);
-    let mut n = new_conn(IPPROTO_TCP, Fwd::Dr, 5);
+    let mut n = new_conn(IPPROTO_TCP, FwdFlag::DROUTE, 5);
     n.flags = F_ONE_PACKET | F_SYNC;
     let id = t.insert(&n, 0, |_| {}).unwrap();
     assert_eq!(t.get(id).unwrap().flags() & (F_ONE_PACKET | F_SYNC), F_SYNC);
@@ -434,7 +434,7 @@ fn secure_tcp_delays_established() {
     let mut t = table();
     t.set_secure_tcp(true);
     let id = t
-        .insert(&new_conn(IPPROTO_TCP, Fwd::Masq, 7), 0, |_| {})
+        .insert(&new_conn(IPPROTO_TCP, FwdFlag::MASQ, 7), 0, |_| {})
         .unwrap();
     run(
         &mut t,
@@ -448,7 +448,7 @@ fn secure_tcp_delays_established() {
         0,
     );
     let id = t
-        .insert(&new_conn(IPPROTO_TCP, Fwd::Dr, 8), 0, |_| {})
+        .insert(&new_conn(IPPROTO_TCP, FwdFlag::DROUTE, 8), 0, |_| {})
         .unwrap();
     run(
         &mut t,
@@ -461,7 +461,7 @@ fn secure_tcp_delays_established() {
 #[test]
 fn established_or_reply_assures_template() {
     let mut t = table();
-    let n = new_conn(IPPROTO_TCP, Fwd::Masq, 11);
+    let n = new_conn(IPPROTO_TCP, FwdFlag::MASQ, 11);
     let tk = template_key(
         6,
         n.key.caddr,
@@ -483,7 +483,7 @@ fn established_or_reply_assures_template() {
     t.transition(id, Dir::Input, ACK, 0);
     assert_eq!(t.get(tpl).unwrap().state_name(), "TPL.ASSURED");
     // UDP: a reply assures.
-    let u = new_conn(IPPROTO_UDP, Fwd::Masq, 12);
+    let u = new_conn(IPPROTO_UDP, FwdFlag::MASQ, 12);
     let utk = template_key(17, u.key.caddr, Ipv4Addr::BROADCAST, u.key.vaddr, 80, 80, 0);
     let utpl = t
         .insert_template(&NewConn { key: utk, ..u }, 360, 0, |_| {})

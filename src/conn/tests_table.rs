@@ -20,7 +20,7 @@ impl Rng {
     }
 }
 
-fn nc(proto: u8, caddr: Ipv4Addr, cport: u16, vaddr: Ipv4Addr, fwd: Fwd, real: u16) -> NewConn {
+fn nc(proto: u8, caddr: Ipv4Addr, cport: u16, vaddr: Ipv4Addr, fwd: FwdFlag, real: u16) -> NewConn {
     NewConn {
         key: ConnKey::new(proto, caddr, cport, vaddr, 80),
         svc: 0,
@@ -36,7 +36,11 @@ fn random_new(r: &mut Rng) -> NewConn {
     let caddr = Ipv4Addr::new(10, 0, r.below(8) as u8, r.below(256) as u8);
     let cport = 1024 + r.below(4) as u16;
     let vaddr = Ipv4Addr::new(192, 0, 2, 1 + r.below(2) as u8);
-    let fwd = if r.below(2) == 0 { Fwd::Masq } else { Fwd::Dr };
+    let fwd = if r.below(2) == 0 {
+        FwdFlag::MASQ
+    } else {
+        FwdFlag::DROUTE
+    };
     let proto = if r.below(4) == 0 {
         IPPROTO_UDP
     } else {
@@ -63,7 +67,7 @@ fn random_ops_match_hashmap_model() {
                         assert!(!model.contains_key(&n.key));
                         assert!(model.len() < cap);
                         let c = *t.get(id).unwrap();
-                        if n.fwd == Fwd::Masq {
+                        if n.fwd == FwdFlag::MASQ {
                             replies.entry(c.reply_key()).or_default().push(id);
                         }
                         model.insert(n.key, (id, n));
@@ -88,7 +92,7 @@ fn random_ops_match_hashmap_model() {
                 let mut seen = None;
                 assert!(t.expire_now(id, 0, |c| seen = Some(*c)));
                 assert_eq!(seen.unwrap().key(), key);
-                if n.fwd == Fwd::Masq {
+                if n.fwd == FwdFlag::MASQ {
                     let v = replies.get_mut(&seen.unwrap().reply_key()).unwrap();
                     v.retain(|&x| x != id);
                 }
@@ -111,7 +115,7 @@ fn random_ops_match_hashmap_model() {
             assert_eq!(t.len(), model.len());
             let entries: usize = model
                 .values()
-                .map(|(_, n)| 1 + (n.fwd == Fwd::Masq) as usize)
+                .map(|(_, n)| 1 + (n.fwd == FwdFlag::MASQ) as usize)
                 .sum();
             assert_eq!(t.index_len(), entries);
         }
@@ -137,7 +141,7 @@ fn shared_reply_key_goes_to_the_newest_connection() {
     let mut t = ConnTable::with_seed(64, Timeouts::default(), 7).unwrap();
     let c = Ipv4Addr::new(198, 18, 0, 2);
     let v = Ipv4Addr::new(198, 18, 0, 100);
-    let mut a = nc(IPPROTO_TCP, c, 40000, v, Fwd::Masq, 1);
+    let mut a = nc(IPPROTO_TCP, c, 40000, v, FwdFlag::MASQ, 1);
     a.key.vport = 80;
     let mut b = a;
     b.key.vport = 81;
@@ -172,7 +176,7 @@ fn record_prefetch_points_at_the_record_a_lookup_finds() {
     let (mut exact, mut lookups) = (0, 0);
     for i in 0..500u16 {
         let c = Ipv4Addr::new(198, 18, 1, (i % 250) as u8);
-        let n = nc(IPPROTO_TCP, c, 1000 + i, v, Fwd::Masq, 1);
+        let n = nc(IPPROTO_TCP, c, 1000 + i, v, FwdFlag::MASQ, 1);
         let id = t.insert(&n, 0, |_| {}).unwrap();
         let conn = t.get(id).unwrap();
         let rec = (conn as *const Conn).cast::<u8>();
@@ -195,7 +199,7 @@ fn record_prefetch_points_at_the_record_a_lookup_finds() {
         Ipv4Addr::new(198, 18, 2, 1),
         9,
         v,
-        Fwd::Masq,
+        FwdFlag::MASQ,
         1,
     );
     t.prefetch_record_at(t.position(&absent.key), |p| none.push(p));
@@ -218,7 +222,7 @@ fn delete_heavy_churn_all_nat_at_full_load() {
             a,
             (next & 15) as u16 + 2000,
             Ipv4Addr::new(192, 0, 2, 1),
-            Fwd::Masq,
+            FwdFlag::MASQ,
             1,
         );
         n.raddr = Ipv4Addr::new(10, 1, 0, 1 + r.below(4) as u8);
@@ -256,32 +260,38 @@ fn full_table_refuses_and_reclaims_expired() {
     let v = Ipv4Addr::new(192, 0, 2, 1);
     for p in 0..4 {
         let id = t
-            .insert(&nc(IPPROTO_TCP, a, p, v, Fwd::Dr, 1), 0, |_| {})
+            .insert(&nc(IPPROTO_TCP, a, p, v, FwdFlag::DROUTE, 1), 0, |_| {})
             .unwrap();
         t.transition(id, Dir::Input, tcp_flags::SYN, 0);
     }
     assert_eq!(
-        t.insert(&nc(IPPROTO_TCP, a, 9, v, Fwd::Dr, 1), 0, |_| {}),
+        t.insert(&nc(IPPROTO_TCP, a, 9, v, FwdFlag::DROUTE, 1), 0, |_| {}),
         Err(InsertError::Full)
     );
     assert_eq!(
-        t.insert(&nc(IPPROTO_TCP, a, 10, v, Fwd::Dr, 1), 59 * S, |_| {}),
+        t.insert(
+            &nc(IPPROTO_TCP, a, 10, v, FwdFlag::DROUTE, 1),
+            59 * S,
+            |_| {}
+        ),
         Err(InsertError::Full)
     );
     assert_eq!(t.stats().refused_full, 2);
     // SYN_RECV lasts 60 s: at 60 s a full-table insert sweeps and reclaims.
     let mut gone = Vec::new();
     let id = t
-        .insert(&nc(IPPROTO_TCP, a, 11, v, Fwd::Dr, 1), 60 * S, |c| {
-            gone.push(c.key().cport)
-        })
+        .insert(
+            &nc(IPPROTO_TCP, a, 11, v, FwdFlag::DROUTE, 1),
+            60 * S,
+            |c| gone.push(c.key().cport),
+        )
         .unwrap();
     assert_eq!(gone, vec![0, 1, 2, 3]);
     assert_eq!((t.len(), t.get(id).unwrap().key().cport), (1, 11));
     // Zero capacity never panics.
     let mut z = ConnTable::with_seed(0, Timeouts::default(), 3).unwrap();
     assert_eq!(
-        z.insert(&nc(IPPROTO_TCP, a, 1, v, Fwd::Dr, 1), 0, |_| {}),
+        z.insert(&nc(IPPROTO_TCP, a, 1, v, FwdFlag::DROUTE, 1), 0, |_| {}),
         Err(InsertError::Full)
     );
     assert_eq!(z.expire_some(0, 100, |_| {}), 0);
@@ -296,7 +306,7 @@ fn expired_conns_are_invisible_and_reclaimed_on_reinsert() {
         Ipv4Addr::new(1, 1, 1, 1),
         5000,
         Ipv4Addr::new(192, 0, 2, 1),
-        Fwd::Masq,
+        FwdFlag::MASQ,
         1,
     );
     let id = t.insert(&n, 0, |_| {}).unwrap();
@@ -334,7 +344,7 @@ fn expire_some_is_bounded_and_complete() {
     for i in 0..cap as u32 {
         let id = t
             .insert(
-                &nc(IPPROTO_UDP, Ipv4Addr::from_bits(i), 1, v, Fwd::Masq, 1),
+                &nc(IPPROTO_UDP, Ipv4Addr::from_bits(i), 1, v, FwdFlag::MASQ, 1),
                 0,
                 |_| {},
             )
@@ -371,7 +381,7 @@ fn persist_setup(t: &mut ConnTable) -> (ConnId, ConnId, NewConn) {
         Ipv4Addr::new(203, 0, 113, 9),
         40000,
         Ipv4Addr::new(192, 0, 2, 1),
-        Fwd::Dr,
+        FwdFlag::DROUTE,
         2,
     );
     let mask = Ipv4Addr::new(255, 255, 255, 0);
@@ -521,14 +531,28 @@ fn expire_real_and_flush() {
     let v = Ipv4Addr::new(192, 0, 2, 1);
     let other = t
         .insert(
-            &nc(IPPROTO_TCP, Ipv4Addr::new(5, 5, 5, 5), 1, v, Fwd::Masq, 3),
+            &nc(
+                IPPROTO_TCP,
+                Ipv4Addr::new(5, 5, 5, 5),
+                1,
+                v,
+                FwdFlag::MASQ,
+                3,
+            ),
             0,
             |_| {},
         )
         .unwrap();
     let solo = t
         .insert(
-            &nc(IPPROTO_TCP, Ipv4Addr::new(6, 6, 6, 6), 1, v, Fwd::Masq, 2),
+            &nc(
+                IPPROTO_TCP,
+                Ipv4Addr::new(6, 6, 6, 6),
+                1,
+                v,
+                FwdFlag::MASQ,
+                2,
+            ),
             0,
             |_| {},
         )
@@ -548,7 +572,14 @@ fn expire_real_and_flush() {
     // Usable again after flush.
     assert!(t
         .insert(
-            &nc(IPPROTO_TCP, Ipv4Addr::new(5, 5, 5, 5), 1, v, Fwd::Masq, 3),
+            &nc(
+                IPPROTO_TCP,
+                Ipv4Addr::new(5, 5, 5, 5),
+                1,
+                v,
+                FwdFlag::MASQ,
+                3
+            ),
             0,
             |_| {}
         )
@@ -581,7 +612,7 @@ fn bogus_ids_and_inputs_never_panic() {
                 Ipv4Addr::LOCALHOST,
                 1,
                 Ipv4Addr::LOCALHOST,
-                Fwd::Bypass,
+                FwdFlag::BYPASS,
                 1,
             ),
             0,
@@ -591,7 +622,10 @@ fn bogus_ids_and_inputs_never_panic() {
     assert_eq!(t.inc_in_pkts(id), Some(1));
     assert!(t.set_sync(id, true));
     assert_ne!(t.get(id).unwrap().flags() & F_SYNC, 0);
-    assert_eq!(t.get(id).unwrap().fwd().name(), "Bypass");
+    assert_eq!(
+        crate::ipvsadm::format::fwd_name(t.get(id).unwrap().fwd()),
+        "Bypass"
+    );
     t.transition(id, Dir::Input, 0xff, 0).unwrap();
     assert_eq!(t.get(id).unwrap().remaining_ms(0), 300 * S);
 }
@@ -640,7 +674,7 @@ fn random_persistence_keeps_invariants() {
                 }
                 n_ctl.insert(id, c.n_control());
                 if c.flags() & F_HASHED != 0 {
-                    entries += 1 + (c.fwd() == Fwd::Masq && !c.is_template()) as usize;
+                    entries += 1 + (c.fwd() == FwdFlag::MASQ && !c.is_template()) as usize;
                 }
             });
             for (id, n) in n_ctl {

@@ -43,11 +43,11 @@ pub fn explain(
         .collect();
     Ok(serde_json::json!({
         "service": svc.name,
-        "scheduler": svc.table.kind().name(),
+        "scheduler": svc.table.kind().as_str(),
         "persistence": svc.persistence.map(|p| format!("{} s, netmask {}", p.timeout_s, p.netmask)),
         "eligible_reals": eligible,
         "real": pick.map(|d| format!("{}:{}", svc.reals[d].addr, svc.reals[d].port)),
-        "method": pick.map(|d| svc.reals[d].method.ipvs_name()),
+        "method": pick.map(|d| crate::ipvsadm::format::method_name(svc.reals[d].method)),
         "decision": match pick {
             Some(_) => "a new connection is scheduled to this real (an existing connection or persistence template may pin another)",
             None => "no real available: the client gets ICMP port unreachable",

@@ -533,7 +533,7 @@ impl Runtime {
                 reals.push(RealData {
                     address: r.addr,
                     port: r.port,
-                    method: r.method.ipvs_name().to_string(),
+                    method: crate::ipvsadm::format::method_name(r.method).to_string(),
                     weight: d.weight,
                     upper_threshold: d.u_threshold,
                     lower_threshold: d.l_threshold,
@@ -551,7 +551,7 @@ impl Runtime {
                     vip: svc.vip,
                     port: svc.port,
                 },
-                scheduler: svc.table.kind().name().to_string(),
+                scheduler: svc.table.kind().as_str().to_string(),
                 flags: cfg
                     .map(|c| {
                         config::emit::flag_names(c)

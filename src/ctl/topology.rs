@@ -5,10 +5,10 @@
 //! and re-added gets its old id back (IPVS's dest trash).
 use crate::config::{self, Model};
 use crate::conn::Timeouts;
-use crate::datapath::service::{Method, Persist, RealView, ServiceView, Services};
+use crate::datapath::service::{Persist, RealView, ServiceView, Services};
 use crate::datapath::{LbOptions, PortView, RouteView, Snapshot, MAX_REALS};
 use crate::packet::ethernet::MacAddr;
-use crate::sched::{Dest, Flags, Kind, Table};
+use crate::sched::{Dest, Flags, Table};
 use crate::types::PortId;
 use hashbrown::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -49,34 +49,6 @@ impl Registry {
             );
         }
         Ok(*self.reals.entry(k).or_insert(n as u16))
-    }
-}
-
-fn kind(s: config::Scheduler) -> Kind {
-    use config::Scheduler as S;
-    match s {
-        S::Rr => Kind::Rr,
-        S::Wrr => Kind::Wrr,
-        S::Lc => Kind::Lc,
-        S::Wlc => Kind::Wlc,
-        S::Sed => Kind::Sed,
-        S::Nq => Kind::Nq,
-        S::Sh => Kind::Sh,
-        S::Dh => Kind::Dh,
-        S::Lblc => Kind::Lblc,
-        S::Lblcr => Kind::Lblcr,
-        S::Fo => Kind::Fo,
-        S::Ovf => Kind::Ovf,
-        S::Mh => Kind::Mh,
-        S::Twos => Kind::Twos,
-    }
-}
-
-fn method(m: config::Method) -> Method {
-    match m {
-        config::Method::Nat => Method::Nat,
-        config::Method::Dr => Method::Dr,
-        config::Method::Tun => Method::Tun,
     }
 }
 
@@ -122,7 +94,7 @@ fn service(
             id: rid,
             addr,
             port: r.port,
-            method: method(r.method),
+            method: r.method,
         });
     }
     if let (true, Some(so)) = (ov.sorry.contains(&id), &s.sorry) {
@@ -134,14 +106,14 @@ fn service(
             id: rid,
             addr,
             port: so.port,
-            method: method(s.method),
+            method: s.method,
         });
     }
     let flags = Flags {
         fallback: s.flags.contains(config::ServiceFlags::SCHED1),
         port: s.flags.contains(config::ServiceFlags::SCHED2),
     };
-    let table = Table::build(kind(s.scheduler), flags, &dests, s.maglev_size)
+    let table = Table::build(s.scheduler, flags, &dests, s.maglev_size)
         .map_err(|e| anyhow::anyhow!("service {}: scheduler table: {e:?}", s.name))?;
     Ok(ServiceView {
         id,

@@ -28,7 +28,7 @@
 //! switched off, and comparing everything.
 use super::engine::{is_martian, Engine};
 use super::{Local, Snapshot};
-use crate::conn::{ConnKey, Dir, Fwd, Hashed, ReplyKey, IPPROTO_TCP, IPPROTO_UDP};
+use crate::conn::{ConnKey, Dir, FwdFlag, Hashed, ReplyKey, IPPROTO_TCP, IPPROTO_UDP};
 use crate::frame::Frame;
 use crate::packet::ethernet::MacAddr;
 use crate::packet::{checksum, tcp};
@@ -362,7 +362,7 @@ impl<F: Frame> Engine<F> {
         if svc.proto != k.proto || svc.vip != k.vaddr || (svc.port != k.vport && svc.port != 0) {
             return Err(frame);
         }
-        if !matches!(fwd, Fwd::Masq | Fwd::Dr) {
+        if !matches!(fwd, FwdFlag::MASQ | FwdFlag::DROUTE) {
             return Err(frame);
         }
         let Some((oport, nh)) = snap.route_to_real(real, raddr) else {
@@ -381,7 +381,7 @@ impl<F: Frame> Engine<F> {
         }
         let d = frame.data_mut();
         match fwd {
-            Fwd::Masq => nat_rewrite(d, p.t.proto, true, raddr, rport),
+            FwdFlag::MASQ => nat_rewrite(d, p.t.proto, true, raddr, rport),
             _ => {
                 if let Some(h) = d
                     .get_mut(..L4)

@@ -13,10 +13,10 @@
 //!   real id (`rebind`), so counts survive reloads.
 //! - Nothing here allocates per packet; ICMP errors are built in frames
 //!   from the pool and pushed to `extra` for routing by the engine.
-use super::service::{Method, ServiceView};
+use super::service::ServiceView;
 use super::sync::{EventRing, HaEvent, SyncRecord};
 use super::{Counters, DropReason, Snapshot, Verdict};
-use crate::conn::{self, ConnId, ConnKey, ConnTable, Dir, Fwd, NewConn, ReplyKey, StateChange};
+use crate::conn::{self, ConnId, ConnKey, ConnTable, Dir, FwdFlag, NewConn, ReplyKey, StateChange};
 use crate::frame::{Frame, FrameAlloc};
 use crate::packet::flow::Parsed;
 use crate::packet::tcp;
@@ -48,14 +48,6 @@ fn v4(a: IpAddr) -> Option<Ipv4Addr> {
     match a {
         IpAddr::V4(v) => Some(v),
         IpAddr::V6(_) => None,
-    }
-}
-
-fn fwd_of(m: Method) -> Fwd {
-    match m {
-        Method::Nat => Fwd::Masq,
-        Method::Dr => Fwd::Dr,
-        Method::Tun => Fwd::Tunnel,
     }
 }
 
@@ -348,7 +340,7 @@ impl Lb {
             key,
             svc: svc.id,
             real: real.id,
-            fwd: fwd_of(real.method),
+            fwd: FwdFlag::from(real.method),
             raddr: r.raddr,
             rport: r.rport,
             flags: 0,
@@ -516,7 +508,7 @@ impl Lb {
                     key: tkey,
                     svc: svc.id,
                     real: r.id,
-                    fwd: fwd_of(r.method),
+                    fwd: FwdFlag::from(r.method),
                     raddr: r.addr,
                     rport: conn::template_rport(vport, svc.port, r.port),
                     flags: 0,
@@ -554,7 +546,7 @@ impl Lb {
             key,
             svc: svc.id,
             real: r.id,
-            fwd: fwd_of(r.method),
+            fwd: FwdFlag::from(r.method),
             raddr: r.addr,
             rport,
             flags: if svc.ops { conn::F_ONE_PACKET } else { 0 },
@@ -605,8 +597,8 @@ impl Lb {
             return Verdict::Drop(DropReason::NoRoute);
         };
         let res = match c.fwd() {
-            Fwd::Masq => xlate::dnat(frame, raddr, c.rport()),
-            Fwd::Tunnel => {
+            FwdFlag::MASQ => xlate::dnat(frame, raddr, c.rport()),
+            FwdFlag::TUNNEL => {
                 let Some(pv) = snap.port(port) else {
                     return Verdict::Drop(DropReason::NoRoute);
                 };
@@ -711,7 +703,7 @@ impl Lb {
                 rc.in_pkts.inc();
                 rc.in_bytes.add(frame.len().saturating_sub(14) as u64);
             }
-            if c.fwd() == Fwd::Masq {
+            if c.fwd() == FwdFlag::MASQ {
                 let raddr = c.raddr();
                 let Some((port, nh)) = snap.route_to_real(c.real(), raddr) else {
                     return Verdict::Drop(DropReason::NoRoute);

@@ -4,6 +4,7 @@
 //! real keeps its connections, and a real that is removed and re-added gets
 //! its id (and its connections) back, as IPVS's dest trash does.
 use crate::sched;
+pub use crate::types::Method;
 use hashbrown::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -12,28 +13,6 @@ use std::sync::Arc;
 pub type ServiceId = u16;
 /// Stable real-server id.
 pub type RealId = u16;
-
-/// Forwarding method of a real.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Method {
-    /// Masquerading: DNAT in, SNAT out.
-    Nat,
-    /// Direct routing: only the destination MAC changes.
-    Dr,
-    /// IP-in-IP tunnel.
-    Tun,
-}
-
-impl Method {
-    /// ipvsadm's name in `-L` output.
-    pub fn ipvs_name(self) -> &'static str {
-        match self {
-            Method::Nat => "Masq",
-            Method::Dr => "Route",
-            Method::Tun => "Tunnel",
-        }
-    }
-}
 
 /// One real server of a service.
 #[derive(Clone, Debug, PartialEq, Eq)]

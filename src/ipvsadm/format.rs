@@ -14,10 +14,54 @@
 use std::fmt::Write;
 
 use super::model::{
-    sched_flag_bits, sched_flag_names, ConnInfo, DaemonInfo, Fwd, RealInfo, SvcId, SvcInfo,
-    SyncState, Timeouts,
+    sched_flag_bits, sched_flag_names, ConnInfo, DaemonInfo, FwdFlag, Protocol, RealInfo, SvcId,
+    SvcInfo, SyncState, Timeouts,
 };
 use super::parse::ListOpts;
+use crate::types::Method;
+
+/// Protocol name as `ipvsadm -L` and `/proc/net/ip_vs_conn` print it.
+pub fn proto_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "TCP",
+        Protocol::Udp => "UDP",
+    }
+}
+
+/// The "Forward" column of `ipvsadm -L` (`fwd_name`).
+pub fn fwd_name(f: FwdFlag) -> &'static str {
+    match f {
+        FwdFlag::MASQ => "Masq",
+        FwdFlag::LOCAL => "Local",
+        FwdFlag::TUNNEL => "Tunnel",
+        FwdFlag::DROUTE => "Route",
+        _ => "Bypass",
+    }
+}
+
+/// ipvsadm's name of a configured forwarding method.
+pub fn method_name(m: Method) -> &'static str {
+    fwd_name(FwdFlag::from(m))
+}
+
+/// Inverse of [`fwd_name`]; anything unknown reads as Route (ipvsadm's default).
+pub fn fwd_from_name(s: &str) -> FwdFlag {
+    match s {
+        "Masq" => FwdFlag::MASQ,
+        "Tunnel" => FwdFlag::TUNNEL,
+        "Local" => FwdFlag::LOCAL,
+        _ => FwdFlag::DROUTE,
+    }
+}
+
+/// The switch `ipvsadm -S` saves (`fwd_switch`; Local is saved as `-g`).
+pub fn fwd_switch(f: FwdFlag) -> &'static str {
+    match f {
+        FwdFlag::MASQ => "-m",
+        FwdFlag::TUNNEL => "-i",
+        _ => "-g",
+    }
+}
 
 /// Which of ipvsadm's mutually exclusive listing layouts is in effect
 /// (same precedence as `print_title`).
@@ -84,7 +128,7 @@ pub fn connections(conns: &[ConnInfo]) -> String {
     let (st, src, vip) = ("state", "source", "virtual");
     let _ = writeln!(out, "pro expire {st:<11} {src:<18} {vip:<18} destination");
     for c in conns {
-        let proto = c.proto.map_or("IP", |p| p.name());
+        let proto = c.proto.map_or("IP", proto_name);
         let expire = format!("{:02}:{:02}", c.expires_secs / 60, c.expires_secs % 60);
         let src = format!("{}:{}", c.caddr, c.cport);
         let vip = format!("{}:{}", c.vaddr, c.vport);
@@ -193,13 +237,13 @@ fn service_entry(out: &mut String, s: &SvcInfo, lay: Layout, exact: bool, nosort
         SvcId::Fwmark(m) => format!("FWM  {m}"),
         SvcId::Addr { proto, addr, port } if rule => {
             let sw = match proto {
-                super::model::Proto::Tcp => "-t",
-                super::model::Proto::Udp => "-u",
+                Protocol::Tcp => "-t",
+                Protocol::Udp => "-u",
             };
             format!("{sw} {addr}:{port}")
         }
         SvcId::Addr { proto, addr, port } => {
-            let mut n = format!("{}  {addr}:{port}", proto.name());
+            let mut n = format!("{}  {addr}:{port}", proto_name(proto));
             n.truncate(33);
             n
         }
@@ -277,7 +321,7 @@ fn dest_entry(out: &mut String, svc_name: &str, e: &RealInfo, lay: Layout, exact
     }
     let _ = match lay {
         Layout::Rule => {
-            let tun = if e.fwd == Fwd::Tunnel {
+            let tun = if e.fwd == FwdFlag::TUNNEL {
                 " --tun-type ipip"
             } else {
                 ""
@@ -285,7 +329,7 @@ fn dest_entry(out: &mut String, svc_name: &str, e: &RealInfo, lay: Layout, exact
             writeln!(
                 out,
                 "-a {svc_name} -r {dname} {} -w {}{tun}",
-                e.fwd.switch(),
+                fwd_switch(e.fwd),
                 e.weight as i32
             )
         }
@@ -321,7 +365,7 @@ fn dest_entry(out: &mut String, svc_name: &str, e: &RealInfo, lay: Layout, exact
         Layout::Plain => writeln!(
             out,
             "  -> {dname:<28} {:<7} {:<6} {:<10} {:<10}",
-            e.fwd.name(),
+            fwd_name(e.fwd),
             e.weight as i32,
             e.active,
             e.inactive

@@ -4,38 +4,14 @@
 //!
 //! Only IPv4 is modelled for now; the parser rejects IPv6 input explicitly.
 
+pub use crate::types::{FwdFlag, Protocol};
 use std::net::Ipv4Addr;
-
-/// Transport protocol of an address-based virtual service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Proto {
-    Tcp,
-    Udp,
-}
-
-impl Proto {
-    /// IANA protocol number (used by ipvsadm's service sort order).
-    pub fn number(self) -> u8 {
-        match self {
-            Proto::Tcp => 6,
-            Proto::Udp => 17,
-        }
-    }
-
-    /// Name as printed by `ipvsadm -L` and `/proc/net/ip_vs_conn`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Proto::Tcp => "TCP",
-            Proto::Udp => "UDP",
-        }
-    }
-}
 
 /// Identity of a virtual service (`-t`/`-u` address or `-f` firewall mark).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SvcId {
     Addr {
-        proto: Proto,
+        proto: Protocol,
         addr: Ipv4Addr,
         port: u16,
     },
@@ -48,37 +24,6 @@ impl SvcId {
         match self {
             SvcId::Addr { port, .. } => *port,
             SvcId::Fwmark(_) => 0,
-        }
-    }
-}
-
-/// Forwarding method of a real server. `Local` is only ever reported by the
-/// kernel side (real server address is local); the CLI cannot request it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Fwd {
-    Masq,
-    Route,
-    Tunnel,
-    Local,
-}
-
-impl Fwd {
-    /// Column text of `ipvsadm -L` (`fwd_name`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Fwd::Masq => "Masq",
-            Fwd::Route => "Route",
-            Fwd::Tunnel => "Tunnel",
-            Fwd::Local => "Local",
-        }
-    }
-
-    /// Switch used by `ipvsadm -S` (`fwd_switch`; Local is saved as `-g`).
-    pub fn switch(self) -> &'static str {
-        match self {
-            Fwd::Masq => "-m",
-            Fwd::Tunnel => "-i",
-            Fwd::Route | Fwd::Local => "-g",
         }
     }
 }
@@ -165,7 +110,7 @@ pub struct Rates {
 pub struct RealInfo {
     pub addr: Ipv4Addr,
     pub port: u16,
-    pub fwd: Fwd,
+    pub fwd: FwdFlag,
     pub weight: u32,
     pub u_threshold: u32,
     pub l_threshold: u32,
@@ -201,7 +146,7 @@ pub struct SvcInfo {
 pub struct ConnInfo {
     /// `None` = IPPROTO_IP (persistence template of a fwmark service),
     /// printed as `IP`.
-    pub proto: Option<Proto>,
+    pub proto: Option<Protocol>,
     /// State name as the kernel prints it (`ESTABLISHED`, `NONE`, `UDP`, ...).
     pub state: String,
     pub expires_secs: u64,

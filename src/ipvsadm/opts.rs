@@ -5,8 +5,8 @@ use std::net::Ipv4Addr;
 
 use super::args::{inet_aton, number_in, parse_host_port, strtol, Opt};
 use super::model::{
-    sched_flag_bit, sched_flag_names, Fwd, Proto, SvcId, SyncState, DEFAULT_PERSISTENT_TIMEOUT,
-    DEFAULT_SCHEDULER, MAX_TIMEOUT, SCHEDULERS,
+    sched_flag_bit, sched_flag_names, FwdFlag, Protocol, SvcId, SyncState,
+    DEFAULT_PERSISTENT_TIMEOUT, DEFAULT_SCHEDULER, MAX_TIMEOUT, SCHEDULERS,
 };
 use super::parse::{Cmd, Command, DaemonOpts, ListOpts, ParseError, RealOpts, SvcOpts, OPTNAMES};
 
@@ -59,7 +59,7 @@ pub(crate) struct State {
     ops: bool,
     pe: Option<String>,
     real: Option<(Ipv4Addr, u16)>,
-    fwd: Option<Fwd>,
+    fwd: Option<FwdFlag>,
     weight: Option<u32>,
     u_threshold: Option<u32>,
     l_threshold: Option<u32>,
@@ -160,9 +160,9 @@ impl State {
                 self.set_option(O_SVC)?;
                 let (addr, port) = parse_host_port(spelled, "virtual server", a)?;
                 let proto = if opt == Opt::Tcp {
-                    Proto::Tcp
+                    Protocol::Tcp
                 } else {
-                    Proto::Udp
+                    Protocol::Udp
                 };
                 self.svc = Some(SvcId::Addr {
                     proto,
@@ -213,9 +213,9 @@ impl State {
             Opt::Masq | Opt::Ipip | Opt::Gate => {
                 self.set_option(O_FWD)?;
                 self.fwd = Some(match opt {
-                    Opt::Masq => Fwd::Masq,
-                    Opt::Ipip => Fwd::Tunnel,
-                    _ => Fwd::Route,
+                    Opt::Masq => FwdFlag::MASQ,
+                    Opt::Ipip => FwdFlag::TUNNEL,
+                    _ => FwdFlag::DROUTE,
                 });
             }
             Opt::Weight => {
@@ -380,7 +380,7 @@ impl State {
                     && matches!(
                         id,
                         SvcId::Addr {
-                            proto: Proto::Tcp,
+                            proto: Protocol::Tcp,
                             ..
                         }
                     )
@@ -417,11 +417,13 @@ impl State {
             Cmd::AddSrv | Cmd::EditSrv => {
                 let id = self.svc();
                 let (addr, mut port) = self.real.expect("real-server checked");
-                let fwd = self.fwd.unwrap_or(Fwd::Route);
-                if !matches!(id, SvcId::Fwmark(_)) && matches!(fwd, Fwd::Route | Fwd::Tunnel) {
+                let fwd = self.fwd.unwrap_or(FwdFlag::DROUTE);
+                if !matches!(id, SvcId::Fwmark(_))
+                    && matches!(fwd, FwdFlag::DROUTE | FwdFlag::TUNNEL)
+                {
                     port = id.port();
                 }
-                if self.tun_type && fwd != Fwd::Tunnel {
+                if self.tun_type && fwd != FwdFlag::TUNNEL {
                     return Err(ParseError::invalid(
                         "--tun-type is only for tunneling servers (-i)".to_string(),
                     ));

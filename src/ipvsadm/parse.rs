@@ -18,7 +18,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use super::args::{tokenize, Item, Opt};
-use super::model::{Fwd, SvcId, SyncState};
+use super::model::{FwdFlag, SvcId, SyncState};
 use super::opts::*;
 
 /// Options of `-A`/`-E`, resolved with ipvsadm's defaults.
@@ -44,7 +44,7 @@ pub struct RealOpts {
     pub addr: Ipv4Addr,
     pub port: u16,
     /// Default `Route` (`-g`). Never `Local`.
-    pub fwd: Fwd,
+    pub fwd: FwdFlag,
     /// `-w`, default 1.
     pub weight: u32,
     /// `-x`, default 0.

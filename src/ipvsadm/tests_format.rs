@@ -13,7 +13,7 @@ pub(super) fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
 }
 
-pub(super) fn real(addr: &str, port: u16, fwd: Fwd, weight: u32) -> RealInfo {
+pub(super) fn real(addr: &str, port: u16, fwd: FwdFlag, weight: u32) -> RealInfo {
     RealInfo {
         addr: ip(addr),
         port,
@@ -46,7 +46,7 @@ pub(super) fn svc(id: SvcId, sched: &str, reals: Vec<RealInfo>) -> SvcInfo {
 
 pub(super) fn tcp(addr: &str, port: u16) -> SvcId {
     SvcId::Addr {
-        proto: Proto::Tcp,
+        proto: Protocol::Tcp,
         addr: ip(addr),
         port,
     }
@@ -54,7 +54,7 @@ pub(super) fn tcp(addr: &str, port: u16) -> SvcId {
 
 pub(super) fn udp(addr: &str, port: u16) -> SvcId {
     SvcId::Addr {
-        proto: Proto::Udp,
+        proto: Protocol::Udp,
         addr: ip(addr),
         port,
     }
@@ -63,7 +63,7 @@ pub(super) fn udp(addr: &str, port: u16) -> SvcId {
 /// The reference §7 table, given in scrambled order (sorting must fix it),
 /// with counters chosen to hit every `print_largenum` range.
 pub(super) fn reference_table() -> Vec<SvcInfo> {
-    let mut r11 = real("10.0.0.11", 80, Fwd::Masq, 1);
+    let mut r11 = real("10.0.0.11", 80, FwdFlag::MASQ, 1);
     r11.active = 3;
     r11.inactive = 12;
     r11.u_threshold = 100;
@@ -83,7 +83,7 @@ pub(super) fn reference_table() -> Vec<SvcInfo> {
         inbps: 150_000_000,
         outbps: 5,
     };
-    let mut r12 = real("10.0.0.12", 80, Fwd::Route, 0);
+    let mut r12 = real("10.0.0.12", 80, FwdFlag::DROUTE, 0);
     r12.active = 1;
     r12.inactive = 40;
     r12.rates.cps = 123_456_789;
@@ -104,7 +104,7 @@ pub(super) fn reference_table() -> Vec<SvcInfo> {
         inbps: 123_456_789,
         outbps: 1_234_567_890,
     };
-    let mut r21 = real("10.0.0.21", 53, Fwd::Masq, 1);
+    let mut r21 = real("10.0.0.21", 53, FwdFlag::MASQ, 1);
     r21.inactive = 4;
     let mut dns = svc(udp("192.0.2.10", 53), "sh", vec![r21]);
     dns.flags = vec!["sh-port".into(), "sh-fallback".into()];
@@ -112,7 +112,7 @@ pub(super) fn reference_table() -> Vec<SvcInfo> {
     let fwm = svc(
         SvcId::Fwmark(7),
         "rr",
-        vec![real("10.0.0.31", 0, Fwd::Tunnel, 1)],
+        vec![real("10.0.0.31", 0, FwdFlag::TUNNEL, 1)],
     );
     vec![fwm, dns, web]
 }
@@ -320,10 +320,10 @@ fn sorting_wraps_like_ipvsadm() {
     // (int)(ntohl(a) - ntohl(b)): 192.168.x - 10.x overflows to negative,
     // so 192.168.x sorts first; same for services.
     let reals = vec![
-        real("10.0.0.1", 80, Fwd::Masq, 1),
-        real("192.168.0.1", 80, Fwd::Masq, 1),
-        real("10.0.0.1", 8080, Fwd::Masq, 1),
-        real("10.0.0.1", 443, Fwd::Masq, 1),
+        real("10.0.0.1", 80, FwdFlag::MASQ, 1),
+        real("192.168.0.1", 80, FwdFlag::MASQ, 1),
+        real("10.0.0.1", 8080, FwdFlag::MASQ, 1),
+        real("10.0.0.1", 443, FwdFlag::MASQ, 1),
     ];
     let t = vec![
         svc(tcp("10.1.1.1", 80), "rr", vec![]),
@@ -412,7 +412,7 @@ fn local_forwarding_lists_local_saves_g() {
     let t = vec![svc(
         tcp("1.2.3.4", 80),
         "wlc",
-        vec![real("1.2.3.4", 80, Fwd::Local, 3)],
+        vec![real("1.2.3.4", 80, FwdFlag::LOCAL, 3)],
     )];
     assert!(format::list(&t, &lo(), 4096)
         .ends_with("  -> 1.2.3.4:80                   Local   3      0          0         \n"));
@@ -450,7 +450,7 @@ fn connections_lnc() {
     };
     let conns = vec![
         c(
-            Some(Proto::Tcp),
+            Some(Protocol::Tcp),
             "ESTABLISHED",
             899,
             "198.51.100.7",
@@ -461,7 +461,7 @@ fn connections_lnc() {
             80,
         ),
         c(
-            Some(Proto::Udp),
+            Some(Protocol::Udp),
             "UDP",
             5,
             "198.51.100.8",

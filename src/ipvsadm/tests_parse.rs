@@ -201,7 +201,7 @@ fn add_server_defaults_and_ports() {
         RealOpts {
             addr: ip("10.0.0.1"),
             port: 80,
-            fwd: Fwd::Route,
+            fwd: FwdFlag::DROUTE,
             weight: 1,
             u_threshold: 0,
             l_threshold: 0
@@ -210,7 +210,7 @@ fn add_server_defaults_and_ports() {
     let r = real("-a -t 1.2.3.4:80 -r 10.0.0.1:8080 -m -w 5 -x 100 -y 50");
     assert_eq!(
         (r.port, r.fwd, r.weight, r.u_threshold, r.l_threshold),
-        (8080, Fwd::Masq, 5, 100, 50)
+        (8080, FwdFlag::MASQ, 5, 100, 50)
     );
     // -g / -i force the virtual port on non-fwmark services
     assert_eq!(real("-a -t 1.2.3.4:80 -r 10.0.0.1:8080 -g").port, 80);
@@ -228,7 +228,7 @@ fn add_server_defaults_and_ports() {
     );
     assert_eq!(
         real("-a -t 1.2.3.4:80 -r 10.0.0.1 -i --tun-type ipip").fwd,
-        Fwd::Tunnel
+        FwdFlag::TUNNEL
     );
 }
 

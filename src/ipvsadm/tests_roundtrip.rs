@@ -50,8 +50,8 @@ fn normalize(mut t: Vec<SvcInfo>) -> Vec<SvcInfo> {
         s.rates = Rates::default();
         s.flags = sched_flag_names(&s.scheduler, sched_flag_bits(&s.flags));
         for d in &mut s.reals {
-            let fwd = if d.fwd == Fwd::Local {
-                Fwd::Route
+            let fwd = if d.fwd == FwdFlag::LOCAL {
+                FwdFlag::DROUTE
             } else {
                 d.fwd
             };
@@ -84,7 +84,7 @@ fn varied_table_round_trips() {
     let mut a = svc(
         tcp("192.168.10.1", 0),
         "lblcr",
-        vec![real("10.9.9.9", 0, Fwd::Masq, 0)],
+        vec![real("10.9.9.9", 0, FwdFlag::MASQ, 0)],
     );
     a.persistent = Some(2678400);
     a.netmask = ip("255.255.0.0");
@@ -97,17 +97,17 @@ fn varied_table_round_trips() {
         b.reals.push(real(
             &format!("{}.0.0.{i}", 250 - i * 60),
             5060,
-            Fwd::Tunnel,
+            FwdFlag::TUNNEL,
             u32::from(i) * 1000,
         ));
     }
     let mut c = svc(SvcId::Fwmark(4_000_000_000), "twos", vec![]);
-    c.reals.push(real("172.16.0.1", 0, Fwd::Route, 65535));
-    c.reals.push(real("172.16.0.1", 443, Fwd::Local, 2));
+    c.reals.push(real("172.16.0.1", 0, FwdFlag::DROUTE, 65535));
+    c.reals.push(real("172.16.0.1", 443, FwdFlag::LOCAL, 2));
     let mut d = svc(
         SvcId::Fwmark(1),
         "ovf",
-        vec![real("127.0.0.1", 22, Fwd::Masq, 1)],
+        vec![real("127.0.0.1", 22, FwdFlag::MASQ, 1)],
     );
     d.persistent = Some(360);
     d.netmask = Ipv4Addr::BROADCAST;

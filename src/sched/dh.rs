@@ -44,7 +44,7 @@ impl DhTable {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::{Flags, Kind, State, Table};
+    use super::super::{Flags, Scheduler, State, Table};
     use super::*;
 
     #[test]
@@ -52,7 +52,7 @@ mod tests {
         let d = dests(&[5, 1, 0]);
         let t = DhTable::build(&d);
         assert_eq!(&t.buckets()[..6], &[0, 1, 2, 0, 1, 2]);
-        let tab = Table::build(Kind::Dh, Flags::default(), &d, 0).unwrap();
+        let tab = Table::build(Scheduler::Dh, Flags::default(), &d, 0).unwrap();
         let mut st = State::new(&tab);
         let mut l = idle(3);
         for c in 0..100u32 {

@@ -20,7 +20,7 @@ pub fn pick(dests: &[Dest], load: &[DestLoad]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::Kind;
+    use super::super::Scheduler;
 
     #[test]
     fn cases() {
@@ -39,7 +39,7 @@ mod tests {
             ("all 0", vec![0, 0], idle(2), None),
         ];
         for (name, w, l, want) in cases {
-            assert_eq!(one(Kind::Fo, &dests(&w), &l), want, "{name}");
+            assert_eq!(one(Scheduler::Fo, &dests(&w), &l), want, "{name}");
         }
     }
 }

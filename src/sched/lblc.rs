@@ -158,7 +158,7 @@ fn victim(set: &[Entry], k: u128, now: u64, exp: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::{Flags, Kind, State, Table, DEFAULT_LBLC_EXPIRATION_MS as EXP};
+    use super::super::{Flags, Scheduler, State, Table, DEFAULT_LBLC_EXPIRATION_MS as EXP};
     use super::*;
 
     fn fl(daddr: u32, now: u64) -> Flow {
@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn sticky_until_overloaded_or_unavailable() {
         let mut d = dests(&[1, 1]);
-        let t = Table::build(Kind::Lblc, Flags::default(), &d, 0).unwrap();
+        let t = Table::build(Scheduler::Lblc, Flags::default(), &d, 0).unwrap();
         let mut st = State::new(&t);
         let mut l = idle(2);
         // First: wlc → 0; cached.
@@ -197,7 +197,7 @@ mod tests {
         );
         // Weight 0 on the cached dest → rescheduled.
         d[1].weight = 0;
-        let t2 = Table::build(Kind::Lblc, Flags::default(), &d, 0).unwrap();
+        let t2 = Table::build(Scheduler::Lblc, Flags::default(), &d, 0).unwrap();
         st.rebind_identity(&t2);
         assert_eq!(t2.pick(&mut st, &d, &idle(2), &fl(100, 6)), Some(0));
     }
@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn expiration_and_removal() {
         let d = dests(&[1, 1]);
-        let t = Table::build(Kind::Lblc, Flags::default(), &d, 0)
+        let t = Table::build(Scheduler::Lblc, Flags::default(), &d, 0)
             .unwrap()
             .with_expiration_ms(1000);
         let mut st = State::new(&t);
@@ -217,7 +217,7 @@ mod tests {
         assert_eq!(t.pick(&mut st, &d, &l, &fl(7, 2998)), Some(0)); // expired → wlc
                                                                     // Removal of dest 0 (list becomes [old 1]): entry dropped, rescheduled.
         let d2 = dests(&[1]);
-        let t2 = Table::build(Kind::Lblc, Flags::default(), &d2, 0)
+        let t2 = Table::build(Scheduler::Lblc, Flags::default(), &d2, 0)
             .unwrap()
             .with_expiration_ms(1000);
         st.rebind(&t2, &|i| if i == 1 { Some(0) } else { None });
@@ -227,7 +227,7 @@ mod tests {
     #[test]
     fn bounded_and_lru() {
         let d = dests(&[1]);
-        let t = Table::build(Kind::Lblc, Flags::default(), &d, 0).unwrap();
+        let t = Table::build(Scheduler::Lblc, Flags::default(), &d, 0).unwrap();
         let mut st = State::new(&t);
         for a in 0..100_000u32 {
             assert_eq!(t.pick(&mut st, &d, &idle(1), &fl(a, u64::from(a))), Some(0));

@@ -200,7 +200,7 @@ impl LblcrCache {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::{Flags, Kind, State, Table};
+    use super::super::{Flags, Scheduler, State, Table};
     use super::*;
 
     fn fl(now: u64) -> Flow {
@@ -213,7 +213,7 @@ mod tests {
     #[test]
     fn set_grows_on_overload_and_shrinks_after_expiration() {
         let d = dests(&[2, 2, 2]);
-        let t = Table::build(Kind::Lblcr, Flags::default(), &d, 0)
+        let t = Table::build(Scheduler::Lblcr, Flags::default(), &d, 0)
             .unwrap()
             .with_expiration_ms(1000);
         let mut st = State::new(&t);

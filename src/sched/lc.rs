@@ -24,7 +24,7 @@ pub fn pick(dests: &[Dest], load: &[DestLoad]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::Kind;
+    use super::super::Scheduler;
 
     #[test]
     fn cases() {
@@ -64,7 +64,7 @@ mod tests {
             ("empty", vec![], vec![], None),
         ];
         for (name, w, l, want) in cases {
-            assert_eq!(one(Kind::Lc, &dests(&w), &loads(&l)), want, "{name}");
+            assert_eq!(one(Scheduler::Lc, &dests(&w), &loads(&l)), want, "{name}");
         }
     }
 }

@@ -192,7 +192,7 @@ impl MhTable {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::{Flags, Kind, State, Table, DEFAULT_MH_SIZE};
+    use super::super::{Flags, Scheduler, State, Table, DEFAULT_MH_SIZE};
     use super::*;
 
     #[test]
@@ -250,9 +250,9 @@ mod tests {
     fn fallback_and_port() {
         let d = dests(&[1, 1, 1]);
         let mut l = idle(3);
-        let plain = Table::build(Kind::Mh, Flags::default(), &d, DEFAULT_MH_SIZE).unwrap();
+        let plain = Table::build(Scheduler::Mh, Flags::default(), &d, DEFAULT_MH_SIZE).unwrap();
         let fb = Table::build(
-            Kind::Mh,
+            Scheduler::Mh,
             Flags {
                 fallback: true,
                 port: false,
@@ -284,7 +284,7 @@ mod tests {
         assert_eq!(alt, want as usize);
         // Port flag: sport enters the hash.
         let pt = Table::build(
-            Kind::Mh,
+            Scheduler::Mh,
             Flags {
                 fallback: false,
                 port: true,

@@ -32,6 +32,7 @@
 //! `__ip_vs_update_dest`. Note that lvsd's counters are per worker, so the
 //! thresholds act on per-worker totals (the caller scales them if needed).
 
+pub use crate::types::Scheduler;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -126,82 +127,6 @@ pub struct Flow {
     pub now_ms: u64,
 }
 
-/// Scheduler name (`ipvsadm -s`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
-    Rr,
-    Wrr,
-    Lc,
-    Wlc,
-    Sed,
-    Nq,
-    Sh,
-    Dh,
-    Lblc,
-    Lblcr,
-    Fo,
-    Ovf,
-    Mh,
-    Twos,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 14] = [
-        Kind::Rr,
-        Kind::Wrr,
-        Kind::Lc,
-        Kind::Wlc,
-        Kind::Sed,
-        Kind::Nq,
-        Kind::Sh,
-        Kind::Dh,
-        Kind::Lblc,
-        Kind::Lblcr,
-        Kind::Fo,
-        Kind::Ovf,
-        Kind::Mh,
-        Kind::Twos,
-    ];
-
-    /// The ipvsadm name, e.g. `"wlc"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Rr => "rr",
-            Kind::Wrr => "wrr",
-            Kind::Lc => "lc",
-            Kind::Wlc => "wlc",
-            Kind::Sed => "sed",
-            Kind::Nq => "nq",
-            Kind::Sh => "sh",
-            Kind::Dh => "dh",
-            Kind::Lblc => "lblc",
-            Kind::Lblcr => "lblcr",
-            Kind::Fo => "fo",
-            Kind::Ovf => "ovf",
-            Kind::Mh => "mh",
-            Kind::Twos => "twos",
-        }
-    }
-
-    /// Parse an ipvsadm scheduler name.
-    pub fn from_name(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == s)
-    }
-}
-
-impl Default for Kind {
-    /// ipvsadm `DEF_SCHED`.
-    fn default() -> Kind {
-        Kind::Wlc
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// Scheduler flags: `sh-fallback`/`mh-fallback` (IP_VS_SVC_F_SCHED1, 0x08)
 /// and `sh-port`/`mh-port` (IP_VS_SVC_F_SCHED2, 0x10). Ignored by others.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -244,7 +169,7 @@ enum Imm {
 
 /// Immutable scheduler data of one service (shared read-only by workers).
 pub struct Table {
-    kind: Kind,
+    kind: Scheduler,
     flags: Flags,
     n_dests: usize,
     lblc_expiration_ms: u64,
@@ -253,9 +178,9 @@ pub struct Table {
 
 impl Table {
     /// Build the immutable part for `dests` (IPVS list order).
-    /// `maglev_size` is only used (and validated) for [`Kind::Mh`].
+    /// `maglev_size` is only used (and validated) for [`Scheduler::Mh`].
     pub fn build(
-        kind: Kind,
+        kind: Scheduler,
         flags: Flags,
         dests: &[Dest],
         maglev_size: u32,
@@ -268,10 +193,10 @@ impl Table {
             });
         }
         let imm = match kind {
-            Kind::Wrr => Imm::Wrr(wrr::WrrTable::build(dests)),
-            Kind::Sh => Imm::Sh(sh::ShTable::build(dests)),
-            Kind::Dh => Imm::Dh(dh::DhTable::build(dests)),
-            Kind::Mh => Imm::Mh(mh::MhTable::build(dests, maglev_size)?),
+            Scheduler::Wrr => Imm::Wrr(wrr::WrrTable::build(dests)),
+            Scheduler::Sh => Imm::Sh(sh::ShTable::build(dests)),
+            Scheduler::Dh => Imm::Dh(dh::DhTable::build(dests)),
+            Scheduler::Mh => Imm::Mh(mh::MhTable::build(dests, maglev_size)?),
             _ => Imm::Plain,
         };
         Ok(Table {
@@ -289,7 +214,7 @@ impl Table {
         self
     }
 
-    pub fn kind(&self) -> Kind {
+    pub fn kind(&self) -> Scheduler {
         self.kind
     }
 
@@ -338,14 +263,14 @@ impl Table {
         let n = dests.len().min(load.len());
         let (dests, load) = (&dests[..n], &load[..n]);
         match (&self.imm, &mut st.inner) {
-            (Imm::Plain, StInner::Rr(s)) if self.kind == Kind::Rr => rr::pick(s, dests, load),
+            (Imm::Plain, StInner::Rr(s)) if self.kind == Scheduler::Rr => rr::pick(s, dests, load),
             (Imm::Wrr(t), StInner::Wrr(s)) => t.pick(s, dests, load),
-            (Imm::Plain, _) if self.kind == Kind::Lc => lc::pick(dests, load),
-            (Imm::Plain, _) if self.kind == Kind::Wlc => wlc::pick(dests, load),
-            (Imm::Plain, _) if self.kind == Kind::Sed => sed::pick(dests, load),
-            (Imm::Plain, _) if self.kind == Kind::Nq => nq::pick(dests, load),
-            (Imm::Plain, _) if self.kind == Kind::Fo => fo::pick(dests, load),
-            (Imm::Plain, _) if self.kind == Kind::Ovf => ovf::pick(dests, load),
+            (Imm::Plain, _) if self.kind == Scheduler::Lc => lc::pick(dests, load),
+            (Imm::Plain, _) if self.kind == Scheduler::Wlc => wlc::pick(dests, load),
+            (Imm::Plain, _) if self.kind == Scheduler::Sed => sed::pick(dests, load),
+            (Imm::Plain, _) if self.kind == Scheduler::Nq => nq::pick(dests, load),
+            (Imm::Plain, _) if self.kind == Scheduler::Fo => fo::pick(dests, load),
+            (Imm::Plain, _) if self.kind == Scheduler::Ovf => ovf::pick(dests, load),
             (Imm::Sh(t), _) => t.pick(self.flags, dests, load, flow),
             (Imm::Dh(t), _) => t.pick(dests, load, flow),
             (Imm::Mh(t), _) => t.pick(self.flags, dests, load, flow),
@@ -369,7 +294,7 @@ enum StInner {
 
 /// Per-worker mutable scheduler state of one service.
 pub struct State {
-    kind: Kind,
+    kind: Scheduler,
     n_dests: usize,
     inner: StInner,
 }
@@ -385,11 +310,11 @@ impl State {
     /// As [`State::new`] with an explicit twos RNG seed.
     pub fn with_seed(table: &Table, seed: u64) -> State {
         let inner = match (table.kind, &table.imm) {
-            (Kind::Rr, _) => StInner::Rr(rr::RrState::new()),
-            (Kind::Wrr, Imm::Wrr(t)) => StInner::Wrr(t.new_state()),
-            (Kind::Lblc, _) => StInner::Lblc(lblc::LblcCache::new()),
-            (Kind::Lblcr, _) => StInner::Lblcr(lblcr::LblcrCache::new()),
-            (Kind::Twos, _) => StInner::Twos(twos::Rng::new(seed)),
+            (Scheduler::Rr, _) => StInner::Rr(rr::RrState::new()),
+            (Scheduler::Wrr, Imm::Wrr(t)) => StInner::Wrr(t.new_state()),
+            (Scheduler::Lblc, _) => StInner::Lblc(lblc::LblcCache::new()),
+            (Scheduler::Lblcr, _) => StInner::Lblcr(lblcr::LblcrCache::new()),
+            (Scheduler::Twos, _) => StInner::Twos(twos::Rng::new(seed)),
             _ => StInner::None,
         };
         State {
@@ -399,7 +324,7 @@ impl State {
         }
     }
 
-    pub fn kind(&self) -> Kind {
+    pub fn kind(&self) -> Scheduler {
         self.kind
     }
 

@@ -28,7 +28,7 @@ pub fn pick(dests: &[Dest], load: &[DestLoad]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::Kind;
+    use super::super::Scheduler;
 
     #[test]
     fn cases() {
@@ -61,7 +61,7 @@ mod tests {
             ("all 0", vec![0, 0], vec![(0, 0); 2], None),
         ];
         for (name, w, l, want) in cases {
-            assert_eq!(one(Kind::Nq, &dests(&w), &loads(&l)), want, "{name}");
+            assert_eq!(one(Scheduler::Nq, &dests(&w), &loads(&l)), want, "{name}");
         }
     }
 }

@@ -26,7 +26,7 @@ pub fn pick(dests: &[Dest], load: &[DestLoad]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::Kind;
+    use super::super::Scheduler;
 
     #[test]
     fn cases() {
@@ -55,7 +55,7 @@ mod tests {
             ("weight 0", vec![0], vec![(0, 0)], None),
         ];
         for (name, w, l, want) in cases {
-            assert_eq!(one(Kind::Ovf, &dests(&w), &loads(&l)), want, "{name}");
+            assert_eq!(one(Scheduler::Ovf, &dests(&w), &loads(&l)), want, "{name}");
         }
     }
 }

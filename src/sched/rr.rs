@@ -71,7 +71,7 @@ pub fn pick(st: &mut RrState, dests: &[Dest], load: &[DestLoad]) -> Option<usize
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::{Flags, Kind, State, Table};
+    use super::super::{Flags, Scheduler, State, Table};
     use super::*;
 
     fn s(v: &[usize]) -> Vec<Option<usize>> {
@@ -105,14 +105,14 @@ mod tests {
             ("single", dests(&[3]), idle(1), s(&[0, 0, 0])),
         ];
         for (name, d, l, want) in cases {
-            assert_eq!(seq(Kind::Rr, &d, &l, want.len()), want, "{name}");
+            assert_eq!(seq(Scheduler::Rr, &d, &l, want.len()), want, "{name}");
         }
     }
 
     #[test]
     fn cursor_survives_and_stops() {
         let d = dests(&[1, 1, 1]);
-        let t = Table::build(Kind::Rr, Flags::default(), &d, 0).unwrap();
+        let t = Table::build(Scheduler::Rr, Flags::default(), &d, 0).unwrap();
         let mut st = State::new(&t);
         let mut l = idle(3);
         assert_eq!(t.pick(&mut st, &d, &l, &flow()), Some(0));

@@ -93,7 +93,7 @@ impl ShTable {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::{Kind, State, Table};
+    use super::super::{Scheduler, State, Table};
     use super::*;
 
     #[test]
@@ -113,9 +113,9 @@ mod tests {
     fn lookup_matches_kernel_formula_and_flags() {
         let d = dests(&[1, 1, 1, 1]);
         let mut l = idle(4);
-        let plain = Table::build(Kind::Sh, Flags::default(), &d, 0).unwrap();
+        let plain = Table::build(Scheduler::Sh, Flags::default(), &d, 0).unwrap();
         let fb = Table::build(
-            Kind::Sh,
+            Scheduler::Sh,
             Flags {
                 fallback: true,
                 port: false,
@@ -125,7 +125,7 @@ mod tests {
         )
         .unwrap();
         let port = Table::build(
-            Kind::Sh,
+            Scheduler::Sh,
             Flags {
                 fallback: false,
                 port: true,
@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn weight_zero_takes_one_bucket_but_is_never_picked() {
         let d = dests(&[0, 1]);
-        let t = Table::build(Kind::Sh, Flags::default(), &d, 0).unwrap();
+        let t = Table::build(Scheduler::Sh, Flags::default(), &d, 0).unwrap();
         let mut st = State::new(&t);
         for c in 0..300u32 {
             assert_ne!(

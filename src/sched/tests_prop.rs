@@ -23,7 +23,7 @@ fn wrr_cycle_matches_weights_exactly() {
         let n = 1 + r.next() as usize % 8;
         let w: Vec<u32> = (0..n).map(|_| r.next() % 12).collect();
         let d = dests(&w);
-        let t = Table::build(Kind::Wrr, Flags::default(), &d, 0).unwrap();
+        let t = Table::build(Scheduler::Wrr, Flags::default(), &d, 0).unwrap();
         let mut st = State::new(&t);
         let g = w.iter().copied().filter(|&x| x > 0).fold(0, common::gcd);
         let cycle: u32 = w.iter().map(|&x| x.checked_div(g).unwrap_or(0)).sum();
@@ -53,13 +53,13 @@ fn maglev_equal_weights_balanced_within_one() {
     for &m in &[65537u32, 4093] {
         for &n in &[10usize, 100] {
             let d = dests(&vec![1; n]);
-            let t = Table::build(Kind::Mh, Flags::default(), &d, m).unwrap();
+            let t = Table::build(Scheduler::Mh, Flags::default(), &d, m).unwrap();
             let c = mh_counts(&t, n);
             let (lo, hi) = (c.iter().min().unwrap(), c.iter().max().unwrap());
             assert!(hi - lo <= 1, "M={m} n={n} {lo}..{hi}");
             // Equal but large weights give the same table.
             let d7 = dests(&vec![7; n]);
-            let t7 = Table::build(Kind::Mh, Flags::default(), &d7, m).unwrap();
+            let t7 = Table::build(Scheduler::Mh, Flags::default(), &d7, m).unwrap();
             assert_eq!(t.maglev_slots(), t7.maglev_slots());
         }
     }
@@ -69,11 +69,11 @@ fn maglev_equal_weights_balanced_within_one() {
 fn maglev_removal_disruption_bounded() {
     for &m in &[65537u32, 4093] {
         let d = dests(&vec![1; 100]);
-        let t = Table::build(Kind::Mh, Flags::default(), &d, m).unwrap();
+        let t = Table::build(Scheduler::Mh, Flags::default(), &d, m).unwrap();
         for removed in [0usize, 37, 99] {
             let mut d2 = d.clone();
             d2[removed].available = false;
-            let t2 = Table::build(Kind::Mh, Flags::default(), &d2, m).unwrap();
+            let t2 = Table::build(Scheduler::Mh, Flags::default(), &d2, m).unwrap();
             let (a, b) = (t.maglev_slots().unwrap(), t2.maglev_slots().unwrap());
             let moved = a
                 .iter()
@@ -102,14 +102,14 @@ fn hash_tables_deterministic_and_order_defined() {
         let d: Vec<Dest> = (0..n)
             .map(|i| Dest::new(ip(r.next()), (r.next() % 65536) as u16, w[i]))
             .collect();
-        for kind in [Kind::Sh, Kind::Dh] {
+        for kind in [Scheduler::Sh, Scheduler::Dh] {
             let a = Table::build(kind, Flags::default(), &d, 0).unwrap();
             let b = Table::build(kind, Flags::default(), &d.clone(), 0).unwrap();
             assert_eq!(a.buckets(), b.buckets());
         }
-        let a = Table::build(Kind::Mh, Flags::default(), &d, 4093).unwrap();
+        let a = Table::build(Scheduler::Mh, Flags::default(), &d, 4093).unwrap();
         let b = Table::build(
-            Kind::Mh,
+            Scheduler::Mh,
             Flags {
                 fallback: true,
                 port: true,
@@ -126,7 +126,7 @@ fn hash_tables_deterministic_and_order_defined() {
 fn maglev_known_answer_pins_hash() {
     // Pins hsiphash + populate so a change to either is noticed.
     let d = dests(&[1, 1, 1]);
-    let t = Table::build(Kind::Mh, Flags::default(), &d, 251).unwrap();
+    let t = Table::build(Scheduler::Mh, Flags::default(), &d, 251).unwrap();
     let s = t.maglev_slots().unwrap();
     let sum: u64 = s
         .iter()
@@ -144,14 +144,14 @@ const MH_KAT_SUM: u64 = 65634;
 #[test]
 fn maglev_quiesce_keeps_table() {
     let mut d = dests(&[3; 20]);
-    let t = Table::build(Kind::Mh, Flags::default(), &d, 65537).unwrap();
+    let t = Table::build(Scheduler::Mh, Flags::default(), &d, 65537).unwrap();
     d[5].set_weight(0);
     assert_eq!(d[5].last_weight, 3);
-    let t2 = Table::build(Kind::Mh, Flags::default(), &d, 65537).unwrap();
+    let t2 = Table::build(Scheduler::Mh, Flags::default(), &d, 65537).unwrap();
     assert_eq!(t.maglev_slots(), t2.maglev_slots());
     // The quiesced dest is never picked; others keep their clients.
     let fb = Table::build(
-        Kind::Mh,
+        Scheduler::Mh,
         Flags {
             fallback: true,
             port: false,
@@ -178,14 +178,14 @@ fn maglev_quiesce_keeps_table() {
     // A dest added with weight 0 (last_weight 0) gets no slot.
     let mut d3 = dests(&[3; 20]);
     d3.push(Dest::new(ip(999), 80, 0));
-    let t3 = Table::build(Kind::Mh, Flags::default(), &d3, 65537).unwrap();
+    let t3 = Table::build(Scheduler::Mh, Flags::default(), &d3, 65537).unwrap();
     assert!(t3.maglev_slots().unwrap().iter().all(|&s| s != 20));
 }
 
 #[test]
 fn no_panic_on_odd_inputs() {
     let mut r = Lcg(3);
-    for kind in Kind::ALL {
+    for kind in Scheduler::ALL {
         for case in 0..200 {
             let n = r.next() as usize % 6;
             let mut d: Vec<Dest> = (0..n)
@@ -300,15 +300,15 @@ fn thresholds_overload_set_and_clear() {
     let mut ls = idle(2);
     ls[0].overloaded = true;
     for kind in [
-        Kind::Rr,
-        Kind::Wrr,
-        Kind::Lc,
-        Kind::Wlc,
-        Kind::Sed,
-        Kind::Nq,
-        Kind::Fo,
-        Kind::Ovf,
-        Kind::Twos,
+        Scheduler::Rr,
+        Scheduler::Wrr,
+        Scheduler::Lc,
+        Scheduler::Wlc,
+        Scheduler::Sed,
+        Scheduler::Nq,
+        Scheduler::Fo,
+        Scheduler::Ovf,
+        Scheduler::Twos,
     ] {
         assert_eq!(one(kind, &ds, &ls), Some(1), "{kind}");
     }
@@ -316,18 +316,18 @@ fn thresholds_overload_set_and_clear() {
 
 #[test]
 fn kind_names_round_trip() {
-    for k in Kind::ALL {
-        assert_eq!(Kind::from_name(k.name()), Some(k));
+    for k in Scheduler::ALL {
+        assert_eq!(Scheduler::from_name(k.as_str()), Some(k));
     }
-    assert_eq!(Kind::default(), Kind::Wlc);
-    assert_eq!(Kind::from_name("xyz"), None);
+    assert_eq!(Scheduler::default(), Scheduler::Wlc);
+    assert_eq!(Scheduler::from_name("xyz"), None);
 }
 
 #[test]
 fn state_of_other_kind_is_rejected_or_recreated() {
     let d = dests(&[1, 1]);
-    let rr = Table::build(Kind::Rr, Flags::default(), &d, 0).unwrap();
-    let wlc = Table::build(Kind::Wlc, Flags::default(), &d, 0).unwrap();
+    let rr = Table::build(Scheduler::Rr, Flags::default(), &d, 0).unwrap();
+    let wlc = Table::build(Scheduler::Wlc, Flags::default(), &d, 0).unwrap();
     let mut st = State::new(&rr);
     assert_eq!(wlc.pick(&mut st, &d, &idle(2), &flow()), None);
     st.rebind_identity(&wlc);
@@ -343,7 +343,7 @@ fn maglev_build_time_65537_x_1000() {
     let t0 = std::time::Instant::now();
     let runs = 20;
     for _ in 0..runs {
-        let t = Table::build(Kind::Mh, Flags::default(), &d, 65537).unwrap();
+        let t = Table::build(Scheduler::Mh, Flags::default(), &d, 65537).unwrap();
         std::hint::black_box(&t);
     }
     let per = t0.elapsed() / runs;
@@ -351,7 +351,7 @@ fn maglev_build_time_65537_x_1000() {
     let eq: Vec<Dest> = (0..1000u32).map(|i| Dest::new(ip(i + 1), 80, 1)).collect();
     let t0 = std::time::Instant::now();
     for _ in 0..runs {
-        std::hint::black_box(Table::build(Kind::Mh, Flags::default(), &eq, 65537).unwrap());
+        std::hint::black_box(Table::build(Scheduler::Mh, Flags::default(), &eq, 65537).unwrap());
     }
     println!(
         "maglev build M=65537, 1000 dests (equal weights): {:?} per build",

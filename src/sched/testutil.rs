@@ -1,6 +1,6 @@
 //! Test helpers: dest lists, loads and flows (test builds only).
 
-use super::{Dest, DestLoad, Flags, Flow, Kind, State, Table, DEFAULT_MH_SIZE};
+use super::{Dest, DestLoad, Flags, Flow, Scheduler, State, Table, DEFAULT_MH_SIZE};
 use std::net::{IpAddr, Ipv4Addr};
 
 pub fn ip(i: u32) -> IpAddr {
@@ -46,14 +46,14 @@ pub fn flow() -> Flow {
 }
 
 /// `n` picks with a fresh state and fixed loads.
-pub fn seq(kind: Kind, d: &[Dest], l: &[DestLoad], n: usize) -> Vec<Option<usize>> {
+pub fn seq(kind: Scheduler, d: &[Dest], l: &[DestLoad], n: usize) -> Vec<Option<usize>> {
     let t = Table::build(kind, Flags::default(), d, DEFAULT_MH_SIZE).unwrap();
     let mut st = State::new(&t);
     (0..n).map(|_| t.pick(&mut st, d, l, &flow())).collect()
 }
 
 /// One pick with a fresh state.
-pub fn one(kind: Kind, d: &[Dest], l: &[DestLoad]) -> Option<usize> {
+pub fn one(kind: Scheduler, d: &[Dest], l: &[DestLoad]) -> Option<usize> {
     seq(kind, d, l, 1)[0]
 }
 

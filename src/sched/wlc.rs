@@ -14,7 +14,7 @@ pub fn pick(dests: &[Dest], load: &[DestLoad]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::Kind;
+    use super::super::Scheduler;
 
     #[test]
     fn cases() {
@@ -43,11 +43,11 @@ mod tests {
             ("all 0", vec![0], vec![(0, 0)], None),
         ];
         for (name, w, l, want) in cases {
-            assert_eq!(one(Kind::Wlc, &dests(&w), &loads(&l)), want, "{name}");
+            assert_eq!(one(Scheduler::Wlc, &dests(&w), &loads(&l)), want, "{name}");
         }
         let d = dests(&[1, 1]);
         let mut l = loads(&[(0, 0), (9, 0)]);
         l[0].overloaded = true;
-        assert_eq!(one(Kind::Wlc, &d, &l), Some(1));
+        assert_eq!(one(Scheduler::Wlc, &d, &l), Some(1));
     }
 }

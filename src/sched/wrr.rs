@@ -132,7 +132,7 @@ impl WrrTable {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::Kind;
+    use super::super::Scheduler;
     use super::*;
 
     fn names(v: &[Option<usize>]) -> String {
@@ -157,7 +157,7 @@ mod tests {
             ("3,3,1 gcd 1", vec![3, 3, 1], idle(3), "ABABABC"),
         ];
         for (name, w, l, want) in cases {
-            let got = seq(Kind::Wrr, &dests(&w), &l, want.len());
+            let got = seq(Scheduler::Wrr, &dests(&w), &l, want.len());
             assert_eq!(names(&got), want, "{name}");
         }
     }

@@ -1,4 +1,4 @@
-//! Small newtypes used across module boundaries instead of bare integers.
+//! Small id newtypes used across module boundaries instead of bare integers.
 
 /// A DPDK ethdev port id as lvsd indexes it: the position of the `[[port]]`
 /// in the configuration (not the DPDK port number).

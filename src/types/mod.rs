@@ -1,0 +1,16 @@
+//! The crate's vocabulary: one type per domain word, shared by config, the
+//! control protocol, the datapath, HA and ipvsadm. This module is the bottom
+//! layer: it imports nothing from the crate, only `std` and `serde`.
+//!
+//! Human spellings are lowercase (`"tcp"`, `"nat"`, `"wlc"`); ipvsadm's own
+//! spellings (`"TCP"`, `"Masq"`, `-m`) live only in `crate::ipvsadm`.
+
+mod ids;
+mod method;
+mod protocol;
+mod scheduler;
+
+pub use ids::{LcoreId, PortId, QueueId, WorkerId};
+pub use method::{FwdFlag, Method};
+pub use protocol::Protocol;
+pub use scheduler::Scheduler;
