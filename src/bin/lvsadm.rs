@@ -13,7 +13,7 @@
 use lvsd::ctl::proto::*;
 use lvsd::ctl::server::request;
 use lvsd::ipvsadm::{self, Command, ErrorKind, ListOpts, SvcId};
-use lvsd::types::{Method, Protocol};
+use lvsd::types::{Method, Protocol, Scheduler};
 use std::io::Read;
 use std::net::SocketAddrV4;
 use std::path::{Path, PathBuf};
@@ -44,14 +44,7 @@ fn send(sock: &Path, r: Request) -> Result<Option<serde_json::Value>, String> {
 
 fn key(id: &SvcId) -> Result<ServiceKey, String> {
     match id {
-        SvcId::Addr { proto, addr, port } => Ok(ServiceKey {
-            protocol: match proto {
-                Protocol::Tcp => "tcp".into(),
-                Protocol::Udp => "udp".into(),
-            },
-            vip: *addr,
-            port: *port,
-        }),
+        SvcId::Addr(k) => Ok(*k),
         SvcId::Fwmark(m) => Err(format!(
             "fwmark service {m}: firewall-mark services are not supported by lvsd yet"
         )),
@@ -64,7 +57,8 @@ fn to_request(c: &Command) -> Result<Request, String> {
         Command::AddService(id, o) | Command::EditService(id, o) => {
             let service = ServiceSpec {
                 key: key(id)?,
-                scheduler: o.scheduler.clone(),
+                scheduler: Scheduler::from_name(&o.scheduler)
+                    .ok_or_else(|| format!("unknown scheduler '{}'", o.scheduler))?,
                 persistence: o.persistent.map(|t| PersistSpec { timeout: t, netmask: o.netmask }),
                 flags: o.flags.clone(),
                 ops: o.ops,
@@ -85,7 +79,7 @@ fn to_request(c: &Command) -> Result<Request, String> {
                 address: r.addr,
                 port: r.port,
                 // Local (only ever reported by a kernel) is sent as dr, like `-S` saves it as -g.
-                method: r.fwd.method().unwrap_or(Method::Dr).as_str().into(),
+                method: r.fwd.method().unwrap_or(Method::Dr),
                 weight: r.weight,
                 upper_threshold: r.u_threshold,
                 lower_threshold: r.l_threshold,
@@ -110,16 +104,8 @@ fn svc_infos(l: &ListData) -> Vec<ipvsadm::SvcInfo> {
     l.services
         .iter()
         .map(|s| ipvsadm::SvcInfo {
-            id: SvcId::Addr {
-                proto: if s.key.protocol == "udp" {
-                    Protocol::Udp
-                } else {
-                    Protocol::Tcp
-                },
-                addr: s.key.vip,
-                port: s.key.port,
-            },
-            scheduler: s.scheduler.clone(),
+            id: SvcId::Addr(s.key),
+            scheduler: s.scheduler.as_str().to_string(),
             flags: s.flags.clone(),
             persistent: s.persistence.as_ref().map(|p| p.timeout),
             netmask: s

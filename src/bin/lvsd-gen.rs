@@ -12,8 +12,8 @@ use clap::Parser;
 use lvsd::dpdk::{self, mbuf::free_bulk, port::PortSetup, Eal, Mbuf, Mempool, Port};
 use lvsd::frame::Frame;
 use lvsd::perfgen::{
-    self, json_line, read_stamp, FlowMix, FrameSpec, LatHist, Pacer, PhaseStats, Proto, Template,
-    TCP_ACK, TCP_SYN,
+    self, json_line, read_stamp, FlowMix, FrameSpec, LatHist, Pacer, PhaseStats, Protocol,
+    Template, TCP_ACK, TCP_SYN,
 };
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -306,8 +306,8 @@ fn us(cycles: Option<u64>, hz: u64) -> String {
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let proto = match a.proto.as_str() {
-        "tcp" => Proto::Tcp,
-        "udp" => Proto::Udp,
+        "tcp" => Protocol::Tcp,
+        "udp" => Protocol::Udp,
         p => anyhow::bail!("--proto {p}: tcp or udp"),
     };
     let random_order = match a.order.as_str() {

@@ -3,6 +3,7 @@
 //! for load-dependent schedulers the answer is "with no connections").
 use crate::datapath::Snapshot;
 use crate::sched::{self, DestLoad, Flow};
+use crate::types::Protocol;
 use std::net::{IpAddr, SocketAddrV4};
 
 /// Explain a flow; a JSON object with the decision and the reasons.
@@ -12,10 +13,10 @@ pub fn explain(
     client: SocketAddrV4,
     vip: SocketAddrV4,
 ) -> Result<serde_json::Value, String> {
-    let proto = match protocol {
-        "tcp" => 6,
-        "udp" => 17,
-        o => return Err(format!("protocol: unknown '{o}': expected tcp or udp")),
+    let Some(proto) = Protocol::from_name(protocol).map(Protocol::number) else {
+        return Err(format!(
+            "protocol: unknown '{protocol}': expected tcp or udp"
+        ));
     };
     let Some(pos) = snap.services.find(proto, *vip.ip(), vip.port()) else {
         return Ok(serde_json::json!({

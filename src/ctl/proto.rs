@@ -5,6 +5,8 @@
 //! `{"ok":true,"data":...}` or `{"ok":false,"error":"<message naming the field>"}`.
 //! Every request is validated whole before anything changes; a `batch`
 //! applies all its requests as one snapshot or none of them.
+pub use crate::types::ServiceKey;
+use crate::types::{Method, Scheduler};
 use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -17,16 +19,6 @@ pub struct Envelope {
     pub version: u32,
     #[serde(flatten)]
     pub request: Request,
-}
-
-/// A virtual service by its key.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceKey {
-    /// "tcp" | "udp"
-    pub protocol: String,
-    pub vip: Ipv4Addr,
-    pub port: u16,
 }
 
 /// Persistence of a service.
@@ -43,7 +35,7 @@ pub struct PersistSpec {
 pub struct ServiceSpec {
     #[serde(flatten)]
     pub key: ServiceKey,
-    pub scheduler: String,
+    pub scheduler: Scheduler,
     #[serde(default)]
     pub persistence: Option<PersistSpec>,
     #[serde(default)]
@@ -58,8 +50,7 @@ pub struct ServiceSpec {
 pub struct RealSpec {
     pub address: Ipv4Addr,
     pub port: u16,
-    /// "nat" | "dr" | "tun"
-    pub method: String,
+    pub method: Method,
     pub weight: u32,
     #[serde(default)]
     pub upper_threshold: u32,
@@ -194,6 +185,7 @@ pub struct RatesData {
 pub struct RealData {
     pub address: Ipv4Addr,
     pub port: u16,
+    /// ipvsadm's name (`"Masq"`, `"Route"`, `"Tunnel"`), as `-L` prints it.
     pub method: String,
     pub weight: u32,
     pub upper_threshold: u32,
@@ -211,7 +203,7 @@ pub struct ServiceData {
     pub name: String,
     #[serde(flatten)]
     pub key: ServiceKey,
-    pub scheduler: String,
+    pub scheduler: Scheduler,
     pub flags: Vec<String>,
     pub persistence: Option<PersistSpec>,
     pub ops: bool,
@@ -232,6 +224,7 @@ pub struct ListData {
 /// One connection (for `-Lc`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ConnData {
+    /// ipvsadm's name (`"TCP"`, `"UDP"`, `"IP"`), as `-Lc` prints it.
     pub protocol: String,
     pub state: String,
     pub expires_ms: u64,
@@ -250,8 +243,8 @@ mod tests {
             version: 1,
             request: Request::DeleteReal {
                 key: ServiceKey {
-                    protocol: "tcp".into(),
-                    vip: Ipv4Addr::new(198, 18, 0, 100),
+                    protocol: crate::types::Protocol::Tcp,
+                    vip: Ipv4Addr::new(198, 18, 0, 100).into(),
                     port: 80,
                 },
                 address: Ipv4Addr::new(198, 18, 1, 11),

@@ -57,18 +57,7 @@ pub struct Runtime {
 }
 
 fn svc_matches(s: &config::Service, k: &ServiceKey) -> bool {
-    s.protocol.as_str() == k.protocol && s.vip == IpAddr::V4(k.vip) && s.port == k.port
-}
-
-fn parse_method(m: &str) -> Result<config::Method, String> {
-    match m {
-        "nat" => Ok(config::Method::Nat),
-        "dr" => Ok(config::Method::Dr),
-        "tun" => Ok(config::Method::Tun),
-        o => Err(format!(
-            "real.method: unknown forwarding method '{o}': expected nat, dr or tun"
-        )),
-    }
+    s.protocol == k.protocol && s.vip == k.vip && s.port == k.port
 }
 
 impl Runtime {
@@ -243,22 +232,8 @@ impl Runtime {
                         service.key.protocol, service.key.vip, service.key.port
                     ));
                 }
-                let protocol = match service.key.protocol.as_str() {
-                    "tcp" => config::Protocol::Tcp,
-                    "udp" => config::Protocol::Udp,
-                    o => {
-                        return Err(format!(
-                            "service.protocol: unknown protocol '{o}': expected tcp or udp"
-                        ))
-                    }
-                };
-                let scheduler =
-                    config::Scheduler::from_name(&service.scheduler).ok_or_else(|| {
-                        format!(
-                            "service.scheduler: unknown scheduler '{}'",
-                            service.scheduler
-                        )
-                    })?;
+                let protocol = service.key.protocol;
+                let scheduler = service.scheduler;
                 let mut flags = config::ServiceFlags::EMPTY;
                 for f in &service.flags {
                     flags.insert(match f.as_str() {
@@ -286,7 +261,7 @@ impl Runtime {
                             service.key.protocol, service.key.vip, service.key.port
                         ),
                         protocol,
-                        vip: IpAddr::V4(service.key.vip),
+                        vip: service.key.vip,
                         port: service.key.port,
                         scheduler,
                         flags,
@@ -316,7 +291,7 @@ impl Runtime {
                     format!("no service {} {}:{}", key.protocol, key.vip, key.port)
                 })?;
                 let s = &mut m.services[i];
-                let method = parse_method(&real.method)?;
+                let method = real.method;
                 let pos = s
                     .reals
                     .iter()
@@ -480,11 +455,7 @@ impl Runtime {
     fn zero_stats(&mut self, key: Option<&ServiceKey>) {
         let snap = self.snapshot();
         for svc in &snap.services.list {
-            let k = ServiceKey {
-                protocol: proto_name(svc.proto).into(),
-                vip: svc.vip,
-                port: svc.port,
-            };
+            let k = svc.key();
             if key.is_some_and(|want| *want != k) {
                 continue;
             }
@@ -546,12 +517,8 @@ impl Runtime {
             }
             services.push(ServiceData {
                 name: svc.name.clone(),
-                key: ServiceKey {
-                    protocol: proto_name(svc.proto).into(),
-                    vip: svc.vip,
-                    port: svc.port,
-                },
-                scheduler: svc.table.kind().as_str().to_string(),
+                key: svc.key(),
+                scheduler: svc.table.kind(),
                 flags: cfg
                     .map(|c| {
                         config::emit::flag_names(c)
@@ -598,11 +565,7 @@ fn add_rates(a: &mut RatesData, b: &RatesData) {
     a.outbps += b.outbps;
 }
 
-/// "tcp"/"udp" for a protocol number.
+/// "tcp"/"udp" for a protocol number ("ip" for any other).
 pub fn proto_name(p: u8) -> &'static str {
-    match p {
-        6 => "tcp",
-        17 => "udp",
-        _ => "ip",
-    }
+    crate::types::Protocol::from_number(p).map_or("ip", crate::types::Protocol::as_str)
 }

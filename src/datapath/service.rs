@@ -5,8 +5,9 @@
 //! its id (and its connections) back, as IPVS's dest trash does.
 use crate::sched;
 pub use crate::types::Method;
+use crate::types::{Protocol, ServiceKey};
 use hashbrown::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 /// Stable service id.
@@ -46,6 +47,18 @@ pub struct ServiceView {
     pub persistence: Option<Persist>,
     /// One-packet scheduling (UDP).
     pub ops: bool,
+}
+
+impl ServiceView {
+    /// The service's key. `proto` is TCP or UDP for every service the
+    /// snapshot builder makes (it comes from a [`Protocol`]).
+    pub fn key(&self) -> ServiceKey {
+        ServiceKey {
+            protocol: Protocol::from_number(self.proto).unwrap_or(Protocol::Tcp),
+            vip: IpAddr::V4(self.vip),
+            port: self.port,
+        }
+    }
 }
 
 impl std::fmt::Debug for ServiceView {

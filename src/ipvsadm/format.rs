@@ -12,6 +12,7 @@
 //! depends on the algorithm (and Rust's `sort_by` may panic on one).
 
 use std::fmt::Write;
+use std::net::IpAddr;
 
 use super::model::{
     sched_flag_bits, sched_flag_names, ConnInfo, DaemonInfo, FwdFlag, Protocol, RealInfo, SvcId,
@@ -25,6 +26,14 @@ pub fn proto_name(p: Protocol) -> &'static str {
     match p {
         Protocol::Tcp => "TCP",
         Protocol::Udp => "UDP",
+    }
+}
+
+/// `addr:port`, with the IPv6 address in brackets (`print_service_entry`).
+fn host_port(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
     }
 }
 
@@ -235,15 +244,15 @@ fn service_entry(out: &mut String, s: &SvcInfo, lay: Layout, exact: bool, nosort
     let svc_name = match s.id {
         SvcId::Fwmark(m) if rule => format!("-f {m}"),
         SvcId::Fwmark(m) => format!("FWM  {m}"),
-        SvcId::Addr { proto, addr, port } if rule => {
-            let sw = match proto {
+        SvcId::Addr(k) if rule => {
+            let sw = match k.protocol {
                 Protocol::Tcp => "-t",
                 Protocol::Udp => "-u",
             };
-            format!("{sw} {addr}:{port}")
+            format!("{sw} {}", host_port(k.vip, k.port))
         }
-        SvcId::Addr { proto, addr, port } => {
-            let mut n = format!("{}  {addr}:{port}", proto_name(proto));
+        SvcId::Addr(k) => {
+            let mut n = format!("{}  {}", proto_name(k.protocol), host_port(k.vip, k.port));
             n.truncate(33);
             n
         }
@@ -381,22 +390,27 @@ fn ordered(svcs: &[SvcInfo], nosort: bool) -> Vec<&SvcInfo> {
     v
 }
 
-/// libipvs `ipvs_cmp_services`: fwmark, af (always AF_INET here),
-/// protocol (fwmark services carry TCP, as ipvsadm sets it), address,
-/// port; 32-bit differences wrap through `int`.
+/// libipvs `ipvs_cmp_services`: fwmark, af, protocol (fwmark services
+/// carry TCP, as ipvsadm sets it), address, port; 32-bit differences wrap
+/// through `int`, and IPv6 addresses compare as `memcmp` does.
 pub fn cmp_services(a: &SvcInfo, b: &SvcInfo) -> i32 {
     let key = |s: &SvcInfo| match s.id {
-        SvcId::Fwmark(m) => (m, 6i32, 0u32, 0i32),
-        SvcId::Addr { proto, addr, port } => (
+        SvcId::Fwmark(m) => (m, 2i32, 6i32, IpAddr::from([0u8; 4]), 0i32),
+        SvcId::Addr(k) => (
             0,
-            i32::from(proto.number()),
-            u32::from(addr),
-            i32::from(port),
+            if k.vip.is_ipv4() { 2 } else { 10 },
+            i32::from(k.protocol.number()),
+            k.vip,
+            i32::from(k.port),
         ),
     };
-    let (fa, pa, aa, qa) = key(a);
-    let (fb, pb, ab, qb) = key(b);
+    let (fa, afa, pa, aa, qa) = key(a);
+    let (fb, afb, pb, ab, qb) = key(b);
     let r = fa.wrapping_sub(fb) as i32;
+    if r != 0 {
+        return r;
+    }
+    let r = afa - afb;
     if r != 0 {
         return r;
     }
@@ -404,7 +418,10 @@ pub fn cmp_services(a: &SvcInfo, b: &SvcInfo) -> i32 {
     if r != 0 {
         return r;
     }
-    let r = aa.wrapping_sub(ab) as i32;
+    let r = match (aa, ab) {
+        (IpAddr::V4(x), IpAddr::V4(y)) => u32::from(x).wrapping_sub(u32::from(y)) as i32,
+        (x, y) => x.cmp(&y) as i32,
+    };
     if r != 0 {
         return r;
     }

@@ -4,17 +4,13 @@
 //!
 //! Only IPv4 is modelled for now; the parser rejects IPv6 input explicitly.
 
-pub use crate::types::{FwdFlag, Protocol};
+pub use crate::types::{FwdFlag, Protocol, ServiceKey};
 use std::net::Ipv4Addr;
 
 /// Identity of a virtual service (`-t`/`-u` address or `-f` firewall mark).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SvcId {
-    Addr {
-        proto: Protocol,
-        addr: Ipv4Addr,
-        port: u16,
-    },
+    Addr(ServiceKey),
     Fwmark(u32),
 }
 
@@ -22,7 +18,7 @@ impl SvcId {
     /// Virtual port (0 for fwmark services).
     pub fn port(&self) -> u16 {
         match self {
-            SvcId::Addr { port, .. } => *port,
+            SvcId::Addr(k) => k.port,
             SvcId::Fwmark(_) => 0,
         }
     }

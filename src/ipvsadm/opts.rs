@@ -1,11 +1,11 @@
 //! Per-option handling of the ipvsadm parser (the body of ipvsadm.c's
 //! `parse_options` loop) and the per-command fix-ups of `process_options`.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::args::{inet_aton, number_in, parse_host_port, strtol, Opt};
 use super::model::{
-    sched_flag_bit, sched_flag_names, FwdFlag, Protocol, SvcId, SyncState,
+    sched_flag_bit, sched_flag_names, FwdFlag, Protocol, ServiceKey, SvcId, SyncState,
     DEFAULT_PERSISTENT_TIMEOUT, DEFAULT_SCHEDULER, MAX_TIMEOUT, SCHEDULERS,
 };
 use super::parse::{Cmd, Command, DaemonOpts, ListOpts, ParseError, RealOpts, SvcOpts, OPTNAMES};
@@ -164,11 +164,11 @@ impl State {
                 } else {
                     Protocol::Udp
                 };
-                self.svc = Some(SvcId::Addr {
-                    proto,
-                    addr,
+                self.svc = Some(SvcId::Addr(ServiceKey {
+                    protocol: proto,
+                    vip: IpAddr::V4(addr),
                     port: port.unwrap_or(0),
-                });
+                }));
             }
             Opt::Sctp => return unsupported("SCTP services are"),
             Opt::Fwmark => {
@@ -369,7 +369,10 @@ impl State {
         Ok(match cmd {
             Cmd::Add | Cmd::Edit => {
                 let id = self.svc();
-                if let SvcId::Addr { port: 0, addr, .. } = id {
+                if let SvcId::Addr(ServiceKey {
+                    port: 0, vip: addr, ..
+                }) = id
+                {
                     if self.persistent.is_none() {
                         return Err(ParseError::invalid(format!(
                             "Zero port specified for non-persistent service {addr}:0 (add -p)"
@@ -379,10 +382,10 @@ impl State {
                 if self.ops
                     && matches!(
                         id,
-                        SvcId::Addr {
-                            proto: Protocol::Tcp,
+                        SvcId::Addr(ServiceKey {
+                            protocol: Protocol::Tcp,
                             ..
-                        }
+                        })
                     )
                 {
                     return Err(ParseError::invalid(

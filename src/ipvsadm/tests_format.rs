@@ -45,19 +45,19 @@ pub(super) fn svc(id: SvcId, sched: &str, reals: Vec<RealInfo>) -> SvcInfo {
 }
 
 pub(super) fn tcp(addr: &str, port: u16) -> SvcId {
-    SvcId::Addr {
-        proto: Protocol::Tcp,
-        addr: ip(addr),
+    SvcId::Addr(ServiceKey {
+        protocol: Protocol::Tcp,
+        vip: std::net::IpAddr::V4(ip(addr)),
         port,
-    }
+    })
 }
 
 pub(super) fn udp(addr: &str, port: u16) -> SvcId {
-    SvcId::Addr {
-        proto: Protocol::Udp,
-        addr: ip(addr),
+    SvcId::Addr(ServiceKey {
+        protocol: Protocol::Udp,
+        vip: std::net::IpAddr::V4(ip(addr)),
         port,
-    }
+    })
 }
 
 /// The reference §7 table, given in scrambled order (sorting must fix it),

@@ -7,7 +7,7 @@
 //! The configuration is the perf harness's (`perf/lvsd-perf.toml` with a
 //! `net_null` device): a DR service at 10.0.0.100:80, a NAT service at
 //! 10.0.0.101:80, four reals each, static neighbours.
-use super::{FlowMix, FrameSpec, Proto, Template, TCP_ACK, TCP_SYN};
+use super::{FlowMix, FrameSpec, Protocol, Template, TCP_ACK, TCP_SYN};
 use crate::conn::{ConnKey, IPPROTO_TCP};
 use crate::ctl::topology::{self, Registry};
 use crate::datapath::{neigh::NeighConfig, Counters, Engine, Hint, Lb, Snapshot};
@@ -105,7 +105,7 @@ impl Workload {
             src_mac: PEER_MAC,
             dst_ip: vip,
             dst_port: 80,
-            proto: Proto::Tcp,
+            proto: Protocol::Tcp,
             size,
         })
         .expect("template");

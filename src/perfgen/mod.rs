@@ -40,27 +40,13 @@ pub const MAX_ENDPOINTS: u64 = 10_000_000;
 pub const TCP_SYN: u8 = 0x02;
 pub const TCP_ACK: u8 = 0x10;
 
-/// Transport protocol of generated frames.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Proto {
-    Tcp,
-    Udp,
-}
+pub use crate::types::Protocol;
 
-impl Proto {
-    /// L4 header bytes.
-    pub fn header_len(self) -> usize {
-        match self {
-            Proto::Tcp => 20,
-            Proto::Udp => 8,
-        }
-    }
-    /// IP protocol number.
-    pub fn number(self) -> u8 {
-        match self {
-            Proto::Tcp => 6,
-            Proto::Udp => 17,
-        }
+/// L4 header bytes of a generated frame.
+fn header_len(p: Protocol) -> usize {
+    match p {
+        Protocol::Tcp => 20,
+        Protocol::Udp => 8,
     }
 }
 
@@ -80,14 +66,14 @@ pub struct FrameSpec {
     pub src_mac: [u8; 6],
     pub dst_ip: Ipv4Addr,
     pub dst_port: u16,
-    pub proto: Proto,
+    pub proto: Protocol,
     /// Frame length without FCS (DPDK data_len).
     pub size: usize,
 }
 
 /// Smallest frame for a protocol (headers + stamp, at least 60 bytes).
-pub fn min_size(proto: Proto) -> usize {
-    (14 + 20 + proto.header_len() + STAMP_LEN).max(60)
+pub fn min_size(proto: Protocol) -> usize {
+    (14 + 20 + header_len(proto) + STAMP_LEN).max(60)
 }
 
 /// A prebuilt frame; [`Template::write`] copies it and patches the
@@ -95,7 +81,7 @@ pub fn min_size(proto: Proto) -> usize {
 #[derive(Clone, Debug)]
 pub struct Template {
     bytes: Vec<u8>,
-    proto: Proto,
+    proto: Protocol,
     l4: usize,
     payload: usize,
 }
@@ -125,17 +111,17 @@ impl Template {
         let l4 = 34;
         b[l4 + 2..l4 + 4].copy_from_slice(&s.dst_port.to_be_bytes());
         match s.proto {
-            Proto::Tcp => {
+            Protocol::Tcp => {
                 b[l4 + 4..l4 + 8].copy_from_slice(&1u32.to_be_bytes()); // seq
                 b[l4 + 12] = 5 << 4; // data offset
                 b[l4 + 14..l4 + 16].copy_from_slice(&0xffffu16.to_be_bytes()); // window
             }
-            Proto::Udp => {
+            Protocol::Udp => {
                 let ul = (s.size - 34) as u16;
                 b[l4 + 4..l4 + 6].copy_from_slice(&ul.to_be_bytes());
             }
         }
-        let payload = l4 + s.proto.header_len();
+        let payload = l4 + header_len(s.proto);
         b[payload..payload + 2].copy_from_slice(&MAGIC.to_be_bytes());
         Ok(Template {
             bytes: b,
@@ -173,7 +159,7 @@ impl Template {
         out[24..26].copy_from_slice(&c.to_be_bytes());
         let l4 = self.l4;
         out[l4..l4 + 2].copy_from_slice(&port.to_be_bytes());
-        if self.proto == Proto::Tcp {
+        if self.proto == Protocol::Tcp {
             out[l4 + 13] = flags;
             if flags & TCP_ACK != 0 {
                 out[l4 + 8..l4 + 12].copy_from_slice(&1u32.to_be_bytes());

@@ -1,7 +1,7 @@
 use super::*;
 use crate::packet::{ipv4, tcp, udp};
 
-fn spec(proto: Proto, size: usize) -> FrameSpec {
+fn spec(proto: Protocol, size: usize) -> FrameSpec {
     FrameSpec {
         dst_mac: [2, 0, 0, 0, 0, 1],
         src_mac: [2, 0, 0, 0, 0, 2],
@@ -28,7 +28,7 @@ fn endpoints_cycle_addresses_then_ports() {
 #[test]
 fn tcp_frame_is_valid_and_stamped() {
     for size in [64, 128, 1500] {
-        let t = Template::new(&spec(Proto::Tcp, size)).unwrap();
+        let t = Template::new(&spec(Protocol::Tcp, size)).unwrap();
         let mut out = vec![0u8; size];
         t.write(&mut out, 5, TCP_SYN, 0xdead_beef, 0x1234_5678);
         let ip = ipv4::Packet::new_checked(&out[14..]).unwrap();
@@ -44,15 +44,15 @@ fn tcp_frame_is_valid_and_stamped() {
 
 #[test]
 fn sizes_are_checked() {
-    assert!(Template::new(&spec(Proto::Tcp, 63)).is_err());
-    assert!(Template::new(&spec(Proto::Tcp, 1515)).is_err());
-    assert!(Template::new(&spec(Proto::Udp, 60)).is_ok());
-    assert_eq!(min_size(Proto::Tcp), 64);
+    assert!(Template::new(&spec(Protocol::Tcp, 63)).is_err());
+    assert!(Template::new(&spec(Protocol::Tcp, 1515)).is_err());
+    assert!(Template::new(&spec(Protocol::Udp, 60)).is_ok());
+    assert_eq!(min_size(Protocol::Tcp), 64);
 }
 
 #[test]
 fn udp_frame_is_valid() {
-    let t = Template::new(&spec(Proto::Udp, 60)).unwrap();
+    let t = Template::new(&spec(Protocol::Udp, 60)).unwrap();
     let mut out = vec![0u8; 60];
     t.write(&mut out, CLIENT_ADDRS + 3, 0, 7, 9);
     let ip = ipv4::Packet::new_checked(&out[14..]).unwrap();
@@ -64,7 +64,7 @@ fn udp_frame_is_valid() {
 
 #[test]
 fn stamp_survives_nat_and_rejects_foreign_frames() {
-    let t = Template::new(&spec(Proto::Tcp, 64)).unwrap();
+    let t = Template::new(&spec(Protocol::Tcp, 64)).unwrap();
     let mut out = vec![0u8; 64];
     t.write(&mut out, 1, TCP_ACK, 42, 43);
     let mut f = crate::frame::VecFrame::new(&out);

@@ -9,8 +9,10 @@ mod ids;
 mod method;
 mod protocol;
 mod scheduler;
+mod service_key;
 
 pub use ids::{LcoreId, PortId, QueueId, WorkerId};
 pub use method::{FwdFlag, Method};
 pub use protocol::Protocol;
 pub use scheduler::Scheduler;
+pub use service_key::ServiceKey;
