@@ -209,11 +209,9 @@ fn list_cmd(sock: &Path, svc: Option<&SvcId>, opts: &ListOpts) -> Result<String,
     if opts.timeout {
         let l = list(sock)?;
         let (tcp, tcpfin, udp) = l.timeouts;
-        return Ok(ipvsadm::format::timeouts(&ipvsadm::Timeouts {
-            tcp,
-            tcpfin,
-            udp,
-        }));
+        return Ok(ipvsadm::format::timeouts(&ipvsadm::Timeouts::from_secs(
+            tcp, tcpfin, udp,
+        )));
     }
     if opts.daemon {
         return Ok(String::new());

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::config::net::{Ipv4Net, Mac};
-pub use crate::types::{Method, Protocol, Scheduler};
+pub use crate::types::{Method, Protocol, Scheduler, Timeouts};
 
 /// The whole validated configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,14 +181,6 @@ pub struct Log {
     pub format: LogFormat,
     /// `tracing` env-filter directive string, passed through.
     pub level: String,
-}
-
-/// `[timeouts]`: IPVS connection timeouts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Timeouts {
-    pub tcp: Duration,
-    pub tcp_fin: Duration,
-    pub udp: Duration,
 }
 
 /// `[conn]`

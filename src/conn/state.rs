@@ -18,6 +18,7 @@
 
 use super::key::{IPPROTO_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
 use super::slab::{CTPL_S_ASSURED, F_TEMPLATE};
+pub use crate::types::Timeouts;
 
 /// Packet direction as seen by the state machine (`IP_VS_DIR_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,27 +219,6 @@ pub(crate) fn tcp_table_next(secure: bool, dir: Dir, flags: u8, cur: TcpState) -
     }
 }
 
-/// Runtime-settable timeouts, seconds (ipvsadm `--set tcp tcpfin udp`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timeouts {
-    /// ESTABLISHED.
-    pub tcp: u32,
-    /// FIN_WAIT.
-    pub tcp_fin: u32,
-    /// UDP.
-    pub udp: u32,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            tcp: 900,
-            tcp_fin: 120,
-            udp: 300,
-        }
-    }
-}
-
 /// Largest timeout accepted anywhere (ipvsadm `MAX_TIMEOUT`, 31 days).
 pub const MAX_TIMEOUT_S: u32 = 2_678_400;
 /// Timeout of a brand-new connection until its first transition.
@@ -261,7 +241,7 @@ impl TimeoutTable {
     pub(crate) fn new(t: Timeouts) -> TimeoutTable {
         let mut tt = TimeoutTable {
             tcp: TCP_DEFAULT_TIMEOUTS,
-            udp: Timeouts::default().udp,
+            udp: Timeouts::default().secs().2,
         };
         tt.set(t);
         tt
@@ -270,23 +250,24 @@ impl TimeoutTable {
     /// `ip_vs_set_timeout`: a zero field leaves that timeout unchanged;
     /// values above [`MAX_TIMEOUT_S`] are clamped.
     pub(crate) fn set(&mut self, t: Timeouts) {
-        if t.tcp != 0 {
-            self.tcp[TcpState::Established as usize] = t.tcp.min(MAX_TIMEOUT_S);
+        let (tcp, tcp_fin, udp) = t.secs();
+        if tcp != 0 {
+            self.tcp[TcpState::Established as usize] = tcp.min(MAX_TIMEOUT_S);
         }
-        if t.tcp_fin != 0 {
-            self.tcp[TcpState::FinWait as usize] = t.tcp_fin.min(MAX_TIMEOUT_S);
+        if tcp_fin != 0 {
+            self.tcp[TcpState::FinWait as usize] = tcp_fin.min(MAX_TIMEOUT_S);
         }
-        if t.udp != 0 {
-            self.udp = t.udp.min(MAX_TIMEOUT_S);
+        if udp != 0 {
+            self.udp = udp.min(MAX_TIMEOUT_S);
         }
     }
 
     pub(crate) fn get(&self) -> Timeouts {
-        Timeouts {
-            tcp: self.tcp[TcpState::Established as usize],
-            tcp_fin: self.tcp[TcpState::FinWait as usize],
-            udp: self.udp,
-        }
+        Timeouts::from_secs(
+            self.tcp[TcpState::Established as usize],
+            self.tcp[TcpState::FinWait as usize],
+            self.udp,
+        )
     }
 
     /// Timeout of a (non-template) connection in `state`.

@@ -322,44 +322,15 @@ fn exhaustive_cells_with_timeouts_and_activity() {
 #[test]
 fn timeouts_and_set_timeouts() {
     let mut t = table();
-    assert_eq!(
-        t.timeouts(),
-        Timeouts {
-            tcp: 900,
-            tcp_fin: 120,
-            udp: 300
-        }
-    );
+    assert_eq!(t.timeouts(), Timeouts::from_secs(900, 120, 300));
     let want = [2, 900, 120, 60, 120, 120, 10, 60, 30, 120, 120];
     for s in TcpState::ALL {
         assert_eq!(t.tcp_timeout(s), want[s as usize]);
     }
-    t.set_timeouts(Timeouts {
-        tcp: 3600,
-        tcp_fin: 0,
-        udp: 10,
-    });
-    assert_eq!(
-        t.timeouts(),
-        Timeouts {
-            tcp: 3600,
-            tcp_fin: 120,
-            udp: 10
-        }
-    );
-    t.set_timeouts(Timeouts {
-        tcp: u32::MAX,
-        tcp_fin: 30,
-        udp: 0,
-    });
-    assert_eq!(
-        t.timeouts(),
-        Timeouts {
-            tcp: MAX_TIMEOUT_S,
-            tcp_fin: 30,
-            udp: 10
-        }
-    );
+    t.set_timeouts(Timeouts::from_secs(3600, 0, 10));
+    assert_eq!(t.timeouts(), Timeouts::from_secs(3600, 120, 10));
+    t.set_timeouts(Timeouts::from_secs(u32::MAX, 30, 0));
+    assert_eq!(t.timeouts(), Timeouts::from_secs(MAX_TIMEOUT_S, 30, 10));
     let id = t
         .insert(&new_conn(IPPROTO_TCP, FwdFlag::MASQ, 9), 0, |_| {})
         .unwrap();
@@ -399,11 +370,7 @@ fn udp_single_state_refresh_both_directions() {
     assert_eq!(t.lookup_reply(&rkey, 499 * S), Some(id));
     assert_eq!(t.lookup(&key, 500 * S), None);
     assert_eq!(t.lookup_reply(&rkey, 500 * S), None);
-    t.set_timeouts(Timeouts {
-        tcp: 0,
-        tcp_fin: 0,
-        udp: 20,
-    });
+    t.set_timeouts(Timeouts::from_secs(0, 0, 20));
     t.transition(id, Dir::Input, 0, 499 * S).unwrap();
     assert_eq!(t.get(id).unwrap().remaining_ms(499 * S), 20 * S);
 }

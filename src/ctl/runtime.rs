@@ -539,7 +539,7 @@ impl Runtime {
         }
         ListData {
             services,
-            timeouts: (snap.timeouts.tcp, snap.timeouts.tcp_fin, snap.timeouts.udp),
+            timeouts: snap.timeouts.secs(),
             conn_capacity: self
                 .counters
                 .iter()

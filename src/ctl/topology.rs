@@ -4,7 +4,6 @@
 //! id across reloads, so its connections stay bound; one that is removed
 //! and re-added gets its old id back (IPVS's dest trash).
 use crate::config::{self, Model};
-use crate::conn::Timeouts;
 use crate::datapath::service::{Persist, RealView, ServiceView, Services};
 use crate::datapath::{LbOptions, PortView, RouteView, Snapshot, MAX_REALS};
 use crate::packet::ethernet::MacAddr;
@@ -208,11 +207,7 @@ pub fn build(
             expire_nodest_conn: m.conn.expire_nodest_conn,
             expire_quiescent_template: m.conn.expire_quiescent_template,
         },
-        timeouts: Timeouts {
-            tcp: m.timeouts.tcp.as_secs() as u32,
-            tcp_fin: m.timeouts.tcp_fin.as_secs() as u32,
-            udp: m.timeouts.udp.as_secs() as u32,
-        },
+        timeouts: m.timeouts,
         ha: crate::datapath::HaView {
             enabled: m.ha.is_some(),
             active: m.ha.is_none() || ov.active,

@@ -153,10 +153,8 @@ pub fn connections(conns: &[ConnInfo]) -> String {
 
 /// `ipvsadm -L --timeout`.
 pub fn timeouts(t: &Timeouts) -> String {
-    format!(
-        "Timeout (tcp tcpfin udp): {} {} {}\n",
-        t.tcp, t.tcpfin, t.udp
-    )
+    let (tcp, tcpfin, udp) = t.secs();
+    format!("Timeout (tcp tcpfin udp): {tcp} {tcpfin} {udp}\n")
 }
 
 /// `ipvsadm -L --daemon`: one line per running daemon; `maxlen`, `group`,

@@ -4,7 +4,7 @@
 //!
 //! Only IPv4 is modelled for now; the parser rejects IPv6 input explicitly.
 
-pub use crate::types::{FwdFlag, Protocol, ServiceKey};
+pub use crate::types::{FwdFlag, Protocol, ServiceKey, Timeouts};
 use std::net::Ipv4Addr;
 
 /// Identity of a virtual service (`-t`/`-u` address or `-f` firewall mark).
@@ -152,14 +152,6 @@ pub struct ConnInfo {
     pub vport: u16,
     pub raddr: Ipv4Addr,
     pub rport: u16,
-}
-
-/// Protocol timeouts in seconds (`--set`, `--timeout`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    pub tcp: u32,
-    pub tcpfin: u32,
-    pub udp: u32,
 }
 
 /// Sync daemon role.

@@ -495,11 +495,7 @@ fn connections_lnc() {
 
 #[test]
 fn timeout_output() {
-    let t = Timeouts {
-        tcp: 900,
-        tcpfin: 120,
-        udp: 300,
-    };
+    let t = Timeouts::from_secs(900, 120, 300);
     assert_eq!(
         format::timeouts(&t),
         "Timeout (tcp tcpfin udp): 900 120 300\n"

@@ -10,9 +10,11 @@ mod method;
 mod protocol;
 mod scheduler;
 mod service_key;
+mod timeouts;
 
 pub use ids::{LcoreId, PortId, QueueId, WorkerId};
 pub use method::{FwdFlag, Method};
 pub use protocol::Protocol;
 pub use scheduler::Scheduler;
 pub use service_key::ServiceKey;
+pub use timeouts::Timeouts;
