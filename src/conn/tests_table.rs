@@ -2,23 +2,11 @@
 //! expiry, templates, real removal, flush.
 
 use super::*;
+use crate::types::Xorshift;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 const S: u64 = 1000;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn nc(proto: u8, caddr: Ipv4Addr, cport: u16, vaddr: Ipv4Addr, fwd: FwdFlag, real: u16) -> NewConn {
     NewConn {
@@ -32,7 +20,7 @@ fn nc(proto: u8, caddr: Ipv4Addr, cport: u16, vaddr: Ipv4Addr, fwd: FwdFlag, rea
     }
 }
 
-fn random_new(r: &mut Rng) -> NewConn {
+fn random_new(r: &mut Xorshift) -> NewConn {
     let caddr = Ipv4Addr::new(10, 0, r.below(8) as u8, r.below(256) as u8);
     let cport = 1024 + r.below(4) as u16;
     let vaddr = Ipv4Addr::new(192, 0, 2, 1 + r.below(2) as u8);
@@ -53,7 +41,7 @@ fn random_new(r: &mut Rng) -> NewConn {
 fn random_ops_match_hashmap_model() {
     let cap = 3000;
     let mut t = ConnTable::with_seed(cap, Timeouts::default(), 42).unwrap();
-    let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut r = Xorshift::new(0x9E37_79B9_7F4A_7C15);
     let mut model: HashMap<ConnKey, (ConnId, NewConn)> = HashMap::new();
     let mut present: Vec<ConnKey> = Vec::new();
     let mut replies: HashMap<ReplyKey, Vec<ConnId>> = HashMap::new();
@@ -211,10 +199,10 @@ fn delete_heavy_churn_all_nat_at_full_load() {
     // All NAT: 2 index entries per conn ⇒ the index runs at its 90 % design load.
     let cap = 8000;
     let mut t = ConnTable::with_seed(cap, Timeouts::default(), 1).unwrap();
-    let mut r = Rng(12345);
+    let mut r = Xorshift::new(12345);
     let mut live: Vec<(ConnKey, ConnId)> = Vec::new();
     let mut next = 0u32;
-    let mut fresh = |r: &mut Rng| {
+    let mut fresh = |r: &mut Xorshift| {
         next += 1;
         let a = Ipv4Addr::from_bits(0x0a00_0000 | (next >> 4));
         let mut n = nc(
@@ -634,7 +622,7 @@ fn bogus_ids_and_inputs_never_panic() {
 #[test]
 fn random_persistence_keeps_invariants() {
     let mut t = ConnTable::with_seed(500, Timeouts::default(), 11).unwrap();
-    let mut r = Rng(777);
+    let mut r = Xorshift::new(777);
     let mask = Ipv4Addr::new(255, 255, 255, 0);
     let mut now = 0u64;
     for step in 0..20_000u32 {

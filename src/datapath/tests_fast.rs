@@ -11,6 +11,7 @@ use crate::ctl::topology::{self, Registry};
 use crate::frame::{VecAlloc, VecFrame};
 use crate::packet::ethernet::{EtherType, MacAddr};
 use crate::packet::{checksum, ipv4};
+use crate::types::Xorshift;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -103,20 +104,6 @@ method = "dr"
     )
 }
 
-/// xorshift64* (deterministic).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn frame(
     src: Ipv4Addr,
@@ -205,7 +192,7 @@ fn fast_path_equals_general_path() {
         engines: [mk(true), mk(false)],
         alloc: VecAlloc::default(),
     };
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Xorshift::new(0x9e37_79b9_7f4a_7c15);
     let mut now = 1000u64;
     let mut snap = snaps[0].clone();
     let flag_set = [

@@ -26,7 +26,8 @@ use crate::health::probe::{
     poll_exec, spawn_exec, DgramProbe, Endpoint, Probe, StartError, Step, StreamProbe,
 };
 use crate::health::proto::{compile, Plan, Verdict};
-use crate::health::state::{warmup_delay, CheckState, Event, Rng};
+use crate::health::state::{warmup_delay, CheckState, Event};
+use crate::types::Xorshift;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use std::cmp::Reverse;
@@ -110,7 +111,7 @@ pub struct HealthEngine {
     zombies: Vec<Child>,
     pending: Vec<Event>,
     refilling: bool,
-    rng: Rng,
+    rng: Xorshift,
     stats: EngineStats,
 }
 
@@ -153,7 +154,7 @@ impl HealthEngine {
             zombies: Vec::new(),
             pending: Vec::new(),
             refilling: false,
-            rng: Rng::from_entropy(),
+            rng: Xorshift::from_entropy(),
             stats: EngineStats::default(),
         })
     }

@@ -101,31 +101,6 @@ pub fn warmup_delay(warmup: Duration, rand: u64) -> Duration {
     Duration::from_nanos(rand % (span + 1))
 }
 
-/// Small xorshift64* generator (warmup jitter, DNS ids); not cryptographic.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// Seeded from std's per-process random hasher keys.
-    pub fn from_entropy() -> Self {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(0x9e37_79b9_7f4a_7c15);
-        Rng::new(h.finish())
-    }
-    pub fn new(seed: u64) -> Self {
-        Rng(seed | 1)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,7 +198,7 @@ mod tests {
     fn warmup_bounds() {
         assert_eq!(warmup_delay(Duration::ZERO, 12345), Duration::ZERO);
         let w = Duration::from_millis(200);
-        let mut r = Rng::new(42);
+        let mut r = crate::types::Xorshift::new(42 | 1);
         let mut max = Duration::ZERO;
         let mut min = w;
         for _ in 0..2000 {

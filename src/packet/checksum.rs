@@ -143,6 +143,7 @@ pub fn update_addr4(check: u16, old: &[u8; 4], new: &[u8; 4]) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::Xorshift;
 
     #[test]
     fn fold_equals_folding_until_no_carry() {
@@ -152,7 +153,7 @@ mod tests {
             }
             acc as u16
         };
-        let mut r = Rng(0x0f0f_1234_5678_9abc);
+        let mut r = Xorshift::new(0x0f0f_1234_5678_9abc);
         let edge = [
             0,
             1,
@@ -166,7 +167,7 @@ mod tests {
             u64::MAX,
             u64::MAX - 1,
         ];
-        for acc in edge.into_iter().chain((0..200_000).map(|_| r.next())) {
+        for acc in edge.into_iter().chain((0..200_000).map(|_| r.next_u64())) {
             assert_eq!(fold(acc), reference(acc), "{acc:#x}");
             // Narrow accumulators too (the common case: a few 16-bit words).
             let small = acc >> (acc % 48);
@@ -176,7 +177,7 @@ mod tests {
 
     #[test]
     fn update_addr4_equals_generic_update() {
-        let mut r = Rng(0x1234_5678_9abc_def1);
+        let mut r = Xorshift::new(0x1234_5678_9abc_def1);
         let generic =
             |c: u16, o: &[u8], n: &[u8]| !fold((!c) as u64 + (!data(o)) as u64 + data(n) as u64);
         let edge = [
@@ -187,7 +188,7 @@ mod tests {
             [0x80, 0, 0x80, 0],
         ];
         for i in 0..200_000u32 {
-            let x = r.next();
+            let x = r.next_u64();
             let c = if i % 7 == 0 {
                 [0u16, 0xffff][i as usize % 2]
             } else {
@@ -212,17 +213,6 @@ mod tests {
         }
     }
 
-    /// Deterministic xorshift64* PRNG for tests.
-    pub(crate) struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-    }
-
     fn naive(data: &[u8]) -> u16 {
         let mut s: u32 = 0;
         for c in data.chunks(2) {
@@ -239,11 +229,11 @@ mod tests {
 
     #[test]
     fn sum_matches_naive_all_lengths() {
-        let mut r = Rng(0x1234_5678_9abc_def1);
+        let mut r = Xorshift::new(0x1234_5678_9abc_def1);
         for len in 0..200 {
             let mut buf = [0u8; 200];
             for b in buf.iter_mut().take(len) {
-                *b = r.next() as u8;
+                *b = r.next_u64() as u8;
             }
             assert_eq!(data(&buf[..len]), naive(&buf[..len]), "len {len}");
         }
@@ -293,14 +283,14 @@ mod tests {
 
     #[test]
     fn incremental_matches_full_random() {
-        let mut r = Rng(0xdead_beef_cafe_f00d);
+        let mut r = Xorshift::new(0xdead_beef_cafe_f00d);
         for _ in 0..20_000 {
             let mut buf = [0u8; 40];
             for b in buf.iter_mut() {
-                *b = r.next() as u8;
+                *b = r.next_u64() as u8;
             }
             // Bias toward edge values now and then.
-            match r.next() % 8 {
+            match r.next_u64() % 8 {
                 0 => buf.iter_mut().for_each(|b| *b = 0),
                 1 => buf.iter_mut().for_each(|b| *b = 0xff),
                 _ => {}
@@ -308,25 +298,25 @@ mod tests {
             buf[0] |= 0x45; // never all-zero (like an IPv4 header)
             let check = checksum(&buf);
             // 16-bit field at offset 10
-            let off = ((r.next() % 19) as usize + 1) * 2;
+            let off = ((r.next_u64() % 19) as usize + 1) * 2;
             let old16 = u16::from_be_bytes([buf[off], buf[off + 1]]);
-            let new16 = match r.next() % 4 {
+            let new16 = match r.next_u64() % 4 {
                 0 => 0,
                 1 => 0xffff,
                 2 => !old16,
-                _ => r.next() as u16,
+                _ => r.next_u64() as u16,
             };
             let mut b2 = buf;
             b2[off..off + 2].copy_from_slice(&new16.to_be_bytes());
             assert_eq!(update_u16(check, old16, new16), checksum(&b2));
 
             // 32-bit field
-            let off = ((r.next() % 9) as usize + 1) * 4;
+            let off = ((r.next_u64() % 9) as usize + 1) * 4;
             let old32 = u32::from_be_bytes([buf[off], buf[off + 1], buf[off + 2], buf[off + 3]]);
-            let new32 = match r.next() % 3 {
+            let new32 = match r.next_u64() % 3 {
                 0 => 0,
                 1 => u32::MAX,
-                _ => r.next() as u32,
+                _ => r.next_u64() as u32,
             };
             let mut b3 = buf;
             b3[off..off + 4].copy_from_slice(&new32.to_be_bytes());
@@ -334,7 +324,7 @@ mod tests {
 
             // 16-byte field via update_bytes
             let mut new = [0u8; 16];
-            new.iter_mut().for_each(|b| *b = r.next() as u8);
+            new.iter_mut().for_each(|b| *b = r.next_u64() as u8);
             let mut b4 = buf;
             b4[8..24].copy_from_slice(&new);
             assert_eq!(update_bytes(check, &buf[8..24], &new), checksum(&b4));

@@ -289,7 +289,7 @@ enum StInner {
     Wrr(wrr::WrrState),
     Lblc(Box<lblc::LblcCache>),
     Lblcr(Box<lblcr::LblcrCache>),
-    Twos(twos::Rng),
+    Twos(crate::types::Xorshift),
 }
 
 /// Per-worker mutable scheduler state of one service.
@@ -314,7 +314,7 @@ impl State {
             (Scheduler::Wrr, Imm::Wrr(t)) => StInner::Wrr(t.new_state()),
             (Scheduler::Lblc, _) => StInner::Lblc(lblc::LblcCache::new()),
             (Scheduler::Lblcr, _) => StInner::Lblcr(lblcr::LblcrCache::new()),
-            (Scheduler::Twos, _) => StInner::Twos(twos::Rng::new(seed)),
+            (Scheduler::Twos, _) => StInner::Twos(crate::types::Xorshift::new(seed)),
             _ => StInner::None,
         };
         State {

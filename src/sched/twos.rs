@@ -9,32 +9,9 @@
 
 use super::common::{eligible, overhead};
 use super::{Dest, DestLoad};
+use crate::types::Xorshift;
 
-/// Per-worker xorshift64* generator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(if seed == 0 {
-            0x2545_F491_4F6C_DD1D
-        } else {
-            seed
-        })
-    }
-
-    #[inline]
-    pub fn next_u32(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
-    }
-}
-
-pub fn pick(rng: &mut Rng, dests: &[Dest], load: &[DestLoad]) -> Option<usize> {
+pub fn pick(rng: &mut Xorshift, dests: &[Dest], load: &[DestLoad]) -> Option<usize> {
     let mut total: u64 = 0;
     let mut any = false;
     for (d, l) in dests.iter().zip(load) {
@@ -83,7 +60,7 @@ mod tests {
 
     #[test]
     fn cases() {
-        let mut rng = Rng::new(1);
+        let mut rng = Xorshift::new(1);
         assert_eq!(pick(&mut rng, &dests(&[]), &idle(0)), None);
         assert_eq!(pick(&mut rng, &dests(&[0, 0]), &idle(2)), None);
         assert_eq!(pick(&mut rng, &dests(&[0, 3]), &idle(2)), Some(1));
@@ -96,7 +73,7 @@ mod tests {
     fn prefers_less_loaded_and_respects_weights() {
         let d = dests(&[1, 1]);
         let l = loads(&[(50, 0), (0, 0)]);
-        let mut rng = Rng::new(42);
+        let mut rng = Xorshift::new(42);
         let picks: Vec<_> = (0..1000).map(|_| pick(&mut rng, &d, &l).unwrap()).collect();
         // T = 3, r in 0..3: r = 0, 1 → dest 0. Dest 0 is returned only when
         // both choices are 0: (2/3)^2 = 4/9.
@@ -114,9 +91,9 @@ mod tests {
 
     #[test]
     fn rng_nonzero_and_seeded() {
-        let mut a = Rng::new(0);
-        let mut b = Rng::new(0);
+        let mut a = Xorshift::new(0);
+        let mut b = Xorshift::new(0);
         assert_eq!(a.next_u32(), b.next_u32());
-        assert_ne!(Rng::new(0), Rng(0));
+        assert_ne!(Xorshift::new(0), Xorshift(0));
     }
 }

@@ -8,6 +8,7 @@
 mod ids;
 mod method;
 mod protocol;
+mod rng;
 mod scheduler;
 mod service_key;
 mod timeouts;
@@ -15,6 +16,7 @@ mod timeouts;
 pub use ids::{LcoreId, PortId, QueueId, WorkerId};
 pub use method::{FwdFlag, Method};
 pub use protocol::Protocol;
+pub use rng::Xorshift;
 pub use scheduler::Scheduler;
 pub use service_key::ServiceKey;
 pub use timeouts::Timeouts;

@@ -160,14 +160,3 @@ pub fn fix_ip_checksum(f: &mut [u8]) {
     let c = checksum::checksum(&f[14..34]);
     f[24..26].copy_from_slice(&c.to_be_bytes());
 }
-
-/// Deterministic xorshift64* PRNG.
-pub struct Rng(pub u64);
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}

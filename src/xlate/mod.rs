@@ -218,6 +218,7 @@ mod tests {
     #[test]
     fn corrupted_frames_never_panic() {
         use crate::frame::{Frame, VecAlloc, VecFrame};
+        use crate::types::Xorshift;
         use build::*;
         let sent = tcp(VIP, 80, C, 40000, 61, b"reply");
         let seeds = [
@@ -226,16 +227,16 @@ mod tests {
             icmp_err(ROUTER, VIP, 3, 4, 1400, &sent[14..42]),
             icmp_echo(C, VIP, 64),
         ];
-        let mut r = Rng(0x5eed);
+        let mut r = Xorshift::new(0x5eed);
         let mut a = VecAlloc::default();
         for i in 0..20_000 {
             let mut b = seeds[i % seeds.len()].clone();
-            for _ in 0..1 + r.next() % 3 {
-                let k = (r.next() as usize) % b.len();
-                b[k] = r.next() as u8;
+            for _ in 0..1 + r.next_u64() % 3 {
+                let k = (r.next_u64() as usize) % b.len();
+                b[k] = r.next_u64() as u8;
             }
-            if r.next() & 3 == 0 {
-                b.truncate((r.next() as usize) % (b.len() + 1));
+            if r.next_u64() & 3 == 0 {
+                b.truncate((r.next_u64() as usize) % (b.len() + 1));
             }
             let _ = quoted_tuple(&VecFrame::new(&b));
             let _ = needs_frag(&VecFrame::new(&b), 40);

@@ -201,15 +201,19 @@ mod tests {
 
     #[test]
     fn random_incremental_equals_full() {
-        let mut r = build::Rng(0x1234_5678);
+        let mut r = crate::types::Xorshift::new(0x1234_5678);
         for i in 0..2000 {
-            let len = (r.next() % 64) as usize;
-            let payload: Vec<u8> = (0..len).map(|_| r.next() as u8).collect();
-            let a = Ipv4Addr::from(r.next() as u32);
-            let b = Ipv4Addr::from(r.next() as u32);
-            let n = Ipv4Addr::from(r.next() as u32);
-            let (p1, p2, p3) = (r.next() as u16, r.next() as u16, r.next() as u16);
-            let ttl = 2 + (r.next() % 254) as u8;
+            let len = (r.next_u64() % 64) as usize;
+            let payload: Vec<u8> = (0..len).map(|_| r.next_u64() as u8).collect();
+            let a = Ipv4Addr::from(r.next_u64() as u32);
+            let b = Ipv4Addr::from(r.next_u64() as u32);
+            let n = Ipv4Addr::from(r.next_u64() as u32);
+            let (p1, p2, p3) = (
+                r.next_u64() as u16,
+                r.next_u64() as u16,
+                r.next_u64() as u16,
+            );
+            let ttl = 2 + (r.next_u64() % 254) as u8;
             if i % 2 == 0 {
                 let mut f = VecFrame::new(&tcp(a, p1, b, p2, ttl, &payload));
                 dnat(&mut f, n, p3).unwrap();
