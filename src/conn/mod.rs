@@ -65,9 +65,9 @@ pub use slab::{
     F_NO_CPORT, F_ONE_PACKET, F_OUT_SEQ, F_SYNC, F_TEMPLATE, MAX_CAPACITY,
 };
 pub use state::{
-    state_name, tcp_event, tcp_flags, tcp_next, Dir, TcpEvent, TcpState, TcpTable, Timeouts,
-    CONTROL_RETRY_S, MAX_TIMEOUT_S, NEW_CONN_TIMEOUT_S, TCP_DEFAULT_TIMEOUTS, TCP_STATES,
-    TCP_STATES_DOS, TCP_STATE_COUNT, TCP_STATE_NAMES,
+    record_state_name, state_name, tcp_event, tcp_flags, tcp_next, Dir, TcpEvent, TcpState,
+    TcpTable, Timeouts, CONTROL_RETRY_S, MAX_TIMEOUT_S, NEW_CONN_TIMEOUT_S, TCP_DEFAULT_TIMEOUTS,
+    TCP_STATES, TCP_STATES_DOS, TCP_STATE_COUNT, TCP_STATE_NAMES,
 };
 pub use sync::Installed;
 pub use table::{ConnTable, RECLAIM_SCAN, TICK_MS};

@@ -20,7 +20,7 @@ use std::net::Ipv4Addr;
 
 use super::key::{ConnKey, ReplyKey};
 use super::state;
-use crate::types::FwdFlag;
+use crate::types::{ConnRecord, FwdFlag};
 
 /// Slab address of a connection. Valid until that connection is removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,6 +119,22 @@ impl Conn {
             Ipv4Addr::from_bits(self.vaddr),
             self.vport,
         )
+    }
+    /// This entry as a listing/sync record with `expires_ms` left.
+    pub fn record(&self, expires_ms: u64) -> ConnRecord {
+        ConnRecord {
+            proto: self.proto,
+            state: self.state,
+            template: self.is_template(),
+            active: self.is_active(),
+            caddr: Ipv4Addr::from_bits(self.caddr),
+            cport: self.cport,
+            vaddr: Ipv4Addr::from_bits(self.vaddr),
+            vport: self.vport,
+            raddr: Ipv4Addr::from_bits(self.raddr),
+            rport: self.rport,
+            expires_ms,
+        }
     }
     /// NAT reply key `<proto, raddr, rport, caddr, cport>`.
     pub fn reply_key(&self) -> ReplyKey {

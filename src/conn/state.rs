@@ -283,6 +283,12 @@ impl TimeoutTable {
     }
 }
 
+/// `ip_vs_state_name` of a listed or synced record.
+pub fn record_state_name(r: &crate::types::ConnRecord) -> &'static str {
+    let flags = if r.template { F_TEMPLATE } else { 0 };
+    state_name(flags, r.proto, r.state)
+}
+
 /// `ip_vs_state_name`.
 pub fn state_name(flags: u16, proto: u8, state: u8) -> &'static str {
     if flags & F_TEMPLATE != 0 {

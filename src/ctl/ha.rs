@@ -67,41 +67,13 @@ pub struct HaMgr {
 }
 
 fn to_wire(r: &SyncRecord) -> msg::SyncRecord {
-    msg::SyncRecord {
-        op: if r.remove {
-            msg::OP_REMOVE
-        } else {
-            msg::OP_UPDATE
-        },
-        proto: r.proto,
-        flags: u16::from(r.active),
-        state: r.state,
-        caddr: r.caddr,
-        cport: r.cport,
-        vaddr: r.vaddr,
-        vport: r.vport,
-        raddr: r.raddr,
-        rport: r.rport,
-        timeout_ms: r.timeout_ms,
-        fwd: 0,
-        template: r.template,
-    }
+    msg::SyncRecord::from_conn(&r.conn, r.remove)
 }
 
 fn from_wire(r: &msg::SyncRecord) -> SyncRecord {
     SyncRecord {
         remove: r.op == msg::OP_REMOVE,
-        template: r.template,
-        proto: r.proto,
-        state: r.state,
-        active: r.flags & 1 != 0,
-        caddr: r.caddr,
-        cport: r.cport,
-        vaddr: r.vaddr,
-        vport: r.vport,
-        raddr: r.raddr,
-        rport: r.rport,
-        timeout_ms: r.timeout_ms,
+        conn: r.conn(),
     }
 }
 
@@ -247,7 +219,7 @@ impl HaMgr {
                         self.stats.records_received += recs.len() as u64;
                         for r in &recs {
                             let r = from_wire(r);
-                            let o = owner::of_client(r.caddr, r.cport, workers);
+                            let o = owner::of_client(r.conn.caddr, r.conn.cport, workers);
                             if commands
                                 .get(o)
                                 .is_none_or(|q| q.push(Command::Install(r)).is_err())

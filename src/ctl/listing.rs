@@ -1,20 +1,7 @@
 //! Text listings in ipvsadm's formats (reference §7).
+use crate::conn::record_state_name;
+use crate::types::ConnRecord;
 use std::fmt::Write;
-use std::net::Ipv4Addr;
-
-/// One connection entry as `ipvsadm -Lnc` shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConnRow {
-    pub proto: u8,
-    pub state: &'static str,
-    pub expires_ms: u64,
-    pub caddr: Ipv4Addr,
-    pub cport: u16,
-    pub vaddr: Ipv4Addr,
-    pub vport: u16,
-    pub raddr: Ipv4Addr,
-    pub rport: u16,
-}
 
 /// Protocol name as ipvsadm prints it (`TCP`, `UDP`, …).
 pub fn proto_name(p: u8) -> &'static str {
@@ -29,7 +16,7 @@ pub fn proto_name(p: u8) -> &'static str {
 
 /// `ipvsadm -Lnc`: header and one row per entry,
 /// `"%-3s %-6s %-11s %-18s %-18s %s"` with expiry as `MM:SS`.
-pub fn connections(rows: &[ConnRow]) -> String {
+pub fn connections(rows: &[ConnRecord]) -> String {
     let mut s = String::from("IPVS connection entries\npro expire state       source             virtual            destination\n");
     for r in rows {
         let secs = r.expires_ms / 1000;
@@ -44,7 +31,7 @@ pub fn connections(rows: &[ConnRow]) -> String {
             "{:<3} {:<6} {:<11} {src:<18} {vip:<18} {dst}",
             proto_name(r.proto),
             expire,
-            r.state
+            record_state_name(r)
         );
     }
     s
@@ -53,12 +40,15 @@ pub fn connections(rows: &[ConnRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     #[test]
     fn lnc_format() {
-        let rows = [ConnRow {
+        let rows = [ConnRecord {
             proto: 6,
-            state: "ESTABLISHED",
+            state: crate::conn::TcpState::Established as u8,
+            template: false,
+            active: true,
             expires_ms: 899_000,
             caddr: Ipv4Addr::new(198, 18, 0, 2),
             cport: 40000,

@@ -380,7 +380,7 @@ impl Runtime {
                     .iter()
                     .map(|c| ConnData {
                         protocol: super::listing::proto_name(c.proto).into(),
-                        state: c.state.to_string(),
+                        state: crate::conn::record_state_name(c).to_string(),
                         expires_ms: c.expires_ms,
                         client: std::net::SocketAddrV4::new(c.caddr, c.cport),
                         vip: std::net::SocketAddrV4::new(c.vaddr, c.vport),

@@ -317,9 +317,11 @@ impl Lb {
         counters: &Counters,
         now_ms: u64,
     ) -> bool {
+        let remove = r.remove;
+        let r = &r.conn;
         let key = ConnKey::new(r.proto, r.caddr, r.cport, r.vaddr, r.vport);
         let (loads, ev) = (&mut self.loads, self.events.as_deref());
-        if r.remove {
+        if remove {
             return self.conns.remove_synced(&key, r.template, now_ms, |x| {
                 unbind(snap, loads, counters, ev, x)
             });
@@ -350,7 +352,7 @@ impl Lb {
             r.template,
             r.state,
             r.active,
-            r.timeout_ms,
+            u32::try_from(r.expires_ms).unwrap_or(u32::MAX),
             now_ms,
             |x| unbind(snap, loads, counters, ev, x),
         );

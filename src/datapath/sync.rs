@@ -5,48 +5,25 @@
 //! machine. Synced connections are keyed by addresses and ports, never by
 //! the process-local service/real ids.
 use crate::conn::Conn;
-use crate::types::PortId;
+use crate::types::{ConnRecord, PortId};
 use crossbeam::queue::ArrayQueue;
 use std::net::Ipv4Addr;
 
-/// One connection (or persistence template) as replicated to the peer.
+/// One sync operation for the peer: install or refresh `conn`, or remove it
+/// (the active removed it). `conn.expires_ms` is the remaining lifetime on
+/// the active.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyncRecord {
-    /// The active removed it.
     pub remove: bool,
-    pub template: bool,
-    pub proto: u8,
-    /// IPVS state number (TCP) or 0.
-    pub state: u8,
-    /// Counted active (ESTABLISHED etc.).
-    pub active: bool,
-    pub caddr: Ipv4Addr,
-    pub cport: u16,
-    pub vaddr: Ipv4Addr,
-    pub vport: u16,
-    pub raddr: Ipv4Addr,
-    pub rport: u16,
-    /// Remaining lifetime on the active.
-    pub timeout_ms: u32,
+    pub conn: ConnRecord,
 }
 
 impl SyncRecord {
     /// The record for `c`, `remaining_ms` left.
     pub fn of(c: &Conn, remove: bool, remaining_ms: u64) -> SyncRecord {
-        let k = c.key();
         SyncRecord {
             remove,
-            template: c.is_template(),
-            proto: k.proto,
-            state: c.state(),
-            active: c.is_active(),
-            caddr: k.caddr,
-            cport: k.cport,
-            vaddr: k.vaddr,
-            vport: k.vport,
-            raddr: c.raddr(),
-            rport: c.rport(),
-            timeout_ms: remaining_ms.min(u64::from(u32::MAX)) as u32,
+            conn: c.record(remaining_ms),
         }
     }
 }

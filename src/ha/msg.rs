@@ -51,6 +51,7 @@ use std::net::Ipv4Addr;
 
 use crate::ha::role::Role;
 use crate::ha::wire::{Nonce, MAX_PAYLOAD, NONCE_LEN};
+use crate::types::ConnRecord;
 
 /// Longest node name accepted on the wire, in bytes.
 pub const MAX_NODE_LEN: usize = 64;
@@ -121,7 +122,11 @@ pub enum Msg {
     BulkRequest,
 }
 
-/// One synchronised IPv4 connection (see the module table for the layout).
+/// One synchronised IPv4 connection as the wire carries it (see the module
+/// table for the layout): a [`ConnRecord`] plus the fields the 30-byte
+/// format defines and validates but lvsd does not keep (the IPVS flag word
+/// beyond bit 0 = active, the fwd byte), and the op. Built with
+/// [`SyncRecord::from_conn`] and read with [`SyncRecord::conn`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SyncRecord {
     /// [`OP_UPDATE`] or [`OP_REMOVE`].
@@ -179,6 +184,45 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 impl SyncRecord {
+    /// The wire record of `conn` (`remove`: [`OP_REMOVE`]). The flag word
+    /// carries only the active bit; fwd is sent as 0 (the backup binds the
+    /// connection to its own real with the same address); the remaining
+    /// time saturates at `u32::MAX` ms.
+    pub fn from_conn(conn: &ConnRecord, remove: bool) -> SyncRecord {
+        SyncRecord {
+            op: if remove { OP_REMOVE } else { OP_UPDATE },
+            proto: conn.proto,
+            flags: u16::from(conn.active),
+            state: conn.state,
+            caddr: conn.caddr,
+            cport: conn.cport,
+            vaddr: conn.vaddr,
+            vport: conn.vport,
+            raddr: conn.raddr,
+            rport: conn.rport,
+            timeout_ms: u32::try_from(conn.expires_ms).unwrap_or(u32::MAX),
+            fwd: 0,
+            template: conn.template,
+        }
+    }
+
+    /// The connection this record describes.
+    pub fn conn(&self) -> ConnRecord {
+        ConnRecord {
+            proto: self.proto,
+            state: self.state,
+            template: self.template,
+            active: self.flags & 1 != 0,
+            caddr: self.caddr,
+            cport: self.cport,
+            vaddr: self.vaddr,
+            vport: self.vport,
+            raddr: self.raddr,
+            rport: self.rport,
+            expires_ms: u64::from(self.timeout_ms),
+        }
+    }
+
     /// Encoded size in bytes.
     pub const LEN: usize = 30;
 

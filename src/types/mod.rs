@@ -5,6 +5,7 @@
 //! Human spellings are lowercase (`"tcp"`, `"nat"`, `"wlc"`); ipvsadm's own
 //! spellings (`"TCP"`, `"Masq"`, `-m`) live only in `crate::ipvsadm`.
 
+mod conn_record;
 mod ids;
 mod method;
 mod protocol;
@@ -13,6 +14,7 @@ mod scheduler;
 mod service_key;
 mod timeouts;
 
+pub use conn_record::ConnRecord;
 pub use ids::{LcoreId, PortId, QueueId, WorkerId};
 pub use method::{FwdFlag, Method};
 pub use protocol::Protocol;

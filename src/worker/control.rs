@@ -2,7 +2,7 @@
 //! (it owns the state): today, a snapshot of its connection table for
 //! listings. A request is a generation number; the worker answers when its
 //! `done` generation lags, checked once every few hundred loop iterations.
-use crate::ctl::listing::ConnRow;
+use crate::types::ConnRecord;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 pub struct Mailbox {
     request: AtomicU64,
     done: AtomicU64,
-    rows: Mutex<Vec<ConnRow>>,
+    rows: Mutex<Vec<ConnRecord>>,
 }
 
 impl Mailbox {
@@ -24,7 +24,7 @@ impl Mailbox {
     }
 
     /// Worker side: answer request `gen` with `rows`.
-    pub fn answer(&self, gen: u64, rows: Vec<ConnRow>) {
+    pub fn answer(&self, gen: u64, rows: Vec<ConnRecord>) {
         if let Ok(mut r) = self.rows.lock() {
             *r = rows;
         }
@@ -35,7 +35,7 @@ impl Mailbox {
 /// Ask every worker for its connections and wait up to `timeout`.
 /// Workers that do not answer in time are left out (and named in the
 /// returned count of missing answers).
-pub fn collect(boxes: &[std::sync::Arc<Mailbox>], timeout: Duration) -> (Vec<ConnRow>, usize) {
+pub fn collect(boxes: &[std::sync::Arc<Mailbox>], timeout: Duration) -> (Vec<ConnRecord>, usize) {
     let gens: Vec<u64> = boxes
         .iter()
         .map(|b| b.request.fetch_add(1, Ordering::AcqRel) + 1)

@@ -436,22 +436,11 @@ pub fn run(w: WorkerSetup) -> i32 {
 }
 
 /// This worker's connections as listing rows (allocates: only on request).
-fn conn_rows(engine: &Engine<Mbuf>, now_ms: u64) -> Vec<crate::ctl::listing::ConnRow> {
+fn conn_rows(engine: &Engine<Mbuf>, now_ms: u64) -> Vec<crate::types::ConnRecord> {
     let mut rows = Vec::new();
-    engine.lb.for_each_conn(|_, c| {
-        let k = c.key();
-        rows.push(crate::ctl::listing::ConnRow {
-            proto: k.proto,
-            state: c.state_name(),
-            expires_ms: c.remaining_ms(now_ms),
-            caddr: k.caddr,
-            cport: k.cport,
-            vaddr: k.vaddr,
-            vport: k.vport,
-            raddr: c.raddr(),
-            rport: c.rport(),
-        });
-    });
+    engine
+        .lb
+        .for_each_conn(|_, c| rows.push(c.record(c.remaining_ms(now_ms))));
     rows
 }
 
