@@ -141,8 +141,36 @@ impl State {
         Ok(())
     }
 
-    /// One option after the command (the `while (poptGetNextOpt)` switch).
+    /// One option after the command (the `while (poptGetNextOpt)` switch),
+    /// handed to the handler of its group.
     pub(crate) fn option(
+        &mut self,
+        opt: Opt,
+        arg: Option<String>,
+        spelled: &str,
+    ) -> Result<(), ParseError> {
+        use Opt::*;
+        match opt {
+            Tcp | Udp | Sctp | Fwmark | Scheduler | Persistent | Netmask | Ipv6 | Ops | Pe
+            | SchedFlags => self.service_option(opt, arg, spelled),
+            Real | Masq | Ipip | Gate | Weight | UThresh | LThresh | TunType | TunInfo
+            | TunPort | TunNoCsum | TunCsum | TunRemCsum => self.real_option(opt, arg, spelled),
+            Numeric | Connection | Timeout | Daemon | Stats | Rate | Thresholds
+            | PersistentConn | NoSort | Exact | Sort => self.list_option(opt),
+            McastIfn | SyncId | McastGroup | McastPort | McastTtl | SyncMaxlen => {
+                self.daemon_option(opt, arg, spelled)
+            }
+            Add | Edit | Delete | Clear | List | Zero | AddServer | EditServer | DeleteServer
+            | Set | Help | Version | Restore | Save | StartDaemon | StopDaemon => {
+                Err(ParseError::usage(format!(
+                    "invalid option `{spelled}' (only one command may be given, first)"
+                )))
+            }
+        }
+    }
+
+    /// Virtual-service options: `-t -u -f -s -p -M -6 -o --pe -b`.
+    fn service_option(
         &mut self,
         opt: Opt,
         arg: Option<String>,
@@ -202,6 +230,50 @@ impl State {
                     ))
                 })?);
             }
+            Opt::Ipv6 => {
+                return match self.svc {
+                    Some(SvcId::Fwmark(_)) => unsupported("IPv6 fwmark services are"),
+                    _ => Err(ParseError::invalid("-6 used before -f".to_string())),
+                }
+            }
+            Opt::Ops => {
+                self.set_option(O_OPS)?;
+                self.ops = true;
+            }
+            Opt::Pe => {
+                self.set_option(O_PE)?;
+                if a != "sip" {
+                    return Err(ParseError::invalid(format!(
+                        "unknown persistence engine: {spelled} `{a}' (only sip)"
+                    )));
+                }
+                self.pe = Some(a.to_string());
+            }
+            Opt::SchedFlags => {
+                self.set_option(O_SFLAGS)?;
+                self.sched_flags_arg = Some(a.to_string());
+            }
+            // Other groups: dispatched to their own handler by `option`.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Real-server options: `-r -m -i -g -w -x -y` and the tunnel options.
+    fn real_option(
+        &mut self,
+        opt: Opt,
+        arg: Option<String>,
+        spelled: &str,
+    ) -> Result<(), ParseError> {
+        let owned = arg.clone().unwrap_or_default();
+        let a = owned.as_str();
+        let unsupported = |what: &str| {
+            Err(ParseError::unsupported(format!(
+                "{spelled}: {what} not supported by lvsd"
+            )))
+        };
+        match opt {
             Opt::Real => {
                 self.set_option(O_REAL)?;
                 let (addr, port) = parse_host_port(spelled, "real server", a)?;
@@ -230,6 +302,31 @@ impl State {
                 self.set_option(O_Y)?;
                 self.l_threshold = Some(num(spelled, "l_threshold", a, 0, i32::MAX.into())? as u32);
             }
+            Opt::TunType => {
+                self.set_option(O_TUNTYPE)?;
+                match a {
+                    "ipip" => self.tun_type = true,
+                    "gue" | "gre" => return unsupported("GUE/GRE tunnels are"),
+                    _ => {
+                        return Err(ParseError::invalid(format!(
+                            "illegal tunnel type specified: {spelled} `{a}' (ipip|gue|gre)"
+                        )))
+                    }
+                }
+            }
+            Opt::TunInfo => return unsupported("tunnel info listing is"),
+            Opt::TunPort | Opt::TunNoCsum | Opt::TunCsum | Opt::TunRemCsum => {
+                return unsupported("GUE/GRE tunnel options are")
+            }
+            // Other groups: dispatched to their own handler by `option`.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Listing options: `-n -c --timeout --daemon --stats --rate ...`.
+    fn list_option(&mut self, opt: Opt) -> Result<(), ParseError> {
+        match opt {
             Opt::Numeric => {
                 self.set_option(O_NUM)?;
                 self.list.numeric = true;
@@ -238,6 +335,36 @@ impl State {
                 self.set_option(O_CONN)?;
                 self.list.connections = true;
             }
+            Opt::Timeout => self.flag(O_TMO, |l| l.timeout = true)?,
+            Opt::Daemon => self.flag(O_DMN, |l| l.daemon = true)?,
+            Opt::Stats => self.flag(O_STATS, |l| l.stats = true)?,
+            Opt::Rate => self.flag(O_RATE, |l| l.rate = true)?,
+            Opt::Thresholds => self.flag(O_THR, |l| l.thresholds = true)?,
+            Opt::PersistentConn => self.flag(O_PCONN, |l| l.persistent_conn = true)?,
+            Opt::NoSort => self.flag(O_NOSORT, |l| l.nosort = true)?,
+            Opt::Exact => self.flag(O_EXACT, |l| l.exact = true)?,
+            Opt::Sort => {}
+            // Other groups: dispatched to their own handler by `option`.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Sync-daemon options: `--mcast-interface --syncid --mcast-*`, `--sync-maxlen`.
+    fn daemon_option(
+        &mut self,
+        opt: Opt,
+        arg: Option<String>,
+        spelled: &str,
+    ) -> Result<(), ParseError> {
+        let owned = arg.clone().unwrap_or_default();
+        let a = owned.as_str();
+        let unsupported = |what: &str| {
+            Err(ParseError::unsupported(format!(
+                "{spelled}: {what} not supported by lvsd"
+            )))
+        };
+        match opt {
             Opt::McastIfn => {
                 self.set_option(O_MIFN)?;
                 if a.is_empty() || a.len() > 15 {
@@ -250,38 +377,6 @@ impl State {
             Opt::SyncId => {
                 self.set_option(O_SYNCID)?;
                 self.syncid = Some(num(spelled, "syncid", a, 0, 255)? as u8);
-            }
-            Opt::Timeout => self.flag(O_TMO, |l| l.timeout = true)?,
-            Opt::Daemon => self.flag(O_DMN, |l| l.daemon = true)?,
-            Opt::Stats => self.flag(O_STATS, |l| l.stats = true)?,
-            Opt::Rate => self.flag(O_RATE, |l| l.rate = true)?,
-            Opt::Thresholds => self.flag(O_THR, |l| l.thresholds = true)?,
-            Opt::PersistentConn => self.flag(O_PCONN, |l| l.persistent_conn = true)?,
-            Opt::NoSort => self.flag(O_NOSORT, |l| l.nosort = true)?,
-            Opt::Exact => self.flag(O_EXACT, |l| l.exact = true)?,
-            Opt::Sort => {}
-            Opt::Ipv6 => {
-                return match self.svc {
-                    Some(SvcId::Fwmark(_)) => unsupported("IPv6 fwmark services are"),
-                    _ => Err(ParseError::invalid("-6 used before -f".to_string())),
-                }
-            }
-            Opt::Ops => {
-                self.set_option(O_OPS)?;
-                self.ops = true;
-            }
-            Opt::Pe => {
-                self.set_option(O_PE)?;
-                if a != "sip" {
-                    return Err(ParseError::invalid(format!(
-                        "unknown persistence engine: {spelled} `{a}' (only sip)"
-                    )));
-                }
-                self.pe = Some(a.to_string());
-            }
-            Opt::SchedFlags => {
-                self.set_option(O_SFLAGS)?;
-                self.sched_flags_arg = Some(a.to_string());
             }
             Opt::McastGroup => {
                 self.set_option(O_MGRP)?;
@@ -309,42 +404,8 @@ impl State {
                 self.set_option(O_MAXLEN)?;
                 self.sync_maxlen = Some(num(spelled, "sync-maxlen", a, 1, 65535 - 20 - 8)? as u16);
             }
-            Opt::TunType => {
-                self.set_option(O_TUNTYPE)?;
-                match a {
-                    "ipip" => self.tun_type = true,
-                    "gue" | "gre" => return unsupported("GUE/GRE tunnels are"),
-                    _ => {
-                        return Err(ParseError::invalid(format!(
-                            "illegal tunnel type specified: {spelled} `{a}' (ipip|gue|gre)"
-                        )))
-                    }
-                }
-            }
-            Opt::TunInfo => return unsupported("tunnel info listing is"),
-            Opt::TunPort | Opt::TunNoCsum | Opt::TunCsum | Opt::TunRemCsum => {
-                return unsupported("GUE/GRE tunnel options are")
-            }
-            Opt::Add
-            | Opt::Edit
-            | Opt::Delete
-            | Opt::Clear
-            | Opt::List
-            | Opt::Zero
-            | Opt::AddServer
-            | Opt::EditServer
-            | Opt::DeleteServer
-            | Opt::Set
-            | Opt::Help
-            | Opt::Version
-            | Opt::Restore
-            | Opt::Save
-            | Opt::StartDaemon
-            | Opt::StopDaemon => {
-                return Err(ParseError::usage(format!(
-                    "invalid option `{spelled}' (only one command may be given, first)"
-                )))
-            }
+            // Other groups: dispatched to their own handler by `option`.
+            _ => {}
         }
         Ok(())
     }
@@ -367,84 +428,8 @@ impl State {
         timeouts: Option<[u32; 3]>,
     ) -> Result<Command, ParseError> {
         Ok(match cmd {
-            Cmd::Add | Cmd::Edit => {
-                let id = self.svc();
-                if let SvcId::Addr(ServiceKey {
-                    port: 0, vip: addr, ..
-                }) = id
-                {
-                    if self.persistent.is_none() {
-                        return Err(ParseError::invalid(format!(
-                            "Zero port specified for non-persistent service {addr}:0 (add -p)"
-                        )));
-                    }
-                }
-                if self.ops
-                    && matches!(
-                        id,
-                        SvcId::Addr(ServiceKey {
-                            protocol: Protocol::Tcp,
-                            ..
-                        })
-                    )
-                {
-                    return Err(ParseError::invalid(
-                        "One-Packet Scheduling (-o) is only for UDP virtual services, \
-                         got a TCP service"
-                            .to_string(),
-                    ));
-                }
-                let scheduler = self
-                    .scheduler
-                    .unwrap_or_else(|| DEFAULT_SCHEDULER.to_string());
-                if !SCHEDULERS.contains(&scheduler.as_str()) {
-                    return Err(ParseError::invalid(format!(
-                        "unknown scheduler -s `{scheduler}' (one of {})",
-                        SCHEDULERS.join(",")
-                    )));
-                }
-                let opts = SvcOpts {
-                    scheduler,
-                    persistent: self.persistent,
-                    netmask: self.netmask.unwrap_or(Ipv4Addr::BROADCAST),
-                    flags: self.flags,
-                    ops: self.ops,
-                    pe: self.pe,
-                };
-                if cmd == Cmd::Add {
-                    Command::AddService(id, opts)
-                } else {
-                    Command::EditService(id, opts)
-                }
-            }
-            Cmd::AddSrv | Cmd::EditSrv => {
-                let id = self.svc();
-                let (addr, mut port) = self.real.expect("real-server checked");
-                let fwd = self.fwd.unwrap_or(FwdFlag::DROUTE);
-                if !matches!(id, SvcId::Fwmark(_))
-                    && matches!(fwd, FwdFlag::DROUTE | FwdFlag::TUNNEL)
-                {
-                    port = id.port();
-                }
-                if self.tun_type && fwd != FwdFlag::TUNNEL {
-                    return Err(ParseError::invalid(
-                        "--tun-type is only for tunneling servers (-i)".to_string(),
-                    ));
-                }
-                let r = RealOpts {
-                    addr,
-                    port,
-                    fwd,
-                    weight: self.weight.unwrap_or(1),
-                    u_threshold: self.u_threshold.unwrap_or(0),
-                    l_threshold: self.l_threshold.unwrap_or(0),
-                };
-                if cmd == Cmd::AddSrv {
-                    Command::AddServer(id, r)
-                } else {
-                    Command::EditServer(id, r)
-                }
-            }
+            Cmd::Add | Cmd::Edit => self.finish_service(cmd)?,
+            Cmd::AddSrv | Cmd::EditSrv => self.finish_real(cmd)?,
             Cmd::DelSrv => {
                 let (addr, port) = self.real.expect("real-server checked");
                 Command::DeleteServer(self.svc(), addr, port)
@@ -456,20 +441,7 @@ impl State {
                 numeric: self.list.numeric,
             },
             Cmd::Zero => Command::Zero(self.svc),
-            Cmd::List => {
-                let l = self.list;
-                if ((l.connections || l.timeout || l.daemon) && (l.stats || l.rate || l.thresholds))
-                    || ((l.timeout || l.daemon) && l.persistent_conn)
-                {
-                    return Err(ParseError::invalid(
-                        "options conflicts in the list command: -c/--timeout/--daemon cannot be \
-                         combined with --stats/--rate/--thresholds, nor --timeout/--daemon with \
-                         --persistent-conn"
-                            .to_string(),
-                    ));
-                }
-                Command::List(self.svc, l)
-            }
+            Cmd::List => self.finish_list()?,
             Cmd::Timeout => {
                 let [tcp, tcpfin, udp] = timeouts.expect("--set values parsed");
                 Command::SetTimeouts { tcp, tcpfin, udp }
@@ -485,5 +457,103 @@ impl State {
             }),
             Cmd::StopD => Command::StopDaemon(self.daemon_state.expect("daemon state parsed")),
         })
+    }
+
+    /// `-A`/`-E`: zero port needs persistence, `-o` needs UDP, the scheduler
+    /// must be known.
+    fn finish_service(self, cmd: Cmd) -> Result<Command, ParseError> {
+        let id = self.svc();
+        if let SvcId::Addr(ServiceKey {
+            port: 0, vip: addr, ..
+        }) = id
+        {
+            if self.persistent.is_none() {
+                return Err(ParseError::invalid(format!(
+                    "Zero port specified for non-persistent service {addr}:0 (add -p)"
+                )));
+            }
+        }
+        if self.ops
+            && matches!(
+                id,
+                SvcId::Addr(ServiceKey {
+                    protocol: Protocol::Tcp,
+                    ..
+                })
+            )
+        {
+            return Err(ParseError::invalid(
+                "One-Packet Scheduling (-o) is only for UDP virtual services, \
+                 got a TCP service"
+                    .to_string(),
+            ));
+        }
+        let scheduler = self
+            .scheduler
+            .unwrap_or_else(|| DEFAULT_SCHEDULER.to_string());
+        if !SCHEDULERS.contains(&scheduler.as_str()) {
+            return Err(ParseError::invalid(format!(
+                "unknown scheduler -s `{scheduler}' (one of {})",
+                SCHEDULERS.join(",")
+            )));
+        }
+        let opts = SvcOpts {
+            scheduler,
+            persistent: self.persistent,
+            netmask: self.netmask.unwrap_or(Ipv4Addr::BROADCAST),
+            flags: self.flags,
+            ops: self.ops,
+            pe: self.pe,
+        };
+        Ok(if cmd == Cmd::Add {
+            Command::AddService(id, opts)
+        } else {
+            Command::EditService(id, opts)
+        })
+    }
+
+    /// `-a`/`-e`: DR and tunnel reals take the virtual port; `--tun-type`
+    /// needs `-i`.
+    fn finish_real(self, cmd: Cmd) -> Result<Command, ParseError> {
+        let id = self.svc();
+        let (addr, mut port) = self.real.expect("real-server checked");
+        let fwd = self.fwd.unwrap_or(FwdFlag::DROUTE);
+        if !matches!(id, SvcId::Fwmark(_)) && matches!(fwd, FwdFlag::DROUTE | FwdFlag::TUNNEL) {
+            port = id.port();
+        }
+        if self.tun_type && fwd != FwdFlag::TUNNEL {
+            return Err(ParseError::invalid(
+                "--tun-type is only for tunneling servers (-i)".to_string(),
+            ));
+        }
+        let r = RealOpts {
+            addr,
+            port,
+            fwd,
+            weight: self.weight.unwrap_or(1),
+            u_threshold: self.u_threshold.unwrap_or(0),
+            l_threshold: self.l_threshold.unwrap_or(0),
+        };
+        Ok(if cmd == Cmd::AddSrv {
+            Command::AddServer(id, r)
+        } else {
+            Command::EditServer(id, r)
+        })
+    }
+
+    /// `-L`: the listing options that cannot be combined.
+    fn finish_list(self) -> Result<Command, ParseError> {
+        let l = self.list;
+        if ((l.connections || l.timeout || l.daemon) && (l.stats || l.rate || l.thresholds))
+            || ((l.timeout || l.daemon) && l.persistent_conn)
+        {
+            return Err(ParseError::invalid(
+                "options conflicts in the list command: -c/--timeout/--daemon cannot be \
+                 combined with --stats/--rate/--thresholds, nor --timeout/--daemon with \
+                 --persistent-conn"
+                    .to_string(),
+            ));
+        }
+        Ok(Command::List(self.svc, l))
     }
 }
