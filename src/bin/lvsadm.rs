@@ -13,7 +13,7 @@
 use lvsd::ctl::proto::*;
 use lvsd::ctl::server::request;
 use lvsd::ipvsadm::{self, Command, ErrorKind, ListOpts, SvcId};
-use lvsd::types::{Method, Protocol, Scheduler};
+use lvsd::types::{Method, Scheduler};
 use std::io::Read;
 use std::net::SocketAddrV4;
 use std::path::{Path, PathBuf};
@@ -219,24 +219,8 @@ fn list_cmd(sock: &Path, svc: Option<&SvcId>, opts: &ListOpts) -> Result<String,
     if opts.connections {
         let v = send(sock, Request::Connections)?.ok_or("empty answer")?;
         let conns: Vec<ConnData> = serde_json::from_value(v).map_err(|e| e.to_string())?;
-        let rows: Vec<ipvsadm::ConnInfo> = conns
-            .iter()
-            .map(|c| ipvsadm::ConnInfo {
-                proto: match c.protocol.as_str() {
-                    "TCP" => Some(Protocol::Tcp),
-                    "UDP" => Some(Protocol::Udp),
-                    _ => None,
-                },
-                state: c.state.clone(),
-                expires_secs: c.expires_ms / 1000,
-                caddr: *c.client.ip(),
-                cport: c.client.port(),
-                vaddr: *c.vip.ip(),
-                vport: c.vip.port(),
-                raddr: *c.real.ip(),
-                rport: c.real.port(),
-            })
-            .collect();
+        let rows: Vec<ipvsadm::ConnInfo> =
+            conns.iter().map(lvsd::ctl::listing::conn_info).collect();
         return Ok(ipvsadm::format::connections(&rows));
     }
     let l = list(sock)?;

@@ -1,40 +1,44 @@
-//! Text listings in ipvsadm's formats (reference §7).
+//! The connection listing (`lvsadm -Lnc`, the SIGUSR1 dump): worker
+//! records → control-protocol rows → ipvsadm's format.
+use super::proto::ConnData;
 use crate::conn::record_state_name;
+use crate::ipvsadm::{self, format};
 use crate::types::ConnRecord;
-use std::fmt::Write;
+use std::net::SocketAddrV4;
 
-/// Protocol name as ipvsadm prints it (`TCP`, `UDP`, …).
-pub fn proto_name(p: u8) -> &'static str {
-    match p {
-        6 => "TCP",
-        17 => "UDP",
-        132 => "SCTP",
-        0 => "IP",
-        _ => "???",
+/// A worker's record as the control protocol's `connections` answer
+/// carries it (protocol and state as ipvsadm names them).
+pub fn conn_data(r: &ConnRecord) -> ConnData {
+    ConnData {
+        protocol: format::proto_number_name(r.proto).into(),
+        state: record_state_name(r).to_string(),
+        expires_ms: r.expires_ms,
+        client: SocketAddrV4::new(r.caddr, r.cport),
+        vip: SocketAddrV4::new(r.vaddr, r.vport),
+        real: SocketAddrV4::new(r.raddr, r.rport),
+    }
+}
+
+/// A control-protocol row as ipvsadm's listing model.
+pub fn conn_info(c: &ConnData) -> ipvsadm::ConnInfo {
+    ipvsadm::ConnInfo {
+        proto: format::proto_from_name(&c.protocol),
+        state: c.state.clone(),
+        expires_secs: c.expires_ms / 1000,
+        caddr: *c.client.ip(),
+        cport: c.client.port(),
+        vaddr: *c.vip.ip(),
+        vport: c.vip.port(),
+        raddr: *c.real.ip(),
+        rport: c.real.port(),
     }
 }
 
 /// `ipvsadm -Lnc`: header and one row per entry,
 /// `"%-3s %-6s %-11s %-18s %-18s %s"` with expiry as `MM:SS`.
 pub fn connections(rows: &[ConnRecord]) -> String {
-    let mut s = String::from("IPVS connection entries\npro expire state       source             virtual            destination\n");
-    for r in rows {
-        let secs = r.expires_ms / 1000;
-        let expire = format!("{:02}:{:02}", secs / 60, secs % 60);
-        let (src, vip, dst) = (
-            format!("{}:{}", r.caddr, r.cport),
-            format!("{}:{}", r.vaddr, r.vport),
-            format!("{}:{}", r.raddr, r.rport),
-        );
-        let _ = writeln!(
-            s,
-            "{:<3} {:<6} {:<11} {src:<18} {vip:<18} {dst}",
-            proto_name(r.proto),
-            expire,
-            record_state_name(r)
-        );
-    }
-    s
+    let infos: Vec<ipvsadm::ConnInfo> = rows.iter().map(|r| conn_info(&conn_data(r))).collect();
+    format::connections(&infos)
 }
 
 #[cfg(test)]

@@ -376,17 +376,7 @@ impl Runtime {
             },
             Request::Connections => {
                 let (rows, missing) = worker::collect(&self.mailboxes, Duration::from_secs(1));
-                let data: Vec<ConnData> = rows
-                    .iter()
-                    .map(|c| ConnData {
-                        protocol: super::listing::proto_name(c.proto).into(),
-                        state: crate::conn::record_state_name(c).to_string(),
-                        expires_ms: c.expires_ms,
-                        client: std::net::SocketAddrV4::new(c.caddr, c.cport),
-                        vip: std::net::SocketAddrV4::new(c.vaddr, c.vport),
-                        real: std::net::SocketAddrV4::new(c.raddr, c.rport),
-                    })
-                    .collect();
+                let data: Vec<ConnData> = rows.iter().map(super::listing::conn_data).collect();
                 if missing > 0 {
                     return Response::err(format!("{missing} workers did not answer"));
                 }

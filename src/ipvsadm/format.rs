@@ -37,6 +37,24 @@ fn host_port(ip: IpAddr, port: u16) -> String {
     }
 }
 
+/// ipvsadm's name of an IP protocol number (`/proc/net/ip_vs_conn`'s
+/// column: `TCP`, `UDP`, `SCTP`, `IP` for a fwmark template, else `???`).
+pub fn proto_number_name(p: u8) -> &'static str {
+    match (Protocol::from_number(p), p) {
+        (Some(p), _) => proto_name(p),
+        (None, 132) => "SCTP",
+        (None, 0) => "IP",
+        _ => "???",
+    }
+}
+
+/// Inverse of [`proto_name`] (`None` for `IP` and anything else).
+pub fn proto_from_name(s: &str) -> Option<Protocol> {
+    [Protocol::Tcp, Protocol::Udp]
+        .into_iter()
+        .find(|p| proto_name(*p) == s)
+}
+
 /// The "Forward" column of `ipvsadm -L` (`fwd_name`).
 pub fn fwd_name(f: FwdFlag) -> &'static str {
     match f {
