@@ -4,6 +4,7 @@
 //!
 //! Only IPv4 is modelled for now; the parser rejects IPv6 input explicitly.
 
+use crate::types::Scheduler;
 pub use crate::types::{FwdFlag, Protocol, ServiceKey, Timeouts};
 use std::net::Ipv4Addr;
 
@@ -24,13 +25,24 @@ impl SvcId {
     }
 }
 
-/// The 14 scheduler names accepted by `-s`.
-pub const SCHEDULERS: [&str; 14] = [
-    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
-];
+/// The 14 scheduler names accepted by `-s`, in the order ipvsadm's error
+/// message lists them.
+pub const SCHEDULERS: [&str; 14] = {
+    use Scheduler::*;
+    let order = [
+        Rr, Wrr, Lc, Wlc, Lblc, Lblcr, Dh, Sh, Sed, Nq, Fo, Ovf, Mh, Twos,
+    ];
+    let mut names = [""; 14];
+    let mut i = 0;
+    while i < order.len() {
+        names[i] = order[i].as_str();
+        i += 1;
+    }
+    names
+};
 
 /// Default scheduler (`DEF_SCHED`).
-pub const DEFAULT_SCHEDULER: &str = "wlc";
+pub const DEFAULT_SCHEDULER: &str = Scheduler::Wlc.as_str();
 /// Default persistence timeout for a bare `-p` (`IPVS_SVC_PERSISTENT_TIMEOUT`).
 pub const DEFAULT_PERSISTENT_TIMEOUT: u32 = 360;
 /// Largest timeout accepted by `-p` and `--set` (`MAX_TIMEOUT`, 31 days).
@@ -137,7 +149,10 @@ pub struct SvcInfo {
     pub rates: Rates,
 }
 
-/// One connection entry (a line of `/proc/net/ip_vs_conn`).
+/// One connection entry (a line of `/proc/net/ip_vs_conn`). Not
+/// `types::ConnRecord`: this is what ipvsadm prints for any IPVS table,
+/// decoded from the control protocol's text fields (state name, whole
+/// seconds, protocol name incl. `IP`), not lvsd's worker record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnInfo {
     /// `None` = IPPROTO_IP (persistence template of a fwmark service),

@@ -20,7 +20,7 @@ impl Method {
     pub const ALL: [Method; 3] = [Method::Nat, Method::Dr, Method::Tun];
 
     /// `"nat"` / `"dr"` / `"tun"`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Method::Nat => "nat",
             Method::Dr => "dr",

@@ -29,7 +29,7 @@ impl Protocol {
     }
 
     /// `"tcp"` / `"udp"`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Protocol::Tcp => "tcp",
             Protocol::Udp => "udp",

@@ -44,7 +44,7 @@ impl Scheduler {
     ];
 
     /// The ipvsadm name (`"wlc"`, `"mh"`, ...).
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Scheduler::Rr => "rr",
             Scheduler::Wrr => "wrr",
