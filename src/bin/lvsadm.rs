@@ -76,7 +76,7 @@ fn to_request(c: &Command) -> Result<Request, String> {
         Command::Clear => Request::Clear,
         Command::AddServer(id, r) | Command::EditServer(id, r) => {
             let real = RealSpec {
-                address: r.addr,
+                address: r.addr.into(),
                 port: r.port,
                 // Local (only ever reported by a kernel) is sent as dr, like `-S` saves it as -g.
                 method: r.fwd.method().unwrap_or(Method::Dr),
@@ -90,7 +90,7 @@ fn to_request(c: &Command) -> Result<Request, String> {
                 Request::EditReal { key: key(id)?, real }
             }
         }
-        Command::DeleteServer(id, addr, port) => Request::DeleteReal { key: key(id)?, address: *addr, port: *port },
+        Command::DeleteServer(id, addr, port) => Request::DeleteReal { key: key(id)?, address: (*addr).into(), port: *port },
         Command::Zero(id) => Request::Zero { key: id.as_ref().map(key).transpose()? },
         Command::SetTimeouts { tcp, tcpfin, udp } => Request::SetTimeouts { tcp: *tcp, tcp_fin: *tcpfin, udp: *udp },
         Command::StartDaemon(_) | Command::StopDaemon(_) => {

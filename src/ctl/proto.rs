@@ -8,7 +8,7 @@
 pub use crate::types::ServiceKey;
 use crate::types::{Method, Scheduler};
 use serde::{Deserialize, Serialize};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 
 /// Protocol version spoken by this build.
 pub const VERSION: u32 = 1;
@@ -48,7 +48,7 @@ pub struct ServiceSpec {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct RealSpec {
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     pub port: u16,
     pub method: Method,
     pub weight: u32,
@@ -89,7 +89,7 @@ pub enum Request {
     },
     DeleteReal {
         key: ServiceKey,
-        address: Ipv4Addr,
+        address: IpAddr,
         port: u16,
     },
     /// Zero the counters shown by `-L --stats` (Prometheus counters stay monotonic).
@@ -247,7 +247,7 @@ mod tests {
                     vip: Ipv4Addr::new(198, 18, 0, 100).into(),
                     port: 80,
                 },
-                address: Ipv4Addr::new(198, 18, 1, 11),
+                address: Ipv4Addr::new(198, 18, 1, 11).into(),
                 port: 8080,
             },
         };

@@ -295,10 +295,10 @@ impl Runtime {
                 let pos = s
                     .reals
                     .iter()
-                    .position(|r| r.address == IpAddr::V4(real.address) && r.port == real.port);
+                    .position(|r| r.address == real.address && r.port == real.port);
                 let add = matches!(r, Request::AddReal { .. });
                 let new = config::Real {
-                    address: IpAddr::V4(real.address),
+                    address: real.address,
                     port: real.port,
                     weight: real.weight,
                     method,
@@ -333,7 +333,7 @@ impl Runtime {
                 let p = s
                     .reals
                     .iter()
-                    .position(|r| r.address == IpAddr::V4(*address) && r.port == *port)
+                    .position(|r| r.address == *address && r.port == *port)
                     .ok_or_else(|| format!("no real {address}:{port} in that service"))?;
                 s.reals.remove(p);
             }
