@@ -99,3 +99,27 @@ impl From<Method> for FwdFlag {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{FwdFlag, Method};
+
+    #[test]
+    fn flag_bits_round_trip_and_kernel_only_values() {
+        for m in Method::ALL {
+            let f = FwdFlag::from(m);
+            assert_eq!(f.method(), Some(m));
+            assert_eq!(FwdFlag::from_flags(f.bits() | 0x0100), f);
+            assert_eq!(Method::from_name(m.as_str()), Some(m));
+            let json = serde_json::to_string(&m).unwrap();
+            assert_eq!(json, format!("\"{}\"", m.as_str()));
+        }
+        assert_eq!(FwdFlag::from(Method::Nat).bits(), 0);
+        assert_eq!(FwdFlag::from(Method::Tun).bits(), 2);
+        assert_eq!(FwdFlag::from(Method::Dr).bits(), 3);
+        assert_eq!(FwdFlag::LOCAL.method(), None);
+        for v in 4..8 {
+            assert_eq!(FwdFlag::from_flags(v), FwdFlag::BYPASS);
+        }
+    }
+}

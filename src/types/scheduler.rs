@@ -74,3 +74,18 @@ impl fmt::Display for Scheduler {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Scheduler;
+
+    #[test]
+    fn names_are_lowercase_on_the_wire() {
+        for s in Scheduler::ALL {
+            assert_eq!(Scheduler::from_name(s.as_str()), Some(s));
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+        }
+        assert_eq!(Scheduler::default(), Scheduler::Wlc);
+    }
+}
