@@ -305,10 +305,8 @@ fn us(cycles: Option<u64>, hz: u64) -> String {
 
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    let proto = match a.proto.as_str() {
-        "tcp" => Protocol::Tcp,
-        "udp" => Protocol::Udp,
-        p => anyhow::bail!("--proto {p}: tcp or udp"),
+    let Some(proto) = Protocol::from_name(&a.proto) else {
+        anyhow::bail!("--proto {}: tcp or udp", a.proto)
     };
     let random_order = match a.order.as_str() {
         "seq" => false,
