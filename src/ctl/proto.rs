@@ -117,6 +117,8 @@ pub enum Request {
     Health,
     /// Which real a flow reaches, and why.
     Explain {
+        /// As the user typed it (`lvsadm explain tcp ...`): `explain` reads
+        /// it as a [`crate::types::Protocol`] and names an unknown one.
         protocol: String,
         client: SocketAddrV4,
         vip: SocketAddrV4,
