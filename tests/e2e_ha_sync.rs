@@ -35,7 +35,7 @@ fn control_link_cut_wrong_key_and_bulk_sync() {
     assert_eq!(u.errors, 0, "{u:?}");
     // A backup with the wrong key is refused and gets nothing.
     let bad = l.tb.dir.join("bad.key");
-    std::fs::write(&bad, "ffffffffffffffffffffffffffffffff\n").unwrap();
+    write_key(&bad, "ffffffffffffffffffffffffffffffff\n");
     let cfg_bad = config(&l, 'b', &bad);
     l.start_lvsd_in("lvsd-bad", &dirb, LVSD, &cfg_bad)
         .expect("lvsd bad");

@@ -109,18 +109,7 @@ impl HaMgr {
     /// Start listening and connecting to the peer; the role starts as
     /// backup (listening first, so a starting node does not steal the role).
     pub fn new(cfg: Ha, own_addr: Ipv4Addr) -> anyhow::Result<HaMgr> {
-        let key = std::fs::read(&cfg.key_file)
-            .map_err(|e| anyhow::anyhow!("ha.key_file {}: {e}", cfg.key_file.display()))?;
-        let key: Vec<u8> = key
-            .into_iter()
-            .filter(|b| !b.is_ascii_whitespace())
-            .collect();
-        if key.len() < 16 {
-            anyhow::bail!(
-                "ha.key_file {}: the key must have at least 16 bytes",
-                cfg.key_file.display()
-            );
-        }
+        let key = crate::ha::key::read_key(&cfg.key_file).map_err(anyhow::Error::msg)?;
         let link = PeerLink::new(cfg.listen, cfg.peer, key, cfg.node.clone(), cfg.priority)
             .map_err(|e| anyhow::anyhow!("ha.listen {}: {e}", cfg.listen))?;
         let rc = RoleConfig {
