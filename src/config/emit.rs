@@ -159,7 +159,7 @@ pub fn emit(m: &Model) -> String {
         }
         o.push('\n');
         if let Some(c) = &s.check_raw {
-            let _ = writeln!(o, "  [service.check]\n{}", super::check::emit(c));
+            let _ = writeln!(o, "  [service.check]\n{}", super::checks::emit(c));
         }
         if let Some(so) = &s.sorry {
             let _ = writeln!(
@@ -173,7 +173,7 @@ pub fn emit(m: &Model) -> String {
             let _ = writeln!(o, "  [[service.real]]\n  address = {}\n  port = {}\n  weight = {}\n  method = {}\n  upper_threshold = {}\n  lower_threshold = {}\n",
                 q(&r.address.to_string()), r.port, r.weight, q(r.method.as_str()), r.upper_threshold, r.lower_threshold);
             if let Some(c) = &r.check_raw {
-                let _ = writeln!(o, "  [service.real.check]\n{}", super::check::emit(c));
+                let _ = writeln!(o, "  [service.real.check]\n{}", super::checks::emit(c));
             }
         }
     }

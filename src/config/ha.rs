@@ -1,6 +1,6 @@
 //! `[ha]`: the active/backup pair (peer link, roles, adverts, sync).
+use super::ctx::Ctx;
 use super::raw::RawHa;
-use super::validate::Ctx;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;

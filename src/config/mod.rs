@@ -16,15 +16,19 @@
 //! Display of [`Errors`] prints one line per error:
 //! `error: port[1].address (line 12): invalid IPv4 prefix '198.18.0.1/33': prefix length must be 0..=32`.
 
-pub mod check;
+pub mod check_def;
+mod checks;
+mod ctx;
 pub mod emit;
 pub mod error;
+mod globals;
 pub mod ha;
 mod mgmt;
 pub mod model;
 pub mod net;
+mod ports;
 pub mod raw;
-mod service;
+mod services;
 pub mod span;
 mod validate;
 
@@ -47,7 +51,9 @@ pub fn load(text: &str) -> Result<Model, Errors> {
         Ok(r) => r,
         Err(e) => return Err(Errors(vec![serde_error(&e, &spans)])),
     };
-    validate::validate(raw, &spans).map_err(Errors)
+    let mut cx = ctx::Ctx::new(&spans);
+    let model = validate::validate(&mut cx, raw);
+    cx.finish(model)
 }
 
 /// Reads `path` and calls [`load`].

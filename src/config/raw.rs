@@ -196,7 +196,7 @@ pub struct RawCheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<Vec<super::check::RawStatus>>,
+    pub status: Option<Vec<RawStatus>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_regex: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -272,4 +272,12 @@ pub struct RawReal {
     pub upper_threshold: Option<i64>,
     pub lower_threshold: Option<i64>,
     pub check: Option<RawCheck>,
+}
+
+/// A status entry: `200` or `"200-299"`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum RawStatus {
+    Code(i64),
+    Range(String),
 }

@@ -2,32 +2,13 @@
 //! checking of real servers. A real's check table overrides the service's
 //! field by field (keepalived inherits timers the same way: VS → RS →
 //! checker).
-use super::raw::{RawCheck, RawSorry};
-use super::validate::Ctx;
-use crate::health::{CheckKind, CheckParams, OnFailure, StatusRange};
-use serde::Deserialize;
+use super::check_def::{
+    decode_escapes, Check, CheckKind, CheckParams, OnFailure, Sorry, StatusRange,
+};
+use super::ctx::Ctx;
+use super::raw::{RawCheck, RawSorry, RawStatus};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
-
-/// A validated check.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Check {
-    pub kind: CheckKind,
-    pub params: CheckParams,
-    pub on_failure: OnFailure,
-    /// Commands run on transitions (no shell; event arguments appended).
-    pub notify_up: Option<String>,
-    pub notify_down: Option<String>,
-    /// The raw table, kept so the running configuration can be written back.
-    pub raw: RawCheck,
-}
-
-/// The sorry server of a service.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sorry {
-    pub address: IpAddr,
-    pub port: u16,
-}
 
 macro_rules! overlay {
     ($base:expr, $over:expr, $($f:ident),*) => {
@@ -69,14 +50,6 @@ pub fn merge(base: &RawCheck, over: &RawCheck) -> RawCheck {
         notify_up,
         notify_down
     )
-}
-
-/// A status entry: `200` or `"200-299"`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(untagged)]
-pub enum RawStatus {
-    Code(i64),
-    Range(String),
 }
 
 /// Validate a (merged) check table at `p`.
@@ -150,8 +123,8 @@ pub fn validate(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<Check> {
             }
         }
         "udp" => CheckKind::Udp {
-            payload: crate::health::check::decode_escapes(r.payload.as_deref().unwrap_or("")),
-            expect: r.reply.as_deref().map(crate::health::check::decode_escapes),
+            payload: decode_escapes(r.payload.as_deref().unwrap_or("")),
+            expect: r.reply.as_deref().map(decode_escapes),
         },
         "dns" => {
             let qtype = r

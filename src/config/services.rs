@@ -6,10 +6,13 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use crate::config::model::{Method, Persistence, Protocol, Real, Scheduler, Service, ServiceFlags};
-use crate::config::net::{is_prime, mask_to_prefix, parse_ipv4};
-use crate::config::raw::{RawPersistence, RawReal, RawService};
-use crate::config::validate::{Ctx, PortInfo, MAX_TIMEOUT_S};
+use super::checks;
+use super::ctx::Ctx;
+use super::globals::MAX_TIMEOUT_S;
+use super::model::{Method, Persistence, Protocol, Real, Scheduler, Service, ServiceFlags};
+use super::net::{is_prime, mask_to_prefix, parse_ipv4};
+use super::ports::PortInfo;
+use super::raw::{RawCheck, RawPersistence, RawReal, RawService};
 
 /// Default Maglev lookup-table size.
 pub const DEFAULT_MAGLEV_SIZE: u32 = 65_537;
@@ -168,7 +171,7 @@ fn validate_service(cx: &mut Ctx, p: &str, r: RawService, ports: &[PortInfo]) ->
     let sorry = r
         .sorry
         .as_ref()
-        .and_then(|s| super::check::sorry(cx, &format!("{p}.sorry"), s, port));
+        .and_then(|s| checks::sorry(cx, &format!("{p}.sorry"), s, port));
     let quorum: u32 = cx.int(&format!("{p}.quorum"), r.quorum, 1, 0, i64::from(u32::MAX));
     let hysteresis: u32 = cx.int(
         &format!("{p}.hysteresis"),
@@ -271,7 +274,7 @@ fn validate_reals(
     svc_port: u16,
     svc_method: Method,
     vip: Option<IpAddr>,
-    svc_check: Option<&super::raw::RawCheck>,
+    svc_check: Option<&RawCheck>,
 ) -> Vec<Real> {
     let mut out = Vec::new();
     let mut seen: HashMap<(IpAddr, u16), usize> = HashMap::new();
@@ -325,10 +328,10 @@ fn validate_reals(
         }
         let check = match (svc_check, r.check.as_ref()) {
             (None, None) => None,
-            (Some(s), None) => super::check::validate(cx, &format!("{p}.check"), s),
-            (None, Some(o)) => super::check::validate(cx, &format!("{rp}.check"), o),
+            (Some(s), None) => checks::validate(cx, &format!("{p}.check"), s),
+            (None, Some(o)) => checks::validate(cx, &format!("{rp}.check"), o),
             (Some(s), Some(o)) => {
-                super::check::validate(cx, &format!("{rp}.check"), &super::check::merge(s, o))
+                checks::validate(cx, &format!("{rp}.check"), &checks::merge(s, o))
             }
         };
         out.push(Real {
