@@ -110,7 +110,7 @@ pub fn validate(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<Check> {
         }
         "exec" => {
             let Some(command) = r.command.clone().filter(|c| !c.trim().is_empty()) else {
-                cx.err(
+                cx.missing(
                     &f("command"),
                     "missing key: an exec check needs command = \"/path/to/program\"",
                 );
@@ -213,7 +213,7 @@ pub fn validate(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<Check> {
 pub fn sorry(cx: &mut Ctx, p: &str, r: &RawSorry, svc_port: u16) -> Option<Sorry> {
     let apath = format!("{p}.address");
     let Some(a) = r.address.as_deref() else {
-        cx.err(&apath, "missing key: the sorry server's address");
+        cx.missing(&apath, "missing key: the sorry server's address");
         return None;
     };
     let address = match a.parse::<Ipv4Addr>() {

@@ -48,6 +48,19 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether an error about exactly `path` was recorded.
+    pub fn has_error(&self, path: &str) -> bool {
+        self.errors.iter().any(|e| e.path == path)
+    }
+
+    /// Records that the key at `path` is missing, unless it was present
+    /// with a wrong value (already reported by the reader).
+    pub fn missing(&mut self, path: &str, message: impl Into<String>) {
+        if !self.has_error(path) {
+            self.err(path, message);
+        }
+    }
+
     /// A required string; records "missing required key" when absent.
     pub fn required<'v>(
         &mut self,
@@ -59,7 +72,7 @@ impl<'a> Ctx<'a> {
             Some(s) => Some(s.as_str()),
             None => {
                 let key = path.rsplit('.').next().unwrap_or(path);
-                self.err(
+                self.missing(
                     path,
                     format!("missing required key '{key}': expected {what}"),
                 );

@@ -32,7 +32,7 @@ pub(super) fn validate_dpdk(cx: &mut Ctx, raw: Option<RawDpdk>) -> Dpdk {
             (r, lcores)
         }
         None => {
-            cx.err(
+            cx.missing(
                 "dpdk",
                 "missing required table [dpdk]: expected at least `lcores = \"0-1\"`",
             );

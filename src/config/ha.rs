@@ -37,7 +37,7 @@ pub struct Ha {
 
 fn addr(cx: &mut Ctx, path: &str, v: Option<&str>) -> Option<SocketAddr> {
     let Some(s) = v else {
-        cx.err(path, "missing key: an address such as \"198.18.9.2:5511\"");
+        cx.missing(path, "missing key: an address such as \"198.18.9.2:5511\"");
         return None;
     };
     match s.parse::<SocketAddr>() {
@@ -65,7 +65,7 @@ pub(super) fn validate(cx: &mut Ctx, r: &RawHa) -> Option<Ha> {
             String::new()
         }
         None => {
-            cx.err(
+            cx.missing(
                 "ha.node",
                 "missing key: this director's name, e.g. \"lvs-a\"",
             );
@@ -78,7 +78,7 @@ pub(super) fn validate(cx: &mut Ctx, r: &RawHa) -> Option<Ha> {
     let key_file = match r.key_file.as_deref() {
         Some(k) => PathBuf::from(k),
         None => {
-            cx.err(
+            cx.missing(
                 "ha.key_file",
                 "missing key: a file holding the pre-shared key (at least 16 bytes)",
             );

@@ -28,6 +28,7 @@ pub mod model;
 pub mod net;
 mod ports;
 pub mod raw;
+mod read;
 mod services;
 pub mod span;
 mod validate;
@@ -46,12 +47,15 @@ pub use net::{Ipv4Net, Mac};
 
 /// Parses and validates a configuration text.
 pub fn load(text: &str) -> Result<Model, Errors> {
-    let spans = span::Spans::new(text);
-    let raw: raw::RawConfig = match toml::from_str(text) {
-        Ok(r) => r,
-        Err(e) => return Err(Errors(vec![serde_error(&e, &spans)])),
+    let spans = match span::Spans::parse(text) {
+        Ok(s) => s,
+        Err(e) => return Err(Errors(vec![syntax_error(&e, text)])),
     };
     let mut cx = ctx::Ctx::new(&spans);
+    let raw = match spans.root() {
+        Some(root) => read::config(&mut cx, root),
+        None => raw::RawConfig::default(),
+    };
     let model = validate::validate(&mut cx, raw);
     cx.finish(model)
 }
@@ -69,40 +73,18 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Model, Errors> {
     }
 }
 
-/// Converts a toml/serde error into an [`Error`] with line and key path.
-fn serde_error(e: &toml::de::Error, spans: &span::Spans) -> Error {
-    let offset = e.span().map(|r| r.start);
-    let line = offset.map(|o| spans.line_of_offset(o));
-    let path = offset.and_then(|o| spans.path_at(o)).unwrap_or_default();
-    let msg = friendly(e.message());
-    let message = if path.is_empty() && offset.is_some() && !msg.contains("unknown field") {
-        format!("TOML syntax error: {msg}")
-    } else {
-        msg
-    };
+/// A TOML syntax error, with its line: the one error that stops reading.
+fn syntax_error(e: &toml_edit::TomlError, text: &str) -> Error {
+    let line = e
+        .span()
+        .map(|r| span::Spans::lines_only(text).line_of_offset(r.start));
+    let msg = e.message().trim().replace('\n', " ");
     Error {
-        path,
+        path: String::new(),
         line,
-        message,
+        message: match line {
+            Some(_) => format!("TOML syntax error: {msg}"),
+            None => msg,
+        },
     }
-}
-
-/// Rewrites serde's Rust-flavoured wording into file-level terms.
-fn friendly(msg: &str) -> String {
-    let mut m = msg
-        .trim()
-        .replace('\n', " ")
-        .replace("unknown field", "unknown key");
-    for (from, to) in [
-        ("expected i64", "expected an integer"),
-        ("expected a boolean", "expected true or false"),
-        ("expected a sequence", "expected an array"),
-    ] {
-        m = m.replace(from, to);
-    }
-    if let Some(i) = m.find("expected struct Raw") {
-        m.truncate(i);
-        m.push_str("expected a table");
-    }
-    m
 }

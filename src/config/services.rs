@@ -123,7 +123,7 @@ fn validate_service(cx: &mut Ctx, p: &str, r: RawService, ports: &[PortInfo]) ->
     }
     let ppath = format!("{p}.port");
     if r.port.is_none() {
-        cx.err(
+        cx.missing(
             &ppath,
             "missing required key 'port': expected 0..=65535 (0 = all ports, with persistence)",
         );
