@@ -133,6 +133,9 @@ scheduler = "fastest"
     ];
     assert_eq!(errors.len(), expected.len(), "{out}");
     for (got, want) in errors.iter().zip(expected) {
-        assert!(got.starts_with(want), "got {got:?}, want {want:?}...\n{out}");
+        assert!(
+            got.starts_with(want),
+            "got {got:?}, want {want:?}...\n{out}"
+        );
     }
 }

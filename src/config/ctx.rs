@@ -23,6 +23,14 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A collector for a model without a file: errors carry no line.
+    pub fn detached() -> Self {
+        Ctx {
+            spans: None,
+            errors: Vec::new(),
+        }
+    }
+
     /// Records an error about `path`.
     pub fn err(&mut self, path: &str, message: impl Into<String>) {
         self.errors.push(Error {

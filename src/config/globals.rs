@@ -100,6 +100,19 @@ pub(super) fn validate_timeouts(cx: &mut Ctx, r: &RawTimeouts) -> Timeouts {
     }
 }
 
+/// The timeouts of an edited model: each in `1..=MAX_TIMEOUT_S` seconds.
+pub(super) fn check_timeouts(cx: &mut Ctx, t: &Timeouts) {
+    let secs = |d: std::time::Duration| Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    validate_timeouts(
+        cx,
+        &RawTimeouts {
+            tcp: secs(t.tcp),
+            tcp_fin: secs(t.tcp_fin),
+            udp: secs(t.udp),
+        },
+    );
+}
+
 pub(super) fn validate_conn(cx: &mut Ctx, r: &RawConn) -> Conn {
     Conn {
         capacity: cx.int(

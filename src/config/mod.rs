@@ -29,6 +29,7 @@ pub mod net;
 mod ports;
 pub mod raw;
 mod read;
+mod reals;
 mod services;
 pub mod span;
 mod validate;
@@ -44,6 +45,7 @@ pub use model::{
     Persistence, Port, Protocol, Real, Route, Scheduler, Service, ServiceFlags, Timeouts,
 };
 pub use net::{Ipv4Net, Mac};
+pub use validate::{real_check, validate_model};
 
 /// Parses and validates a configuration text.
 pub fn load(text: &str) -> Result<Model, Errors> {

@@ -1,6 +1,10 @@
-//! Validation of `[[service]]` tables and their `[[service.real]]` entries:
-//! protocol/VIP/port, scheduler and flags, persistence, forwarding method,
-//! Maglev table size, reals and all uniqueness rules.
+//! Validation of `[[service]]` tables: protocol/VIP/port, scheduler and
+//! flags, persistence, forwarding method, Maglev table size, quorum, sorry
+//! server and the uniqueness of services (`reals.rs` validates the reals).
+//!
+//! The rules a running configuration can break when changed at runtime
+//! (ranges, references, uniqueness) are small functions used both for the
+//! file and, through [`check_services`], for an edited [`Service`] list.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -9,10 +13,11 @@ use std::time::Duration;
 use super::checks;
 use super::ctx::Ctx;
 use super::globals::MAX_TIMEOUT_S;
-use super::model::{Method, Persistence, Protocol, Real, Scheduler, Service, ServiceFlags};
-use super::net::{is_prime, mask_to_prefix, parse_ipv4};
+use super::model::{Method, Persistence, Protocol, Scheduler, Service, ServiceFlags};
+use super::net::{is_prime, mask_to_prefix, parse_ip, parse_ipv4};
 use super::ports::PortInfo;
-use super::raw::{RawCheck, RawPersistence, RawReal, RawService};
+use super::raw::{RawPersistence, RawService};
+use super::reals::{check_reals, parse_method, validate_reals};
 
 /// Default Maglev lookup-table size.
 pub const DEFAULT_MAGLEV_SIZE: u32 = 65_537;
@@ -29,17 +34,6 @@ fn parse_protocol(s: &str) -> Result<Protocol, String> {
     }
 }
 
-fn parse_method(s: &str) -> Result<Method, String> {
-    match s {
-        "nat" => Ok(Method::Nat),
-        "dr" => Ok(Method::Dr),
-        "tun" => Ok(Method::Tun),
-        _ => Err(format!(
-            "unknown forwarding method '{s}': expected \"nat\", \"dr\" or \"tun\""
-        )),
-    }
-}
-
 fn parse_scheduler(s: &str) -> Result<Scheduler, String> {
     Scheduler::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = Scheduler::ALL.iter().map(|x| x.as_str()).collect();
@@ -50,31 +44,47 @@ fn parse_scheduler(s: &str) -> Result<Scheduler, String> {
     })
 }
 
-/// Parses an IPv4 address into the family-generic model type.
-fn parse_ip(s: &str) -> Result<IpAddr, String> {
-    match s.parse::<IpAddr>() {
-        Ok(IpAddr::V4(a)) => Ok(IpAddr::V4(a)),
-        Ok(IpAddr::V6(_)) => Err(format!(
-            "IPv6 address '{s}' is not supported yet: expected an IPv4 address"
-        )),
-        Err(_) => Err(format!(
-            "invalid IPv4 address '{s}': expected a.b.c.d, e.g. 198.18.0.100"
-        )),
-    }
-}
-
-/// Validates every service.
+/// Validates every service of the file.
 pub fn validate_services(cx: &mut Ctx, raw: Vec<RawService>, ports: &[PortInfo]) -> Vec<Service> {
     let mut out = Vec::new();
-    let mut names: HashMap<String, usize> = HashMap::new();
-    let mut keys: HashMap<(Protocol, IpAddr, u16), usize> = HashMap::new();
     for (i, r) in raw.into_iter().enumerate() {
+        if let Some(svc) = validate_service(cx, &format!("service[{i}]"), r, ports) {
+            out.push((i, svc));
+        }
+    }
+    unique_services(cx, out.iter().map(|(i, s)| (*i, s)));
+    out.into_iter().map(|(_, s)| s).collect()
+}
+
+/// The rules an edited service list can break: everything that is not
+/// already guaranteed by the model's types.
+pub fn check_services(cx: &mut Ctx, services: &[Service], ports: &[PortInfo]) {
+    for (i, s) in services.iter().enumerate() {
         let p = format!("service[{i}]");
-        let Some(svc) = validate_service(cx, &p, r, ports) else {
-            continue;
-        };
-        let key = (svc.protocol, svc.vip, svc.port);
-        if let Some(j) = keys.insert(key, i) {
+        service_name(cx, &p, Some(s.name.clone()), s.protocol, s.vip, s.port);
+        vip_not_port_address(cx, &format!("{p}.vip"), Some(s.vip), ports);
+        all_ports_need_persistence(cx, &p, Some(i64::from(s.port)), s.persistence.is_some());
+        if let Some(x) = &s.persistence {
+            let raw = RawPersistence {
+                timeout: Some(i64::try_from(x.timeout.as_secs()).unwrap_or(i64::MAX)),
+                netmask: Some(x.netmask.to_string()),
+            };
+            validate_persistence(cx, &p, &raw);
+        }
+        ops_needs_udp(cx, &p, s.ops, Some(s.protocol));
+        maglev_size(cx, &p, Some(i64::from(s.maglev_size)), s.scheduler);
+        check_reals(cx, &p, s);
+    }
+    unique_services(cx, services.iter().enumerate());
+}
+
+/// No two services share protocol, VIP and port, or a name.
+fn unique_services<'a>(cx: &mut Ctx, services: impl Iterator<Item = (usize, &'a Service)>) {
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut keys: HashMap<(Protocol, IpAddr, u16), usize> = HashMap::new();
+    for (i, svc) in services {
+        let p = format!("service[{i}]");
+        if let Some(j) = keys.insert((svc.protocol, svc.vip, svc.port), i) {
             cx.err(
                 &format!("{p}.vip"),
                 format!(
@@ -83,7 +93,7 @@ pub fn validate_services(cx: &mut Ctx, raw: Vec<RawService>, ports: &[PortInfo])
                 ),
             );
         }
-        if let Some(j) = names.insert(svc.name.clone(), i) {
+        if let Some(j) = names.insert(&svc.name, i) {
             cx.err(
                 &format!("{p}.name"),
                 format!(
@@ -92,9 +102,7 @@ pub fn validate_services(cx: &mut Ctx, raw: Vec<RawService>, ports: &[PortInfo])
                 ),
             );
         }
-        out.push(svc);
     }
-    out
 }
 
 fn validate_service(cx: &mut Ctx, p: &str, r: RawService, ports: &[PortInfo]) -> Option<Service> {
@@ -106,35 +114,14 @@ fn validate_service(cx: &mut Ctx, p: &str, r: RawService, ports: &[PortInfo]) ->
     let vpath = format!("{p}.vip");
     let v = cx.required(&vpath, r.vip.as_ref(), "the virtual IPv4 address");
     let vip = cx.parse(&vpath, v, parse_ip);
-    if let Some(IpAddr::V4(a)) = vip {
-        let own = ports
-            .iter()
-            .enumerate()
-            .find(|(_, x)| x.net.is_some_and(|n| n.addr == a));
-        if let Some((j, x)) = own {
-            cx.err(
-                &vpath,
-                format!(
-                    "VIP {a} is the own address of port[{j}] '{}': expected a separate virtual address",
-                    x.name.as_deref().unwrap_or_default()
-                ),
-            );
-        }
-    }
-    let ppath = format!("{p}.port");
-    if r.port.is_none() {
-        cx.missing(
-            &ppath,
-            "missing required key 'port': expected 0..=65535 (0 = all ports, with persistence)",
-        );
-    }
-    let port: u16 = cx.int(&ppath, r.port, 0, 0, 65_535);
-    if r.port == Some(0) && r.persistence.is_none() {
-        cx.err(&ppath, "port 0 (all ports) requires persistence: add `persistence = { timeout = 360 }` or give a port 1..=65535");
-    }
-    let spath = format!("{p}.scheduler");
+    vip_not_port_address(cx, &vpath, vip, ports);
+    let port = service_port(cx, p, r.port, r.persistence.is_some());
     let scheduler = cx
-        .parse(&spath, r.scheduler.as_deref(), parse_scheduler)
+        .parse(
+            &format!("{p}.scheduler"),
+            r.scheduler.as_deref(),
+            parse_scheduler,
+        )
         .unwrap_or(Scheduler::Wlc);
     let flags = validate_flags(cx, p, r.flags.as_deref().unwrap_or_default(), scheduler);
     let persistence = r
@@ -142,31 +129,11 @@ fn validate_service(cx: &mut Ctx, p: &str, r: RawService, ports: &[PortInfo]) ->
         .as_ref()
         .map(|x| validate_persistence(cx, p, x));
     let ops = r.ops.unwrap_or(false);
-    if ops && protocol == Some(Protocol::Tcp) {
-        cx.err(
-            &format!("{p}.ops"),
-            "one-packet scheduling (ops) is only valid with protocol \"udp\"",
-        );
-    }
+    ops_needs_udp(cx, p, ops, protocol);
     let method = cx
         .parse(&format!("{p}.method"), r.method.as_deref(), parse_method)
         .unwrap_or(Method::Dr);
-    let mpath = format!("{p}.maglev_size");
-    // Setting the inert default (as the documented example does) is allowed.
-    let inert = r.maglev_size == Some(i64::from(DEFAULT_MAGLEV_SIZE));
-    if r.maglev_size.is_some() && scheduler != Scheduler::Mh && !inert {
-        cx.err(&mpath, format!("maglev_size is only valid with scheduler \"mh\" (this service uses \"{scheduler}\")"));
-    }
-    let maglev_size = cx.int(
-        &mpath,
-        r.maglev_size,
-        DEFAULT_MAGLEV_SIZE,
-        2,
-        MAX_MAGLEV_SIZE,
-    );
-    if r.maglev_size.is_some() && !is_prime(u64::from(maglev_size)) {
-        cx.err(&mpath, format!("maglev_size {maglev_size} is not prime: expected a prime such as 251, 65537 or 131071"));
-    }
+    let maglev_size = maglev_size(cx, p, r.maglev_size, scheduler);
     let reals = validate_reals(cx, p, &r.real, port, method, vip, r.check.as_ref());
     let sorry = r
         .sorry
@@ -183,25 +150,8 @@ fn validate_service(cx: &mut Ctx, p: &str, r: RawService, ports: &[PortInfo]) ->
     let (Some(protocol), Some(vip)) = (protocol, vip) else {
         return None;
     };
-    let name = match r.name {
-        Some(n) => {
-            if n.is_empty()
-                || n.len() > 64
-                || n.chars().any(|c| c.is_whitespace() || c.is_control())
-            {
-                cx.err(
-                    &format!("{p}.name"),
-                    format!(
-                        "invalid service name '{n}': expected 1..=64 characters without spaces"
-                    ),
-                );
-            }
-            n
-        }
-        None => format!("{protocol}-{vip}-{port}"),
-    };
     Some(Service {
-        name,
+        name: service_name(cx, p, r.name, protocol, vip, port),
         protocol,
         vip,
         port,
@@ -214,11 +164,99 @@ fn validate_service(cx: &mut Ctx, p: &str, r: RawService, ports: &[PortInfo]) ->
         reals,
         quorum,
         hysteresis,
-        quorum_up: r.quorum_up.clone(),
-        quorum_down: r.quorum_down.clone(),
-        check_raw: r.check.clone(),
+        quorum_up: r.quorum_up,
+        quorum_down: r.quorum_down,
+        check_raw: r.check,
         sorry,
     })
+}
+
+/// The given name (checked) or `"<proto>-<vip>-<port>"`.
+fn service_name(
+    cx: &mut Ctx,
+    p: &str,
+    name: Option<String>,
+    protocol: Protocol,
+    vip: IpAddr,
+    port: u16,
+) -> String {
+    let Some(n) = name else {
+        return format!("{protocol}-{vip}-{port}");
+    };
+    if n.is_empty() || n.len() > 64 || n.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        cx.err(
+            &format!("{p}.name"),
+            format!("invalid service name '{n}': expected 1..=64 characters without spaces"),
+        );
+    }
+    n
+}
+
+/// A VIP is not one of the director's own port addresses.
+fn vip_not_port_address(cx: &mut Ctx, vpath: &str, vip: Option<IpAddr>, ports: &[PortInfo]) {
+    let Some(IpAddr::V4(a)) = vip else { return };
+    let own = ports
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.net.is_some_and(|n| n.addr == a));
+    if let Some((j, x)) = own {
+        cx.err(
+            vpath,
+            format!(
+                "VIP {a} is the own address of port[{j}] '{}': expected a separate virtual address",
+                x.name.as_deref().unwrap_or_default()
+            ),
+        );
+    }
+}
+
+/// `port` (required; 0 = all ports, which needs persistence).
+fn service_port(cx: &mut Ctx, p: &str, port: Option<i64>, persistent: bool) -> u16 {
+    let ppath = format!("{p}.port");
+    if port.is_none() {
+        cx.missing(
+            &ppath,
+            "missing required key 'port': expected 0..=65535 (0 = all ports, with persistence)",
+        );
+    }
+    let value = cx.int(&ppath, port, 0, 0, 65_535);
+    all_ports_need_persistence(cx, p, port, persistent);
+    value
+}
+
+fn all_ports_need_persistence(cx: &mut Ctx, p: &str, port: Option<i64>, persistent: bool) {
+    if port == Some(0) && !persistent {
+        cx.err(&format!("{p}.port"), "port 0 (all ports) requires persistence: add `persistence = { timeout = 360 }` or give a port 1..=65535");
+    }
+}
+
+fn ops_needs_udp(cx: &mut Ctx, p: &str, ops: bool, protocol: Option<Protocol>) {
+    if ops && protocol == Some(Protocol::Tcp) {
+        cx.err(
+            &format!("{p}.ops"),
+            "one-packet scheduling (ops) is only valid with protocol \"udp\"",
+        );
+    }
+}
+
+/// `maglev_size`: a prime, only with scheduler `mh` (or the inert default).
+fn maglev_size(cx: &mut Ctx, p: &str, size: Option<i64>, scheduler: Scheduler) -> u32 {
+    let mpath = format!("{p}.maglev_size");
+    // Setting the inert default (as the documented example does) is allowed.
+    let inert = size == Some(i64::from(DEFAULT_MAGLEV_SIZE));
+    if size.is_some() && scheduler != Scheduler::Mh && !inert {
+        cx.err(&mpath, format!("maglev_size is only valid with scheduler \"mh\" (this service uses \"{scheduler}\")"));
+    }
+    let value = cx.int(&mpath, size, DEFAULT_MAGLEV_SIZE, 2, MAX_MAGLEV_SIZE);
+    if size.is_some() && !is_prime(u64::from(value)) {
+        cx.err(
+            &mpath,
+            format!(
+                "maglev_size {value} is not prime: expected a prime such as 251, 65537 or 131071"
+            ),
+        );
+    }
+    value
 }
 
 fn validate_flags(cx: &mut Ctx, p: &str, raw: &[String], sched: Scheduler) -> ServiceFlags {
@@ -265,85 +303,4 @@ fn validate_persistence(cx: &mut Ctx, p: &str, r: &RawPersistence) -> Persistenc
         timeout: Duration::from_secs(timeout),
         netmask,
     }
-}
-
-fn validate_reals(
-    cx: &mut Ctx,
-    p: &str,
-    raw: &[RawReal],
-    svc_port: u16,
-    svc_method: Method,
-    vip: Option<IpAddr>,
-    svc_check: Option<&RawCheck>,
-) -> Vec<Real> {
-    let mut out = Vec::new();
-    let mut seen: HashMap<(IpAddr, u16), usize> = HashMap::new();
-    for (k, r) in raw.iter().enumerate() {
-        let rp = format!("{p}.real[{k}]");
-        let apath = format!("{rp}.address");
-        let a = cx.required(&apath, r.address.as_ref(), "the real server's IPv4 address");
-        let address = cx.parse(&apath, a, parse_ip);
-        if address.is_some() && address == vip {
-            cx.err(
-                &apath,
-                "real server address equals the service VIP: expected a backend address",
-            );
-        }
-        let method = cx
-            .parse(&format!("{rp}.method"), r.method.as_deref(), parse_method)
-            .unwrap_or(svc_method);
-        let ppath = format!("{rp}.port");
-        let mut port: u16 = cx.int(&ppath, r.port, svc_port, 0, 65_535);
-        if method != Method::Nat && port != svc_port {
-            cx.err(&ppath, format!("port {port} differs from the service port {svc_port}: \"{method}\" forwarding cannot change the port (omit it, or use method = \"nat\")"));
-            port = svc_port;
-        }
-        let weight: u32 = cx.int(&format!("{rp}.weight"), r.weight, 1, 0, 65_535);
-        let upper: u32 = cx.int(
-            &format!("{rp}.upper_threshold"),
-            r.upper_threshold,
-            0,
-            0,
-            i64::from(u32::MAX),
-        );
-        let lower: u32 = cx.int(
-            &format!("{rp}.lower_threshold"),
-            r.lower_threshold,
-            0,
-            0,
-            i64::from(u32::MAX),
-        );
-        if upper != 0 && lower >= upper {
-            cx.err(
-                &format!("{rp}.lower_threshold"),
-                format!("lower_threshold {lower} must be below upper_threshold {upper}"),
-            );
-        }
-        let Some(address) = address else { continue };
-        if let Some(j) = seen.insert((address, port), k) {
-            cx.err(
-                &apath,
-                format!("duplicate real server {address}:{port}: already defined by real[{j}]"),
-            );
-        }
-        let check = match (svc_check, r.check.as_ref()) {
-            (None, None) => None,
-            (Some(s), None) => checks::validate(cx, &format!("{p}.check"), s),
-            (None, Some(o)) => checks::validate(cx, &format!("{rp}.check"), o),
-            (Some(s), Some(o)) => {
-                checks::validate(cx, &format!("{rp}.check"), &checks::merge(s, o))
-            }
-        };
-        out.push(Real {
-            address,
-            port,
-            weight,
-            method,
-            upper_threshold: upper,
-            lower_threshold: lower,
-            check_raw: r.check.clone(),
-            check,
-        });
-    }
-    out
 }

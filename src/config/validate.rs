@@ -1,14 +1,23 @@
 //! Semantic validation: turns a [`RawConfig`] into a [`Model`], collecting
 //! every mistake (with key path and line) instead of stopping at the first.
 //! Each section has its own validator (`globals`, `ports`, `services`,
-//! `checks`, `ha`, `mgmt`); this file runs them in order.
+//! `reals`, `checks`, `ha`, `mgmt`); this file runs them in order.
+//!
+//! [`validate_model`] applies the rules that a model edited at runtime can
+//! break (ranges, references, uniqueness) to the model itself; the messages
+//! name the same key paths as for the file.
 
+use super::check_def::Check;
 use super::ctx::Ctx;
-use super::globals::{validate_arp, validate_conn, validate_dpdk, validate_log, validate_timeouts};
-use super::model::Model;
-use super::ports::{validate_neighbors, validate_ports, validate_routes};
-use super::raw::RawConfig;
-use super::services::validate_services;
+use super::error::Errors;
+use super::globals::{
+    check_timeouts, validate_arp, validate_conn, validate_dpdk, validate_log, validate_timeouts,
+};
+use super::model::{Model, Service};
+use super::ports::{validate_neighbors, validate_ports, validate_routes, PortInfo};
+use super::raw::{RawCheck, RawConfig};
+use super::reals::effective_check;
+use super::services::{check_services, validate_services};
 
 /// Validates the whole file.
 pub fn validate(cx: &mut Ctx, raw: RawConfig) -> Model {
@@ -37,4 +46,28 @@ pub fn validate(cx: &mut Ctx, raw: RawConfig) -> Model {
         metrics,
         ha,
     }
+}
+
+/// Checks a model changed at runtime (services, reals, timeouts) against
+/// the rules the file obeys. Errors carry no line (there is no file).
+pub fn validate_model(m: &Model) -> Result<(), Errors> {
+    let mut cx = Ctx::detached();
+    let ports: Vec<PortInfo> = m
+        .ports
+        .iter()
+        .map(|p| PortInfo {
+            name: Some(p.name.clone()),
+            net: Some(p.address),
+        })
+        .collect();
+    check_timeouts(&mut cx, &m.timeouts);
+    check_services(&mut cx, &m.services, &ports);
+    cx.finish(())
+}
+
+/// The effective check of a real of `s` whose own check table is
+/// `real_check` (both tables were validated when the file was loaded).
+pub fn real_check(s: &Service, real_check: Option<&RawCheck>) -> Option<Check> {
+    let mut cx = Ctx::detached();
+    effective_check(&mut cx, "service", "real", s.check_raw.as_ref(), real_check)
 }

@@ -154,6 +154,7 @@ macro_rules! rule {
 }
 
 mod check_rules;
+mod model_rules;
 mod rules;
 mod service_rules;
 
@@ -489,7 +490,10 @@ fn seven_mistakes_of_seven_kinds_in_one_pass() {
         [
             ("dpdk.burst", at("burst")),
             ("port[0].speed", at("speed")),
-            ("port[1].name", at("name = \"ext\"\ndevice = \"net_af_packet1")),
+            (
+                "port[1].name",
+                at("name = \"ext\"\ndevice = \"net_af_packet1")
+            ),
             ("port[1].address", at("/33")),
             ("metrics.listen", at("localhost")),
             ("service[0].scheduler", at("fastest")),
