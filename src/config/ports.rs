@@ -82,90 +82,9 @@ pub(super) fn validate_ports(cx: &mut Ctx, raw: &[RawPort]) -> (Vec<Port>, Vec<P
     let mut devices: HashMap<String, usize> = HashMap::new();
     for (i, r) in raw.iter().enumerate() {
         let p = format!("port[{i}]");
-        let name = cx
-            .required(
-                &format!("{p}.name"),
-                r.name.as_ref(),
-                "a port name matching [a-z0-9_-]{1,15}",
-            )
-            .map(str::to_owned);
-        if let Some(n) = &name {
-            if !valid_port_name(n) {
-                cx.err(
-                    &format!("{p}.name"),
-                    format!("invalid port name '{n}': expected 1..=15 characters of [a-z0-9_-]"),
-                );
-            } else if let Some(j) = names.get(n) {
-                cx.err(
-                    &format!("{p}.name"),
-                    format!("duplicate port name '{n}': already used by port[{j}]"),
-                );
-            } else {
-                names.insert(n.clone(), i);
-            }
-        }
-        let dpath = format!("{p}.device");
-        let dev = cx.required(&dpath, r.device.as_ref(), "a vdev spec or PCI address");
-        let device = cx.parse(&dpath, dev, parse_device);
-        if let Some(d) = &device {
-            // EAL device names (vdev instance or PCI address) must be unique.
-            let id = d.vdev_name().unwrap_or(d.as_str()).to_owned();
-            if let Some(j) = devices.get(&id) {
-                cx.err(
-                    &dpath,
-                    format!("duplicate device '{id}': already used by port[{j}]"),
-                );
-            } else {
-                devices.insert(id, i);
-            }
-        }
-        let apath = format!("{p}.address");
-        let addr = cx.required(
-            &apath,
-            r.address.as_ref(),
-            "the port's IPv4 address with prefix length, e.g. \"198.18.0.1/24\"",
-        );
-        let mut net = cx.parse(&apath, addr, parse_ipv4_net);
-        if let Some(n) = net {
-            if let Some((j, o)) = infos
-                .iter()
-                .enumerate()
-                .find_map(|(j, o)| o.net.filter(|o| o.overlaps(&n)).map(|o| (j, o)))
-            {
-                cx.err(
-                    &apath,
-                    format!(
-                        "subnet {}/{} of '{n}' overlaps port[{j}]'s subnet {}/{}: expected disjoint connected subnets",
-                        n.network(),
-                        n.prefix,
-                        o.network(),
-                        o.prefix
-                    ),
-                );
-                net = None;
-            }
-        }
-        let mac = cx.parse(&format!("{p}.mac"), r.mac.as_deref(), parse_unicast_mac);
-        let kernel_iface = match r.kernel_iface.as_deref() {
-            Some("") => None,
-            Some(k)
-                if k.len() <= 15
-                    && k.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
-            {
-                Some(k.to_owned())
-            }
-            Some(k) => {
-                cx.err(
-                    &format!("{p}.kernel_iface"),
-                    format!("invalid interface name '{k}': expected 1..=15 characters of [A-Za-z0-9_-], or \"\" to disable"),
-                );
-                None
-            }
-            None => name
-                .as_ref()
-                .map(|n| format!("lvk-{n}").chars().take(15).collect()),
-        };
+        let name = port_name(cx, &p, r.name.as_ref(), i, &mut names);
+        let device = port_device(cx, &p, r.device.as_ref(), i, &mut devices);
+        let net = port_address(cx, &p, r.address.as_ref(), &infos);
         ports.push(Port {
             name: name.clone().unwrap_or_default(),
             device: device.unwrap_or(Device::Vdev(String::new())),
@@ -176,13 +95,119 @@ pub(super) fn validate_ports(cx: &mut Ctx, raw: &[RawPort]) -> (Vec<Port>, Vec<P
             rx_queues: cx.int(&format!("{p}.rx_queues"), r.rx_queues, 1, 1, 64),
             tx_queues: cx.int(&format!("{p}.tx_queues"), r.tx_queues, 0, 0, 64),
             mtu: cx.int(&format!("{p}.mtu"), r.mtu, 1500, 68, 9000),
-            mac,
-            kernel_iface,
+            mac: cx.parse(&format!("{p}.mac"), r.mac.as_deref(), parse_unicast_mac),
+            kernel_iface: kernel_iface(cx, &p, r.kernel_iface.as_deref(), name.as_deref()),
             floating: super::ha::floating(cx, &format!("{p}.floating"), r.floating.as_ref()),
         });
         infos.push(PortInfo { name, net });
     }
     (ports, infos)
+}
+
+/// `name`: required, well-formed and unique (`names`: name → port index).
+fn port_name(
+    cx: &mut Ctx,
+    p: &str,
+    raw: Option<&String>,
+    i: usize,
+    names: &mut HashMap<String, usize>,
+) -> Option<String> {
+    let path = format!("{p}.name");
+    let name = cx
+        .required(&path, raw, "a port name matching [a-z0-9_-]{1,15}")
+        .map(str::to_owned)?;
+    if !valid_port_name(&name) {
+        cx.err(
+            &path,
+            format!("invalid port name '{name}': expected 1..=15 characters of [a-z0-9_-]"),
+        );
+    } else if let Some(j) = names.get(&name) {
+        cx.err(
+            &path,
+            format!("duplicate port name '{name}': already used by port[{j}]"),
+        );
+    } else {
+        names.insert(name.clone(), i);
+    }
+    Some(name)
+}
+
+/// `device`: required, a vdev spec or PCI address not used by another port.
+fn port_device(
+    cx: &mut Ctx,
+    p: &str,
+    raw: Option<&String>,
+    i: usize,
+    devices: &mut HashMap<String, usize>,
+) -> Option<Device> {
+    let path = format!("{p}.device");
+    let dev = cx.required(&path, raw, "a vdev spec or PCI address");
+    let device = cx.parse(&path, dev, parse_device)?;
+    // EAL device names (vdev instance or PCI address) must be unique.
+    let id = device.vdev_name().unwrap_or(device.as_str()).to_owned();
+    if let Some(j) = devices.get(&id) {
+        cx.err(
+            &path,
+            format!("duplicate device '{id}': already used by port[{j}]"),
+        );
+    } else {
+        devices.insert(id, i);
+    }
+    Some(device)
+}
+
+/// `address`: required, with a subnet disjoint from the earlier ports'.
+fn port_address(
+    cx: &mut Ctx,
+    p: &str,
+    raw: Option<&String>,
+    earlier: &[PortInfo],
+) -> Option<Ipv4Net> {
+    let path = format!("{p}.address");
+    let addr = cx.required(
+        &path,
+        raw,
+        "the port's IPv4 address with prefix length, e.g. \"198.18.0.1/24\"",
+    );
+    let n = cx.parse(&path, addr, parse_ipv4_net)?;
+    let clash = earlier
+        .iter()
+        .enumerate()
+        .find_map(|(j, o)| o.net.filter(|o| o.overlaps(&n)).map(|o| (j, o)));
+    let Some((j, o)) = clash else { return Some(n) };
+    cx.err(
+        &path,
+        format!(
+            "subnet {}/{} of '{n}' overlaps port[{j}]'s subnet {}/{}: expected disjoint connected subnets",
+            n.network(),
+            n.prefix,
+            o.network(),
+            o.prefix
+        ),
+    );
+    None
+}
+
+/// `kernel_iface`: `""` disables the kernel path; default `lvk-<name>`.
+fn kernel_iface(cx: &mut Ctx, p: &str, raw: Option<&str>, name: Option<&str>) -> Option<String> {
+    match raw {
+        Some("") => None,
+        Some(k)
+            if k.len() <= 15
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            Some(k.to_owned())
+        }
+        Some(k) => {
+            cx.err(
+                &format!("{p}.kernel_iface"),
+                format!("invalid interface name '{k}': expected 1..=15 characters of [A-Za-z0-9_-], or \"\" to disable"),
+            );
+            None
+        }
+        None => name.map(|n| format!("lvk-{n}").chars().take(15).collect()),
+    }
 }
 
 /// Resolves a port name to its index, recording an error when unknown.
