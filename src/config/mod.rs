@@ -2,16 +2,30 @@
 //! it and produces a typed [`Model`].
 //!
 //! ```text
-//! text ──toml/serde──▶ raw::RawConfig ──validate──▶ model::Model
-//!   └──toml_edit──▶ span::Spans (key path → line) ──▶ error::Errors
+//! text ──toml_edit──▶ span::Spans (document + key path → line)
+//!        ──read──▶ raw::RawConfig ──validate──▶ model::Model
+//!                  (ctx::Ctx collects every error::Error on the way)
 //! ```
 //!
-//! * [`load`] / [`load_file`] are the entry points.
-//! * Unknown keys, wrong value types and TOML syntax errors are reported by
-//!   serde/toml (one error, with its line and, when known, key path).
-//! * Everything else — missing required keys, ranges, address syntax,
-//!   cross references, uniqueness — is checked by `validate.rs` and
-//!   `service.rs`, which report **every** mistake in one pass.
+//! Layers (each file imports only the ones above it, no cycle):
+//!
+//! * `error`, `span`, `net`, `raw`, `check_def`, `model`: plain data, the
+//!   error type, line lookup and value parsers;
+//! * `ctx`: the error collector every validator writes to;
+//! * `read`: the parsed document → `RawConfig`, field by field — a value of
+//!   the wrong type and an unknown key are errors like any other;
+//! * one validator per section: `globals` (`[dpdk]`, `[arp]`, `[log]`,
+//!   `[timeouts]`, `[conn]`), `ports` (`[[port]]`, `[[neighbor]]`,
+//!   `[[route]]`), `checks` (`[service.check]`, `[service.sorry]`), `reals`,
+//!   `services`, `ha`, `mgmt` (`[control]`, `[metrics]`);
+//! * `validate`: runs them; [`validate_model`] applies the rules a model
+//!   edited at runtime can break to the model itself;
+//! * `emit`: model → TOML text (`lvsadm save-config`).
+//!
+//! [`load`] / [`load_file`] are the entry points. Only a TOML syntax error
+//! stops reading (one error, with its line); every other mistake — wrong
+//! type, unknown key, missing required key, range, address syntax, cross
+//! reference, uniqueness — is reported in one pass, in file order.
 //!
 //! Display of [`Errors`] prints one line per error:
 //! `error: port[1].address (line 12): invalid IPv4 prefix '198.18.0.1/33': prefix length must be 0..=32`.

@@ -289,57 +289,11 @@ pub(super) fn validate_routes(cx: &mut Ctx, raw: &[RawRoute], infos: &[PortInfo]
     let mut seen: HashMap<Ipv4Net, usize> = HashMap::new();
     for (i, r) in raw.iter().enumerate() {
         let p = format!("route[{i}]");
-        let dpath = format!("{p}.destination");
-        let d = cx.required(
-            &dpath,
-            r.destination.as_ref(),
-            "a CIDR such as \"0.0.0.0/0\"",
-        );
-        let mut dest = cx.parse(&dpath, d, parse_ipv4_net);
-        if let Some(n) = dest {
-            if n.has_host_bits() {
-                cx.err(
-                    &dpath,
-                    format!(
-                        "destination '{n}' has host bits set: expected the network address {}/{}",
-                        n.network(),
-                        n.prefix
-                    ),
-                );
-                dest = None;
-            } else if let Some(j) = seen.insert(n, i) {
-                cx.err(
-                    &dpath,
-                    format!("duplicate route to {n}: already defined by route[{j}]"),
-                );
-            }
-        }
+        let dest = route_destination(cx, &p, r.destination.as_ref(), i, &mut seen);
         let vpath = format!("{p}.via");
         let v = cx.required(&vpath, r.via.as_ref(), "the gateway's IPv4 address");
         let via = cx.parse(&vpath, v, parse_ipv4);
-        let mut port = None;
-        if let Some(g) = via {
-            let nets: Vec<(usize, Ipv4Net)> = infos
-                .iter()
-                .enumerate()
-                .filter_map(|(j, x)| x.net.map(|n| (j, n)))
-                .collect();
-            match nets.iter().find(|(_, n)| n.contains(g)) {
-                Some((_, n)) if n.addr == g => {
-                    cx.err(&vpath, format!("gateway {g} is the director's own address: expected another host on that subnet"));
-                }
-                Some((j, _)) => port = Some(*j),
-                None if nets.len() == infos.len() => {
-                    let list: Vec<String> = nets
-                        .iter()
-                        .map(|(_, n)| format!("{}/{}", n.network(), n.prefix))
-                        .collect();
-                    cx.err(&vpath, format!("gateway {g} is not in any port's connected subnet: expected an address in one of {}", if list.is_empty() { "(no ports)".to_owned() } else { list.join(", ") }));
-                }
-                // Some port address is itself invalid: it is already reported.
-                None => {}
-            }
-        }
+        let port = via.and_then(|g| gateway_port(cx, &vpath, g, infos));
         if let (Some(destination), Some(via), Some(port)) = (dest, via, port) {
             out.push(Route {
                 destination,
@@ -349,6 +303,63 @@ pub(super) fn validate_routes(cx: &mut Ctx, raw: &[RawRoute], infos: &[PortInfo]
         }
     }
     out
+}
+
+/// `destination`: a network address (no host bits), not routed twice.
+fn route_destination(
+    cx: &mut Ctx,
+    p: &str,
+    raw: Option<&String>,
+    i: usize,
+    seen: &mut HashMap<Ipv4Net, usize>,
+) -> Option<Ipv4Net> {
+    let dpath = format!("{p}.destination");
+    let d = cx.required(&dpath, raw, "a CIDR such as \"0.0.0.0/0\"");
+    let n = cx.parse(&dpath, d, parse_ipv4_net)?;
+    if n.has_host_bits() {
+        cx.err(
+            &dpath,
+            format!(
+                "destination '{n}' has host bits set: expected the network address {}/{}",
+                n.network(),
+                n.prefix
+            ),
+        );
+        return None;
+    }
+    if let Some(j) = seen.insert(n, i) {
+        cx.err(
+            &dpath,
+            format!("duplicate route to {n}: already defined by route[{j}]"),
+        );
+    }
+    Some(n)
+}
+
+/// The port whose connected subnet holds gateway `g` (not its own address).
+fn gateway_port(cx: &mut Ctx, vpath: &str, g: Ipv4Addr, infos: &[PortInfo]) -> Option<usize> {
+    let nets: Vec<(usize, Ipv4Net)> = infos
+        .iter()
+        .enumerate()
+        .filter_map(|(j, x)| x.net.map(|n| (j, n)))
+        .collect();
+    match nets.iter().find(|(_, n)| n.contains(g)) {
+        Some((_, n)) if n.addr == g => {
+            cx.err(vpath, format!("gateway {g} is the director's own address: expected another host on that subnet"));
+            None
+        }
+        Some((j, _)) => Some(*j),
+        None if nets.len() == infos.len() => {
+            let list: Vec<String> = nets
+                .iter()
+                .map(|(_, n)| format!("{}/{}", n.network(), n.prefix))
+                .collect();
+            cx.err(vpath, format!("gateway {g} is not in any port's connected subnet: expected an address in one of {}", if list.is_empty() { "(no ports)".to_owned() } else { list.join(", ") }));
+            None
+        }
+        // Some port address is itself invalid: it is already reported.
+        None => None,
+    }
 }
 
 #[cfg(test)]

@@ -139,14 +139,7 @@ fn validate_service(cx: &mut Ctx, p: &str, r: RawService, ports: &[PortInfo]) ->
         .sorry
         .as_ref()
         .and_then(|s| checks::sorry(cx, &format!("{p}.sorry"), s, port));
-    let quorum: u32 = cx.int(&format!("{p}.quorum"), r.quorum, 1, 0, i64::from(u32::MAX));
-    let hysteresis: u32 = cx.int(
-        &format!("{p}.hysteresis"),
-        r.hysteresis,
-        0,
-        0,
-        i64::from(u32::MAX),
-    );
+    let (quorum, hysteresis) = quorum(cx, p, r.quorum, r.hysteresis);
     let (Some(protocol), Some(vip)) = (protocol, vip) else {
         return None;
     };
@@ -169,6 +162,15 @@ fn validate_service(cx: &mut Ctx, p: &str, r: RawService, ports: &[PortInfo]) ->
         check_raw: r.check,
         sorry,
     })
+}
+
+/// `quorum` (default 1) and `hysteresis` (default 0), keepalived's.
+fn quorum(cx: &mut Ctx, p: &str, quorum: Option<i64>, hysteresis: Option<i64>) -> (u32, u32) {
+    let max = i64::from(u32::MAX);
+    (
+        cx.int(&format!("{p}.quorum"), quorum, 1, 0, max),
+        cx.int(&format!("{p}.hysteresis"), hysteresis, 0, 0, max),
+    )
 }
 
 /// The given name (checked) or `"<proto>-<vip>-<port>"`.

@@ -110,27 +110,42 @@ fn upsert_service(m: &mut Model, spec: &ServiceSpec, add: bool) -> Result<(), St
             s.persistence = persistence;
             s.ops = spec.ops;
         }
-        None => m.services.push(config::Service {
-            name: format!("{}-{}-{}", key.protocol, key.vip, key.port),
-            protocol,
-            vip: IpAddr::V4(key.vip),
-            port: key.port,
-            scheduler,
-            flags,
-            persistence,
-            ops: spec.ops,
-            method: config::Method::Dr,
-            maglev_size: 65537,
-            reals: Vec::new(),
-            quorum: 1,
-            hysteresis: 0,
-            quorum_up: None,
-            quorum_down: None,
-            check_raw: None,
-            sorry: None,
-        }),
+        None => m
+            .services
+            .push(new_service(spec, protocol, scheduler, flags, persistence)),
     }
     Ok(())
+}
+
+/// A service added at runtime: direct routing, no reals, checks or quorum
+/// commands, the file's defaults otherwise.
+fn new_service(
+    spec: &ServiceSpec,
+    protocol: config::Protocol,
+    scheduler: config::Scheduler,
+    flags: config::ServiceFlags,
+    persistence: Option<config::Persistence>,
+) -> config::Service {
+    let key = &spec.key;
+    config::Service {
+        name: format!("{}-{}-{}", key.protocol, key.vip, key.port),
+        protocol,
+        vip: IpAddr::V4(key.vip),
+        port: key.port,
+        scheduler,
+        flags,
+        persistence,
+        ops: spec.ops,
+        method: config::Method::Dr,
+        maglev_size: 65537,
+        reals: Vec::new(),
+        quorum: 1,
+        hysteresis: 0,
+        quorum_up: None,
+        quorum_down: None,
+        check_raw: None,
+        sorry: None,
+    }
 }
 
 /// Scheduler flag names (`-b`) as flag bits.
