@@ -514,3 +514,34 @@ fn seven_mistakes_of_seven_kinds_in_one_pass() {
         assert!(shown.contains(needle), "'{needle}' not in:\n{shown}");
     }
 }
+
+#[test]
+fn wrong_type_of_a_required_key_is_one_error() {
+    let text = BASE.replace("name = \"ext\"", "name = 5");
+    check(
+        &text,
+        "port[0].name",
+        "name = 5",
+        "invalid type: integer `5`, expected a string",
+    );
+    let text = svc("flags = [\"flag-1\", 3]\nsorry = 7\n");
+    let e = errs(&text);
+    let got: Vec<(&str, &str)> = e
+        .iter()
+        .map(|x| (x.path.as_str(), x.message.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "service[0].flags[1]",
+                "invalid type: integer `3`, expected a string"
+            ),
+            (
+                "service[0].sorry",
+                "invalid type: integer `7`, expected a table"
+            ),
+        ],
+        "{e}"
+    );
+}
