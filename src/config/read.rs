@@ -16,7 +16,7 @@ use super::raw::*;
 struct Fields<'t, 'c, 's> {
     cx: &'c mut Ctx<'s>,
     path: String,
-    table: Option<&'t dyn TableLike>,
+    table: &'t dyn TableLike,
     known: Vec<&'static str>,
 }
 
@@ -58,7 +58,7 @@ impl<'t, 'c, 's> Fields<'t, 'c, 's> {
         Fields {
             cx,
             path: path.to_owned(),
-            table: Some(table),
+            table,
             known: Vec::new(),
         }
     }
@@ -66,7 +66,7 @@ impl<'t, 'c, 's> Fields<'t, 'c, 's> {
     /// The item at `key`, if present; records `key` as known.
     fn item(&mut self, key: &'static str) -> Option<&'t Item> {
         self.known.push(key);
-        self.table?.get(key).filter(|i| !i.is_none())
+        self.table.get(key).filter(|i| !i.is_none())
     }
 
     /// Records a type error at `path` and returns `None`.
@@ -182,8 +182,7 @@ impl<'t, 'c, 's> Fields<'t, 'c, 's> {
 
     /// Records every key of the table that was not asked for.
     fn finish(self) {
-        let Some(table) = self.table else { return };
-        for (key, _) in table.iter() {
+        for (key, _) in self.table.iter() {
             if !self.known.contains(&key) {
                 self.cx.err(
                     &join(&self.path, key),
