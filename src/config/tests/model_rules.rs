@@ -89,3 +89,19 @@ fn vip_thresholds_persistence_and_timeouts() {
     m.timeouts.udp = Duration::from_secs(3_000_000);
     assert_eq!(one_error(&m).0, "timeouts.udp");
 }
+
+#[test]
+fn a_real_added_at_runtime_gets_the_service_check() {
+    let m = model(&real(
+        "[service.check]\ntype = \"http\"\npath = \"/health\"\n",
+        "  [service.real.check]\n  path = \"/own\"\n",
+    ));
+    let s = &m.services[0];
+    let inherited = crate::config::real_check(s, None).expect("the service's check");
+    assert_eq!(
+        inherited.kind,
+        crate::config::check_def::CheckKind::http_get("/health")
+    );
+    let own = s.reals[0].check_raw.as_ref();
+    assert_eq!(crate::config::real_check(s, own), s.reals[0].check);
+}
