@@ -17,8 +17,8 @@
 use super::health::HealthMgr;
 use super::proto::*;
 use super::rates::Estimator;
-use super::topology::{self, Registry};
 use crate::config::{self, Model};
+use crate::datapath::topology::{self, Registry};
 use crate::datapath::{Counters, Snapshot};
 use crate::packet::ethernet::MacAddr;
 use crate::worker::{self, Mailbox, Published};

@@ -111,8 +111,19 @@ impl Lb {
         timeouts: conn::Timeouts,
         seed: u64,
     ) -> Result<Lb, conn::TableError> {
+        Self::with_page_advice(capacity, timeouts, seed, conn::no_advice)
+    }
+
+    /// Same, the table's memory shown to `advice` before it is first
+    /// written (the worker passes `dpdk::advise_huge_pages`).
+    pub fn with_page_advice(
+        capacity: usize,
+        timeouts: conn::Timeouts,
+        seed: u64,
+        advice: conn::PageAdvice,
+    ) -> Result<Lb, conn::TableError> {
         Ok(Lb {
-            conns: ConnTable::with_seed(capacity, timeouts, seed)?,
+            conns: ConnTable::with_advice(capacity, timeouts, seed, advice)?,
             states: Vec::new(),
             loads: Vec::new(),
             generation: u64::MAX,

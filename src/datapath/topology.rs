@@ -3,10 +3,10 @@
 //! or real that stays (same protocol/VIP/port, same address/port) keeps its
 //! id across reloads, so its connections stay bound; one that is removed
 //! and re-added gets its old id back (IPVS's dest trash).
+use super::service::{Method, Persist, RealView, ServiceView, Services};
+use super::{HaView, LbOptions, PortView, RouteView, Snapshot, MAX_REALS};
 use crate::config::{self, Model};
 use crate::conn::Timeouts;
-use crate::datapath::service::{Method, Persist, RealView, ServiceView, Services};
-use crate::datapath::{LbOptions, PortView, RouteView, Snapshot, MAX_REALS};
 use crate::packet::ethernet::MacAddr;
 use crate::sched::{Dest, Flags, Kind, Table};
 use crate::types::PortId;
@@ -241,7 +241,7 @@ pub fn build(
             tcp_fin: m.timeouts.tcp_fin.as_secs() as u32,
             udp: m.timeouts.udp.as_secs() as u32,
         },
-        ha: crate::datapath::HaView {
+        ha: HaView {
             enabled: m.ha.is_some(),
             active: m.ha.is_none() || ov.active,
             vrid: m.ha.as_ref().map_or(0, |h| h.vrid),
