@@ -6,6 +6,7 @@
 //! that registry wants to own the counters, and ours live in the workers.
 use super::runtime::Runtime;
 use crate::datapath::DropReason;
+use crate::dpdk::port::PortStats;
 use crate::dpdk::{Mempool, Port};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -44,6 +45,14 @@ impl Exp {
 
 /// Render every metric.
 pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String {
+    let stats: Vec<(String, crate::dpdk::port::PortStats)> =
+        ports.iter().map(|(n, p)| (n.clone(), p.stats())).collect();
+    render_text(rt, &stats, pool.in_use())
+}
+
+/// The exposition for `rt`, with the ports' stats and the mempool's mbufs
+/// in use as read from DPDK.
+pub(super) fn render_text(rt: &Runtime, stats: &[(String, PortStats)], in_use: u32) -> String {
     let mut e = Exp(String::with_capacity(16 * 1024));
     let snap = rt.snapshot();
     // One row per real of every service, from the workers' raw counters
@@ -335,11 +344,9 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
             |s| s.rx_nombuf,
         ),
     ];
-    let stats: Vec<(String, crate::dpdk::port::PortStats)> =
-        ports.iter().map(|(n, p)| (n.clone(), p.stats())).collect();
     for (name, help, get) in port_families {
         e.family(name, "counter", help);
-        for (n, s) in &stats {
+        for (n, s) in stats {
             e.sample(name, &[("port", n)], get(s));
         }
     }
@@ -348,7 +355,7 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
         "gauge",
         "Mbufs currently allocated from the packet mempool.",
     );
-    e.sample("lvsd_mempool_in_use", &[], u64::from(pool.in_use()));
+    e.sample("lvsd_mempool_in_use", &[], u64::from(in_use));
     e.family(
         "lvsd_snapshot_generation",
         "gauge",

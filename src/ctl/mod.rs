@@ -10,3 +10,6 @@ pub mod rates;
 pub mod runtime;
 pub mod server;
 pub mod signals;
+
+#[cfg(test)]
+mod tests_metrics;
