@@ -1,7 +1,7 @@
 //! Load balancing on one worker: connection lookup, scheduling (with
 //! persistence templates and one-packet scheduling), the IPVS state
 //! machine, and forwarding by NAT, DR or TUN; NAT replies; ICMP errors about
-//! connections. Follows `ip_vs_in`/`ip_vs_out` (reference §1–§4).
+//! connections. Follows `ip_vs_in`/`ip_vs_out` in the kernel's `ip_vs_core.c`.
 //!
 //! Invariants:
 //! - The worker owns its [`ConnTable`]; per-real loads (`loads`) mirror
@@ -735,8 +735,9 @@ impl Lb {
     }
 
     /// An ICMP error (`p.inner` set) about a connection: relay and rewrite
-    /// (reference §2.4). `to_vip`: the outer destination is a VIP (client
-    /// side); otherwise it comes from the real side towards the client.
+    /// (`ip_vs_in_icmp`/`ip_vs_out_icmp` in `ip_vs_core.c`). `to_vip`: the
+    /// outer destination is a VIP (client side); otherwise it comes from the
+    /// real side towards the client.
     #[allow(clippy::too_many_arguments)]
     pub fn icmp_error<F: Frame, A: FrameAlloc<Frame = F>>(
         &mut self,
