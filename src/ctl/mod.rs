@@ -10,6 +10,3 @@ pub mod rates;
 pub mod runtime;
 pub mod server;
 pub mod signals;
-
-#[cfg(test)]
-mod tests_metrics;
