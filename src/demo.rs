@@ -24,6 +24,32 @@ pub fn run() -> anyhow::Result<()> {
         real_addr(2)
     );
     let mut lab = Lab::new(1, 3)?;
+    let client = start_servers(&mut lab)?;
+    println!("== lvsd on the embedded configuration (conf/nat-web.toml): VIP 198.18.0.100:80, NAT, wrr, weights 3:2:1");
+    let config = CONFIG.replace(
+        "lcores = \"0-1\"",
+        "lcores = \"0-1\"\nfile_prefix = \"lvsd-demo\"",
+    );
+    lab.start_lvsd(&exe, &config)?;
+    send_traffic(&lab, &client)?;
+    show_connections(&lab)?;
+    let code = lab.stop_lvsd();
+    println!("== lvsd stopped (exit code {code:?}); its counters:");
+    for line in lab
+        .tb
+        .log("lvsd")
+        .lines()
+        .filter(|l| l.contains("counters") || l.contains("mempool"))
+    {
+        println!("  {}", line.trim());
+    }
+    println!("== tearing the lab down");
+    Ok(())
+}
+
+/// Write the tools into the lab's directory and start an HTTP server in
+/// each real server's namespace; returns the client tool's path.
+fn start_servers(lab: &mut Lab) -> anyhow::Result<String> {
     let server = lab.tb.dir.join("server.py");
     let client = lab.tb.dir.join("client.py");
     std::fs::write(&server, SERVER)?;
@@ -46,12 +72,11 @@ pub fn run() -> anyhow::Result<()> {
             anyhow::bail!("HTTP server on {} did not start", real_addr(i));
         }
     }
-    println!("== lvsd on the embedded configuration (conf/nat-web.toml): VIP 198.18.0.100:80, NAT, wrr, weights 3:2:1");
-    let config = CONFIG.replace(
-        "lcores = \"0-1\"",
-        "lcores = \"0-1\"\nfile_prefix = \"lvsd-demo\"",
-    );
-    lab.start_lvsd(&exe, &config)?;
+    Ok(client)
+}
+
+/// From the client: a ping to the VIP, then 600 HTTP requests through it.
+fn send_traffic(lab: &Lab, client: &str) -> anyhow::Result<()> {
     let c = lab.clients[0].clone();
     let (ok, out, _) = lab.tb.exec(
         &c,
@@ -71,49 +96,44 @@ pub fn run() -> anyhow::Result<()> {
     let out = lab.tb.exec_ok(
         &c,
         "python3",
-        &[&client, "http", "198.18.0.100", "80", "600"],
+        &[client, "http", "198.18.0.100", "80", "600"],
     )?;
     println!(
         "answers per real server (JSON from the client): {}",
         out.trim()
     );
+    Ok(())
+}
 
-    if let Some(pid) = lab.tb.pid("lvsd") {
-        crate::testbed::signal(pid, libc::SIGUSR1)?;
-        Testbed::wait_for(Duration::from_secs(3), || {
-            lab.tb.log("lvsd").contains(" entries (")
-        });
-        let log = lab.tb.log("lvsd");
-        let table: Vec<&str> = log
-            .lines()
-            .skip_while(|l| !l.starts_with("IPVS connection entries"))
-            .take_while(|l| !l.starts_with("-- "))
-            .collect();
-        println!(
-            "== lvsd connection table (ipvsadm -Lnc format, first 8 of {} entries):",
-            table.len().saturating_sub(2)
-        );
-        for l in table.iter().take(10) {
-            println!("  {l}");
-        }
-        let mut per_real = std::collections::BTreeMap::new();
-        for l in table.iter().skip(2) {
-            if let Some(dest) = l.split_whitespace().last() {
-                *per_real.entry(dest.to_string()).or_insert(0) += 1;
-            }
-        }
-        println!("  entries per real server: {per_real:?}");
-    }
-    let code = lab.stop_lvsd();
-    println!("== lvsd stopped (exit code {code:?}); its counters:");
-    for line in lab
-        .tb
-        .log("lvsd")
+/// lvsd's connection table (SIGUSR1 dumps it to its log): the first
+/// entries and the count per real server.
+fn show_connections(lab: &Lab) -> anyhow::Result<()> {
+    let Some(pid) = lab.tb.pid("lvsd") else {
+        return Ok(());
+    };
+    crate::testbed::signal(pid, libc::SIGUSR1)?;
+    Testbed::wait_for(Duration::from_secs(3), || {
+        lab.tb.log("lvsd").contains(" entries (")
+    });
+    let log = lab.tb.log("lvsd");
+    let table: Vec<&str> = log
         .lines()
-        .filter(|l| l.contains("counters") || l.contains("mempool"))
-    {
-        println!("  {}", line.trim());
+        .skip_while(|l| !l.starts_with("IPVS connection entries"))
+        .take_while(|l| !l.starts_with("-- "))
+        .collect();
+    println!(
+        "== lvsd connection table (ipvsadm -Lnc format, first 8 of {} entries):",
+        table.len().saturating_sub(2)
+    );
+    for l in table.iter().take(10) {
+        println!("  {l}");
     }
-    println!("== tearing the lab down");
+    let mut per_real = std::collections::BTreeMap::new();
+    for l in table.iter().skip(2) {
+        if let Some(dest) = l.split_whitespace().last() {
+            *per_real.entry(dest.to_string()).or_insert(0) += 1;
+        }
+    }
+    println!("  entries per real server: {per_real:?}");
     Ok(())
 }

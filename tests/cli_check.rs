@@ -83,3 +83,59 @@ fn unknown_key_is_an_error() {
     assert_eq!(code, 1);
     assert!(out.contains("turbo") && out.contains("line 3"), "{out}");
 }
+
+#[test]
+fn seven_mistakes_of_seven_kinds_in_one_run() {
+    // A wrong type, an unknown key, a duplicate port name, a bad CIDR, a
+    // bad listen address, an unknown scheduler, a negative weight.
+    let text = r#"[dpdk]
+lcores = "0-1"
+burst = "many"
+
+[[port]]
+name = "ext"
+device = "net_af_packet0,iface=lv-ext"
+address = "198.18.0.1/24"
+speed = 100
+
+[[port]]
+name = "ext"
+device = "net_af_packet1,iface=lv-int"
+address = "198.18.1.1/33"
+
+[metrics]
+listen = "localhost"
+
+[[service]]
+protocol = "tcp"
+vip = "198.18.0.100"
+port = 80
+scheduler = "fastest"
+
+  [[service.real]]
+  address = "198.18.1.11"
+  weight = -1
+"#;
+    let p = std::env::temp_dir().join(format!("lvsd-seven-{}.toml", std::process::id()));
+    std::fs::write(&p, text).unwrap();
+    let (code, out) = check(&p);
+    let _ = std::fs::remove_file(&p);
+    assert_eq!(code, 1, "{out}");
+    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error:")).collect();
+    let expected = [
+        "error: dpdk.burst (line 3): invalid type: string \"many\", expected an integer",
+        "error: port[0].speed (line 9): unknown key `speed`",
+        "error: port[1].name (line 12): duplicate port name 'ext'",
+        "error: port[1].address (line 14): invalid IPv4 prefix '198.18.1.1/33'",
+        "error: metrics.listen (line 17): invalid listen address 'localhost'",
+        "error: service[0].scheduler (line 23): unknown scheduler 'fastest'",
+        "error: service[0].real[0].weight (line 27): invalid value -1",
+    ];
+    assert_eq!(errors.len(), expected.len(), "{out}");
+    for (got, want) in errors.iter().zip(expected) {
+        assert!(
+            got.starts_with(want),
+            "got {got:?}, want {want:?}...\n{out}"
+        );
+    }
+}

@@ -17,7 +17,7 @@ fn telemetry_and_dumpcap_attach() {
         return;
     }
     if !common::hugepages_available() {
-        eprintln!("skipping: no hugepages reserved (deploy/setup.sh reserves them)");
+        common::skip("no hugepages reserved (deploy/setup.sh reserves them)");
         return;
     }
     let mut l = Lab::new(1, 0).expect("lab");

@@ -7,7 +7,7 @@ mod lab;
 use lab::*;
 #[path = "common/ha.rs"]
 mod ha;
-use ha::now;
+use ha::{now, write_key};
 use lvsd::testbed::lab::Lab;
 use lvsd::testbed::Testbed;
 use std::time::Duration;
@@ -44,7 +44,7 @@ fn dr_failover_keeps_every_established_connection() {
     let mut l = Lab::new(1, 0).expect("lab");
     let dirb = l.add_director("dirb").expect("second director");
     let key = l.tb.dir.join("ha.key");
-    std::fs::write(&key, "0123456789abcdef0123456789abcdef\n").unwrap();
+    write_key(&key, "0123456789abcdef0123456789abcdef\n");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/realserver.sh");
     for i in 0..2 {
         let ns = l

@@ -8,6 +8,8 @@ mod lab;
 use lab::*;
 #[path = "common/ha.rs"]
 mod ha;
+#[path = "common/readme.rs"]
+mod readme;
 use ha::*;
 use lvsd::testbed::Testbed;
 use std::time::Duration;
@@ -33,7 +35,7 @@ fn control_link_cut_wrong_key_and_bulk_sync() {
     assert_eq!(u.errors, 0, "{u:?}");
     // A backup with the wrong key is refused and gets nothing.
     let bad = l.tb.dir.join("bad.key");
-    std::fs::write(&bad, "ffffffffffffffffffffffffffffffff\n").unwrap();
+    write_key(&bad, "ffffffffffffffffffffffffffffffff\n");
     let cfg_bad = config(&l, 'b', &bad);
     l.start_lvsd_in("lvsd-bad", &dirb, LVSD, &cfg_bad)
         .expect("lvsd bad");
@@ -85,6 +87,20 @@ fn control_link_cut_wrong_key_and_bulk_sync() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
+    // Every HA metric family the README names is exported by a director with `[ha]`.
+    let body =
+        l.tb.exec_ok(&dirb, "curl", &["-sf", "http://127.0.0.1:9520/metrics"])
+            .unwrap_or_default();
+    for name in readme::metric_names()
+        .iter()
+        .filter(|n| n.starts_with("lvsd_ha_"))
+    {
+        assert!(
+            body.lines()
+                .any(|x| x.starts_with(&format!("# TYPE {name} "))),
+            "README names {name}, which an HA director does not export"
+        );
+    }
     let burst_n = std::env::var("LVSD_HA_BURST").unwrap_or_else(|_| "2000".into());
     let before = metric(&dirb, "lvsd_ha_sync_records_received_total");
     let t0 = now();

@@ -242,6 +242,57 @@ fn ipvsadm_commands_and_exact_listing() {
     .unwrap();
     assert!(!refused, "a non-root user must be refused");
     assert!(err.to_lowercase().contains("permission denied"), "{err}");
+    socket_discovery(&l, &zeroed);
+}
+
+/// lvsadm finds the socket as the README says: `--socket`, `$LVSD_SOCKET`,
+/// the `[control] socket` of `--config FILE` (or a leading `-c FILE`), then
+/// the default.
+fn socket_discovery(l: &Lab, stats: &str) {
+    let cfg = l.tb.dir.join("lvsd.toml").to_string_lossy().to_string();
+    let run_env = |env: Option<&str>, args: &[&str]| {
+        let mut c = std::process::Command::new(LVSADM);
+        c.args(args).env_remove("LVSD_SOCKET");
+        if let Some(v) = env {
+            c.env("LVSD_SOCKET", v);
+        }
+        let o = c.output().expect("run lvsadm");
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let listing = |o: (bool, String, String)| {
+        assert!(o.0, "lvsadm failed: {}{}", o.1, o.2);
+        o.1
+    };
+    let want = listing(run_env(
+        None,
+        &["--socket", &l.socket().to_string_lossy(), "-Ln", "--stats"],
+    ));
+    assert_eq!(want, stats);
+    assert_eq!(
+        listing(run_env(None, &["--config", &cfg, "-Ln", "--stats"])),
+        want
+    );
+    assert_eq!(
+        listing(run_env(None, &["-c", &cfg, "-Ln", "--stats"])),
+        want
+    );
+    let sock = l.socket().to_string_lossy().to_string();
+    assert_eq!(listing(run_env(Some(&sock), &["-Ln", "--stats"])), want);
+    // $LVSD_SOCKET wins over the file; --socket wins over both.
+    let (ok, _, err) = run_env(Some("/nonexistent/lvsd.sock"), &["--config", &cfg, "-Ln"]);
+    assert!(!ok && err.contains("/nonexistent/lvsd.sock"), "{err}");
+    let o = run_env(
+        Some("/nonexistent/lvsd.sock"),
+        &["--socket", &sock, "-Ln", "--stats"],
+    );
+    assert_eq!(listing(o), want);
+    // Without any of them: the default path, named in the error.
+    let (ok, _, err) = run_env(None, &["-Ln"]);
+    assert!(ok || err.contains("/run/lvsd/lvsd.sock"), "{err}");
 }
 
 #[test]

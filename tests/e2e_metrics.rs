@@ -4,6 +4,8 @@
 mod common;
 #[path = "common/lab.rs"]
 mod lab;
+#[path = "common/readme.rs"]
+mod readme;
 use lab::*;
 use lvsd::testbed::lab::{real_addr, Lab};
 use lvsd::testbed::Testbed;
@@ -84,6 +86,25 @@ fn prometheus_scrapes_lvsd() {
         )
         .unwrap();
     assert!(check.0, "promtool check metrics: {}{}", check.1, check.2);
+
+    // The README lists exactly the metric families lvsd exports.
+    let exported: std::collections::BTreeSet<String> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    let documented = readme::metric_names();
+    let undocumented: Vec<_> = exported.difference(&documented).collect();
+    // The HA families exist only with `[ha]`: e2e_ha_sync holds those.
+    let unexported: Vec<_> = documented
+        .difference(&exported)
+        .filter(|n| !n.starts_with("lvsd_ha_"))
+        .collect();
+    assert!(
+        undocumented.is_empty() && unexported.is_empty(),
+        "README misses metrics {undocumented:?} and names unexported {unexported:?}"
+    );
 
     // Every metric the Grafana dashboard and the scrape config name exists.
     let dash: serde_json::Value = serde_json::from_str(

@@ -8,8 +8,9 @@
 //! lvsadm [--socket PATH] show status|health
 //! lvsadm [--socket PATH] explain tcp|udp CLIENT:PORT VIP:PORT
 //! ```
-//! The socket is `--socket PATH`, else `$LVSD_SOCKET`, else
-//! `/run/lvsd/lvsd.sock`.
+//! The socket is `--socket PATH`, else `$LVSD_SOCKET`, else the `[control]
+//! socket` of the configuration given with `--config FILE` (or a leading
+//! `-c FILE`), else `/run/lvsd/lvsd.sock`.
 use lvsd::ctl::proto::*;
 use lvsd::ctl::server::request;
 use lvsd::ipvsadm::{self, Command, ErrorKind, ListOpts, SvcId};
@@ -270,23 +271,58 @@ fn own_verb(sock: &Path, args: &[String]) -> ExitCode {
     }
 }
 
-fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut sock = std::env::var_os("LVSD_SOCKET")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
+/// Takes lvsadm's own `--socket PATH` / `--config FILE` (or a leading
+/// `-c FILE`) out of `args` and returns the control socket: `--socket`, else
+/// `$LVSD_SOCKET`, else the configuration's `[control] socket`, else the
+/// default.
+fn socket_path(args: &mut Vec<String>) -> Result<PathBuf, String> {
+    let mut sock = None;
+    let mut config = None;
+    if args.first().is_some_and(|a| a == "-c") && args.len() > 1 {
+        config = Some(PathBuf::from(args.remove(1)));
+        args.remove(0);
+    }
     let mut i = 0;
     while i < args.len() {
-        if args[i] == "--socket" && i + 1 < args.len() {
-            sock = PathBuf::from(args.remove(i + 1));
-            args.remove(i);
-        } else if let Some(p) = args[i].strip_prefix("--socket=") {
-            sock = PathBuf::from(p);
-            args.remove(i);
-        } else {
+        let (flag, inline) = match args[i].split_once('=') {
+            Some((f, v)) if f == "--socket" || f == "--config" => {
+                (f.to_string(), Some(v.to_string()))
+            }
+            _ => (args[i].clone(), None),
+        };
+        if flag != "--socket" && flag != "--config" {
             i += 1;
+            continue;
+        }
+        let value = match inline {
+            Some(v) => v,
+            None if i + 1 < args.len() => args.remove(i + 1),
+            None => return Err(format!("lvsadm: {flag} needs a value")),
+        };
+        args.remove(i);
+        if flag == "--socket" {
+            sock = Some(PathBuf::from(value));
+        } else {
+            config = Some(PathBuf::from(value));
         }
     }
+    if let Some(s) = sock.or_else(|| std::env::var_os("LVSD_SOCKET").map(PathBuf::from)) {
+        return Ok(s);
+    }
+    match config {
+        Some(file) => lvsd::config::load_file(&file)
+            .map(|m| m.control.socket)
+            .map_err(|e| format!("lvsadm: {}: {e}", file.display())),
+        None => Ok(PathBuf::from(DEFAULT_SOCKET)),
+    }
+}
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let sock = match socket_path(&mut args) {
+        Ok(s) => s,
+        Err(e) => return die(2, e),
+    };
     match args.first().map(String::as_str) {
         Some("reload" | "save-config" | "show" | "explain") => own_verb(&sock, &args),
         _ => run_ipvsadm(&sock, &args),

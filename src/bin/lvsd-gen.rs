@@ -9,7 +9,8 @@
 //! Every loop is bounded by `--duration` (and `--count`); SIGINT ends the
 //! current phase early. See `perf/README.md`.
 use clap::Parser;
-use lvsd::dpdk::{self, mbuf::free_bulk, port::PortSetup, Eal, Mbuf, Mempool, Port};
+use lvsd::dpdk::port::{PortSetup, PortStats};
+use lvsd::dpdk::{self, mbuf::free_bulk, Eal, Mbuf, Mempool, Port};
 use lvsd::frame::Frame;
 use lvsd::perfgen::{
     self, json_line, read_stamp, FlowMix, FrameSpec, LatHist, Pacer, PhaseStats, Protocol,
@@ -303,8 +304,19 @@ fn us(cycles: Option<u64>, hz: u64) -> String {
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    let a = Args::parse();
+/// The measured phase's outcome.
+struct Measured {
+    /// The rate the phase aimed at (0: full speed).
+    rate: u64,
+    /// The full-speed probe before it (`--rate-of-max`).
+    probe: Option<PhaseStats>,
+    stats: PhaseStats,
+    hist: LatHist,
+}
+
+/// The options' ranges and combinations; the protocol and whether the
+/// order is random.
+fn check_args(a: &Args) -> anyhow::Result<(Protocol, bool)> {
     let Some(proto) = Protocol::from_name(&a.proto) else {
         anyhow::bail!("--proto {}: tcp or udp", a.proto)
     };
@@ -339,32 +351,33 @@ fn main() -> anyhow::Result<()> {
     if a.burst == 0 || a.burst > 512 {
         anyhow::bail!("--burst must be within 1..=512");
     }
-    let port_name = match &a.port {
-        Some(p) => p.clone(),
-        None => a
-            .eal
-            .iter()
-            .zip(a.eal.iter().skip(1))
-            .find(|(k, _)| *k == "--vdev")
-            .map(|(_, v)| v.split(',').next().unwrap_or_default().to_string())
-            .or_else(|| {
-                a.eal
-                    .iter()
-                    .find_map(|x| x.strip_prefix("--vdev="))
-                    .map(|v| v.split(',').next().unwrap_or_default().to_string())
-            })
-            .ok_or_else(|| anyhow::anyhow!("--port or an EAL --vdev is needed"))?,
-    };
-    let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+    Ok((proto, random_order))
+}
 
-    let eal = Eal::init(&a.eal)?;
-    let hz = eal.tsc_hz();
-    let pool = Arc::new(Mempool::new("gen_pool", a.mbufs, 256, -1)?);
+/// `--port`, else the device of the first EAL `--vdev`.
+fn port_name(a: &Args) -> anyhow::Result<String> {
+    if let Some(p) = &a.port {
+        return Ok(p.clone());
+    }
+    a.eal
+        .iter()
+        .zip(a.eal.iter().skip(1))
+        .find(|(k, _)| *k == "--vdev")
+        .map(|(_, v)| v.split(',').next().unwrap_or_default().to_string())
+        .or_else(|| {
+            a.eal
+                .iter()
+                .find_map(|x| x.strip_prefix("--vdev="))
+                .map(|v| v.split(',').next().unwrap_or_default().to_string())
+        })
+        .ok_or_else(|| anyhow::anyhow!("--port or an EAL --vdev is needed"))
+}
+
+/// Open the port and wait (at most `--link-timeout`) for its link.
+fn open_port(a: &Args, name: &str, pool: &Arc<Mempool>, stop: &AtomicBool) -> anyhow::Result<Port> {
     let port = Port::open(
         &PortSetup {
-            device_name: port_name.clone(),
+            device_name: name.to_string(),
             rx_queues: 1,
             tx_queues: 1,
             mtu: 1500,
@@ -376,54 +389,43 @@ fn main() -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
     while !port.link_up() {
         if t0.elapsed().as_secs_f64() > a.link_timeout || stop.load(Ordering::Relaxed) {
-            anyhow::bail!("link of {port_name} not up after {} s", a.link_timeout);
+            anyhow::bail!("link of {name} not up after {} s", a.link_timeout);
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    let src_mac = match &a.src_mac {
-        Some(m) => perfgen::parse_mac(m).map_err(anyhow::Error::msg)?,
-        None => port.mac(),
-    };
-    let spec = FrameSpec {
-        dst_mac: perfgen::parse_mac(&a.dst_mac).map_err(anyhow::Error::msg)?,
-        src_mac,
-        dst_ip: a.vip,
-        dst_port: a.dport,
-        proto,
-        size: a.size,
-    };
-    let tmpl = Template::new(&spec).map_err(anyhow::Error::msg)?;
-    let io = Io {
-        port: &port,
-        pool: &pool,
-        hz,
-        stop: &stop,
-    };
-    let mask = a.sample - 1;
+    Ok(port)
+}
 
-    let mut warm_st = PhaseStats::default();
-    if a.warm > 0 {
-        let mut warm_hist = LatHist::new();
-        let rate = a.warm_rate.max(1);
-        let mut ph = Phase {
-            tmpl: &tmpl,
-            mix: FlowMix::warm(a.warm),
-            rate,
-            // Twice the nominal time plus a second, at most 120 s.
-            duration_s: (2.0 * a.warm as f64 / rate as f64 + 1.0).min(120.0),
-            count: a.warm,
-            burst: a.burst,
-            pace_depth: 0,
-            sample_mask: mask,
-            drain_ms: a.drain_ms.max(200),
-        };
-        let mut no_log = SlowLog::new(None);
-        let syns = run_phase(&io, &mut ph, &mut warm_hist, &mut no_log);
-        ph.mix = FlowMix::warm_ack(a.warm);
-        let acks = run_phase(&io, &mut ph, &mut warm_hist, &mut no_log);
-        warm_st = syns.plus(&acks);
+/// `--warm` connections opened (SYN) then confirmed (ACK) before the
+/// measurement.
+fn warm_up(io: &Io, tmpl: &Template, a: &Args) -> PhaseStats {
+    if a.warm == 0 {
+        return PhaseStats::default();
     }
+    let mut warm_hist = LatHist::new();
+    let rate = a.warm_rate.max(1);
+    let mut ph = Phase {
+        tmpl,
+        mix: FlowMix::warm(a.warm),
+        rate,
+        // Twice the nominal time plus a second, at most 120 s.
+        duration_s: (2.0 * a.warm as f64 / rate as f64 + 1.0).min(120.0),
+        count: a.warm,
+        burst: a.burst,
+        pace_depth: 0,
+        sample_mask: a.sample - 1,
+        drain_ms: a.drain_ms.max(200),
+    };
+    let mut no_log = SlowLog::new(None);
+    let syns = run_phase(io, &mut ph, &mut warm_hist, &mut no_log);
+    ph.mix = FlowMix::warm_ack(a.warm);
+    let acks = run_phase(io, &mut ph, &mut warm_hist, &mut no_log);
+    syns.plus(&acks)
+}
 
+/// The measured phase (after the full-speed probe with `--rate-of-max`),
+/// its slow packets written to `--slow-log`.
+fn measure(io: &Io, tmpl: &Template, a: &Args, random_order: bool) -> anyhow::Result<Measured> {
     let syn_ppm = (a.syn_share * 1e6).round() as u32;
     let syn_base = a.flows.max(a.warm);
     let syn_space = a
@@ -436,43 +438,53 @@ fn main() -> anyhow::Result<()> {
         mix = mix.random_order();
     }
     let mut ph = Phase {
-        tmpl: &tmpl,
+        tmpl,
         mix,
         rate: a.rate,
         duration_s: a.duration,
         count: a.count,
         burst: a.burst,
         pace_depth: a.pace_depth.unwrap_or(a.burst as u64),
-        sample_mask: mask,
+        sample_mask: a.sample - 1,
         drain_ms: a.drain_ms,
     };
     let mut slow = SlowLog::new(
         a.slow_log
             .as_ref()
-            .map(|_| (a.slow_us.max(0.0) * hz as f64 / 1e6) as u64),
+            .map(|_| (a.slow_us.max(0.0) * io.hz as f64 / 1e6) as u64),
     );
     // --rate-of-max: the full-speed probe on this connection, then the
     // measured phase at the fraction of what came back.
     let mut probe: Option<PhaseStats> = None;
-    if let Some(f) = a.rate_of_max.filter(|_| !stop.load(Ordering::Relaxed)) {
+    if let Some(f) = a.rate_of_max.filter(|_| !io.stop.load(Ordering::Relaxed)) {
         ph.rate = 0;
         ph.duration_s = a.probe;
-        let p = run_phase(&io, &mut ph, &mut LatHist::new(), &mut SlowLog::new(None));
+        let p = run_phase(io, &mut ph, &mut LatHist::new(), &mut SlowLog::new(None));
         ph.rate = ((p.rx_pps() * f) as u64).max(1);
         ph.duration_s = a.duration;
         probe = Some(p);
     }
-    let st = if stop.load(Ordering::Relaxed) {
+    let stats = if io.stop.load(Ordering::Relaxed) {
         PhaseStats::default()
     } else {
-        run_phase(&io, &mut ph, &mut hist, &mut slow)
+        run_phase(io, &mut ph, &mut hist, &mut slow)
     };
     if let Some(path) = &a.slow_log {
-        slow.write(path, hz)
+        slow.write(path, io.hz)
             .map_err(|e| anyhow::anyhow!("--slow-log {}: {e}", path.display()))?;
     }
-    let ps = port.stats();
-    let line = json_line(&[
+    Ok(Measured {
+        rate: ph.rate,
+        probe,
+        stats,
+        hist,
+    })
+}
+
+/// The JSON line of results.
+fn report(a: &Args, m: &Measured, warm_st: &PhaseStats, ps: &PortStats, hz: u64) -> String {
+    let (st, hist) = (&m.stats, &m.hist);
+    json_line(&[
         ("label", a.label.clone()),
         ("proto", a.proto.clone()),
         ("size", a.size.to_string()),
@@ -480,14 +492,14 @@ fn main() -> anyhow::Result<()> {
         ("order", a.order.clone()),
         ("syn_share", a.syn_share.to_string()),
         ("warm", a.warm.to_string()),
-        ("rate_target", ph.rate.to_string()),
+        ("rate_target", m.rate.to_string()),
         (
             "rate_of_max",
             a.rate_of_max.map_or("null".into(), |f| f.to_string()),
         ),
         (
             "probe_rx_mpps",
-            probe.map_or("null".into(), |p| format!("{:.3}", p.rx_pps() / 1e6)),
+            (m.probe.as_ref()).map_or("null".into(), |p| format!("{:.3}", p.rx_pps() / 1e6)),
         ),
         ("secs", format!("{:.3}", st.secs)),
         ("tx", st.tx.to_string()),
@@ -518,8 +530,43 @@ fn main() -> anyhow::Result<()> {
         ("rx_nombuf", ps.rx_nombuf.to_string()),
         ("tsc_hz", hz.to_string()),
         ("dpdk", dpdk::version()),
-    ]);
-    println!("{line}");
+    ])
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = Args::parse();
+    let (proto, random_order) = check_args(&a)?;
+    let port_name = port_name(&a)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+
+    let eal = Eal::init(&a.eal)?;
+    let hz = eal.tsc_hz();
+    let pool = Arc::new(Mempool::new("gen_pool", a.mbufs, 256, -1)?);
+    let port = open_port(&a, &port_name, &pool, &stop)?;
+    let src_mac = match &a.src_mac {
+        Some(m) => perfgen::parse_mac(m).map_err(anyhow::Error::msg)?,
+        None => port.mac(),
+    };
+    let spec = FrameSpec {
+        dst_mac: perfgen::parse_mac(&a.dst_mac).map_err(anyhow::Error::msg)?,
+        src_mac,
+        dst_ip: a.vip,
+        dst_port: a.dport,
+        proto,
+        size: a.size,
+    };
+    let tmpl = Template::new(&spec).map_err(anyhow::Error::msg)?;
+    let io = Io {
+        port: &port,
+        pool: &pool,
+        hz,
+        stop: &stop,
+    };
+    let warm_st = warm_up(&io, &tmpl, &a);
+    let measured = measure(&io, &tmpl, &a, random_order)?;
+    println!("{}", report(&a, &measured, &warm_st, &port.stats(), hz));
     drop(port);
     let leaked = pool.in_use();
     if leaked != 0 {

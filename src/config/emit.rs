@@ -1,7 +1,6 @@
 //! Model → TOML text, the inverse of [`load`](super::load): every field is
-//! written explicitly, so `load(&emit(m)) == Ok(m)`. Used to validate
-//! runtime changes with the same rules (and messages) as the file, and to
-//! save the running configuration.
+//! written explicitly, so `load(&emit(m)) == Ok(m)`. Used to save the
+//! running configuration (`lvsadm save-config`).
 use super::model::*;
 use super::net::format_mac;
 use std::fmt::Write;
@@ -33,26 +32,57 @@ pub fn flag_names(s: &Service) -> Vec<&'static str> {
 /// The whole model as a configuration file.
 pub fn emit(m: &Model) -> String {
     let mut o = String::new();
-    let d = &m.dpdk;
+    emit_dpdk(&mut o, &m.dpdk);
+    for p in &m.ports {
+        emit_port(&mut o, p);
+    }
+    emit_neighbors_and_routes(&mut o, m);
+    emit_globals(&mut o, m);
+    if let Some(h) = &m.ha {
+        emit_ha(&mut o, h);
+    }
+    emit_management(&mut o, m);
+    for s in &m.services {
+        emit_service(&mut o, s);
+    }
+    o
+}
+
+/// `[dpdk]`
+fn emit_dpdk(o: &mut String, d: &Dpdk) {
     let lcores: Vec<String> = d.lcores.iter().map(u32::to_string).collect();
     let args: Vec<String> = d.args.iter().map(|a| q(a)).collect();
     let _ = writeln!(o, "[dpdk]\nlcores = {}\nmemory_mb = {}\nhugepages = {}\nfile_prefix = {}\nargs = [{}]\nburst = {}\nmbufs = {}\n",
         q(&lcores.join(",")), d.memory_mb, d.hugepages, q(&d.file_prefix), args.join(", "), d.burst, d.mbufs);
-    for p in &m.ports {
-        let _ = writeln!(o, "[[port]]\nname = {}\ndevice = {}\naddress = {}\nrx_queues = {}\ntx_queues = {}\nmtu = {}",
-            q(&p.name), q(p.device.as_str()), q(&p.address.to_string()), p.rx_queues, p.tx_queues, p.mtu);
-        if let Some(mac) = &p.mac {
-            let _ = writeln!(o, "mac = {}", q(&format_mac(mac)));
-        }
-        let _ = writeln!(
-            o,
-            "kernel_iface = {}",
-            q(p.kernel_iface.as_deref().unwrap_or(""))
-        );
-        let fl: Vec<String> = p.floating.iter().map(|a| q(&a.to_string())).collect();
-        let _ = writeln!(o, "floating = [{}]", fl.join(", "));
-        o.push('\n');
+}
+
+/// One `[[port]]`.
+fn emit_port(o: &mut String, p: &Port) {
+    let _ = writeln!(
+        o,
+        "[[port]]\nname = {}\ndevice = {}\naddress = {}\nrx_queues = {}\ntx_queues = {}\nmtu = {}",
+        q(&p.name),
+        q(p.device.as_str()),
+        q(&p.address.to_string()),
+        p.rx_queues,
+        p.tx_queues,
+        p.mtu
+    );
+    if let Some(mac) = &p.mac {
+        let _ = writeln!(o, "mac = {}", q(&format_mac(mac)));
     }
+    let _ = writeln!(
+        o,
+        "kernel_iface = {}",
+        q(p.kernel_iface.as_deref().unwrap_or(""))
+    );
+    let fl: Vec<String> = p.floating.iter().map(|a| q(&a.to_string())).collect();
+    let _ = writeln!(o, "floating = [{}]", fl.join(", "));
+    o.push('\n');
+}
+
+/// `[[neighbor]]` and `[[route]]`.
+fn emit_neighbors_and_routes(o: &mut String, m: &Model) {
     for n in &m.neighbors {
         let port = m.ports.get(n.port).map_or("", |p| p.name.as_str());
         let _ = writeln!(
@@ -71,6 +101,10 @@ pub fn emit(m: &Model) -> String {
             q(&r.via.to_string())
         );
     }
+}
+
+/// `[arp]`, `[log]`, `[timeouts]` and `[conn]`.
+fn emit_globals(o: &mut String, m: &Model) {
     let _ = writeln!(
         o,
         "[arp]\ntimeout_s = {}\nretry_ms = {}\npending = {}\n",
@@ -97,34 +131,40 @@ pub fn emit(m: &Model) -> String {
     );
     let _ = writeln!(o, "[conn]\ncapacity = {}\nexpire_nodest_conn = {}\nexpire_quiescent_template = {}\nsloppy_tcp = {}\n",
         m.conn.capacity, m.conn.expire_nodest_conn, m.conn.expire_quiescent_template, m.conn.sloppy_tcp);
-    if let Some(h) = &m.ha {
-        let _ = writeln!(
-            o,
-            "[ha]\nnode = {}\npriority = {}\npreempt = {}\npreempt_delay_ms = {}\npeer = {}\nlisten = {}\nkey_file = {}\ninterval_ms = {}\ndead_interval_ms = {}\nvrid = {}\ngarp = {{ repeat = {}, delay_ms = {} }}\n",
-            q(&h.node),
-            h.priority,
-            h.preempt,
-            h.preempt_delay.as_millis(),
-            q(&h.peer.to_string()),
-            q(&h.listen.to_string()),
-            q(&h.key_file.to_string_lossy()),
-            h.interval.as_millis(),
-            h.dead_interval.as_millis(),
-            h.vrid,
-            h.garp.repeat,
-            h.garp.delay.as_millis()
-        );
-        for (k, v) in [
-            ("notify_active", &h.notify_active),
-            ("notify_backup", &h.notify_backup),
-            ("notify_fault", &h.notify_fault),
-        ] {
-            if let Some(c) = v {
-                let _ = writeln!(o, "{k} = {}", q(c));
-            }
+}
+
+/// `[ha]`.
+fn emit_ha(o: &mut String, h: &super::ha::Ha) {
+    let _ = writeln!(
+        o,
+        "[ha]\nnode = {}\npriority = {}\npreempt = {}\npreempt_delay_ms = {}\npeer = {}\nlisten = {}\nkey_file = {}\ninterval_ms = {}\ndead_interval_ms = {}\nvrid = {}\ngarp = {{ repeat = {}, delay_ms = {} }}\n",
+        q(&h.node),
+        h.priority,
+        h.preempt,
+        h.preempt_delay.as_millis(),
+        q(&h.peer.to_string()),
+        q(&h.listen.to_string()),
+        q(&h.key_file.to_string_lossy()),
+        h.interval.as_millis(),
+        h.dead_interval.as_millis(),
+        h.vrid,
+        h.garp.repeat,
+        h.garp.delay.as_millis()
+    );
+    for (k, v) in [
+        ("notify_active", &h.notify_active),
+        ("notify_backup", &h.notify_backup),
+        ("notify_fault", &h.notify_fault),
+    ] {
+        if let Some(c) = v {
+            let _ = writeln!(o, "{k} = {}", q(c));
         }
-        o.push('\n');
     }
+    o.push('\n');
+}
+
+/// `[control]` and `[metrics]`.
+fn emit_management(o: &mut String, m: &Model) {
     let _ = writeln!(
         o,
         "[control]\nsocket = {}\n",
@@ -138,46 +178,47 @@ pub fn emit(m: &Model) -> String {
             let _ = writeln!(o, "[metrics]\nenabled = false\n");
         }
     }
-    for s in &m.services {
-        let flags: Vec<String> = flag_names(s).iter().map(|f| q(f)).collect();
-        let _ = writeln!(o, "[[service]]\nname = {}\nprotocol = {}\nvip = {}\nport = {}\nscheduler = {}\nflags = [{}]\nops = {}\nmethod = {}\nmaglev_size = {}",
-            q(&s.name), q(s.protocol.as_str()), q(&s.vip.to_string()), s.port, q(s.scheduler.as_str()), flags.join(", "), s.ops, q(s.method.as_str()), s.maglev_size);
-        if let Some(p) = &s.persistence {
-            let _ = writeln!(
-                o,
-                "persistence = {{ timeout = {}, netmask = {} }}",
-                p.timeout.as_secs(),
-                q(&p.netmask.to_string())
-            );
-        }
-        let _ = writeln!(o, "quorum = {}\nhysteresis = {}", s.quorum, s.hysteresis);
-        if let Some(c) = &s.quorum_up {
-            let _ = writeln!(o, "quorum_up = {}", q(c));
-        }
-        if let Some(c) = &s.quorum_down {
-            let _ = writeln!(o, "quorum_down = {}", q(c));
-        }
-        o.push('\n');
-        if let Some(c) = &s.check_raw {
-            let _ = writeln!(o, "  [service.check]\n{}", super::check::emit(c));
-        }
-        if let Some(so) = &s.sorry {
-            let _ = writeln!(
-                o,
-                "  [service.sorry]\n  address = {}\n  port = {}\n",
-                q(&so.address.to_string()),
-                so.port
-            );
-        }
-        for r in &s.reals {
-            let _ = writeln!(o, "  [[service.real]]\n  address = {}\n  port = {}\n  weight = {}\n  method = {}\n  upper_threshold = {}\n  lower_threshold = {}\n",
-                q(&r.address.to_string()), r.port, r.weight, q(r.method.as_str()), r.upper_threshold, r.lower_threshold);
-            if let Some(c) = &r.check_raw {
-                let _ = writeln!(o, "  [service.real.check]\n{}", super::check::emit(c));
-            }
+}
+
+/// One `[[service]]` with its check, sorry server and reals.
+fn emit_service(o: &mut String, s: &Service) {
+    let flags: Vec<String> = flag_names(s).iter().map(|f| q(f)).collect();
+    let _ = writeln!(o, "[[service]]\nname = {}\nprotocol = {}\nvip = {}\nport = {}\nscheduler = {}\nflags = [{}]\nops = {}\nmethod = {}\nmaglev_size = {}",
+        q(&s.name), q(s.protocol.as_str()), q(&s.vip.to_string()), s.port, q(s.scheduler.as_str()), flags.join(", "), s.ops, q(s.method.as_str()), s.maglev_size);
+    if let Some(p) = &s.persistence {
+        let _ = writeln!(
+            o,
+            "persistence = {{ timeout = {}, netmask = {} }}",
+            p.timeout.as_secs(),
+            q(&p.netmask.to_string())
+        );
+    }
+    let _ = writeln!(o, "quorum = {}\nhysteresis = {}", s.quorum, s.hysteresis);
+    if let Some(c) = &s.quorum_up {
+        let _ = writeln!(o, "quorum_up = {}", q(c));
+    }
+    if let Some(c) = &s.quorum_down {
+        let _ = writeln!(o, "quorum_down = {}", q(c));
+    }
+    o.push('\n');
+    if let Some(c) = &s.check_raw {
+        let _ = writeln!(o, "  [service.check]\n{}", super::checks::emit(c));
+    }
+    if let Some(so) = &s.sorry {
+        let _ = writeln!(
+            o,
+            "  [service.sorry]\n  address = {}\n  port = {}\n",
+            q(&so.address.to_string()),
+            so.port
+        );
+    }
+    for r in &s.reals {
+        let _ = writeln!(o, "  [[service.real]]\n  address = {}\n  port = {}\n  weight = {}\n  method = {}\n  upper_threshold = {}\n  lower_threshold = {}\n",
+            q(&r.address.to_string()), r.port, r.weight, q(r.method.as_str()), r.upper_threshold, r.lower_threshold);
+        if let Some(c) = &r.check_raw {
+            let _ = writeln!(o, "  [service.real.check]\n{}", super::checks::emit(c));
         }
     }
-    o
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `[ha]`: the active/backup pair (peer link, roles, adverts, sync).
-use super::raw::RawHa;
-use super::validate::Ctx;
+use super::ctx::Ctx;
+use super::raw::{RawGarp, RawHa};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,7 +37,7 @@ pub struct Ha {
 
 fn addr(cx: &mut Ctx, path: &str, v: Option<&str>) -> Option<SocketAddr> {
     let Some(s) = v else {
-        cx.err(path, "missing key: an address such as \"198.18.9.2:5511\"");
+        cx.missing(path, "missing key: an address such as \"198.18.9.2:5511\"");
         return None;
     };
     match s.parse::<SocketAddr>() {
@@ -53,62 +53,25 @@ fn addr(cx: &mut Ctx, path: &str, v: Option<&str>) -> Option<SocketAddr> {
 }
 
 pub(super) fn validate(cx: &mut Ctx, r: &RawHa) -> Option<Ha> {
-    let node = match r.node.as_deref() {
-        Some(n) if !n.is_empty() && n.len() <= 64 && !n.contains(char::is_whitespace) => {
-            n.to_string()
-        }
-        Some(n) => {
-            cx.err(
-                "ha.node",
-                format!("invalid node name '{n}': expected 1..=64 characters without spaces"),
-            );
-            String::new()
-        }
-        None => {
-            cx.err(
-                "ha.node",
-                "missing key: this director's name, e.g. \"lvs-a\"",
-            );
-            String::new()
-        }
-    };
+    let node = node_name(cx, r.node.as_deref());
     let priority: u8 = cx.int("ha.priority", r.priority, 100, 1, 254);
     let peer = addr(cx, "ha.peer", r.peer.as_deref());
     let listen = addr(cx, "ha.listen", r.listen.as_deref());
     let key_file = match r.key_file.as_deref() {
         Some(k) => PathBuf::from(k),
         None => {
-            cx.err(
+            cx.missing(
                 "ha.key_file",
                 "missing key: a file holding the pre-shared key (at least 16 bytes)",
             );
             PathBuf::new()
         }
     };
-    let interval = Duration::from_millis(cx.int("ha.interval_ms", r.interval_ms, 100, 10, 60_000));
-    let dead_default = (interval.as_millis() as u64) * 3;
-    let dead_interval = Duration::from_millis(cx.int(
-        "ha.dead_interval_ms",
-        r.dead_interval_ms,
-        dead_default,
-        20,
-        600_000,
-    ));
-    if dead_interval <= interval {
-        cx.err("ha.dead_interval_ms", "must be longer than ha.interval_ms");
-    }
-    let garp = Garp {
-        repeat: r
-            .garp
-            .as_ref()
-            .map_or(5, |g| cx.int("ha.garp.repeat", g.repeat, 5, 1, 100)),
-        delay: Duration::from_millis(r.garp.as_ref().map_or(5000, |g| {
-            cx.int("ha.garp.delay_ms", g.delay_ms, 5000, 0, 600_000)
-        })),
-    };
+    let (interval, dead_interval) = advert_intervals(cx, r);
     let preempt_delay =
         Duration::from_millis(cx.int("ha.preempt_delay_ms", r.preempt_delay_ms, 0, 0, 1_000_000));
     let vrid: u8 = cx.int("ha.vrid", r.vrid, 51, 1, 255);
+    let garp = garp(cx, r.garp.as_ref());
     Some(Ha {
         node,
         priority,
@@ -125,6 +88,57 @@ pub(super) fn validate(cx: &mut Ctx, r: &RawHa) -> Option<Ha> {
         notify_backup: r.notify_backup.clone(),
         notify_fault: r.notify_fault.clone(),
     })
+}
+
+/// `ha.node`: this director's name, required.
+fn node_name(cx: &mut Ctx, node: Option<&str>) -> String {
+    match node {
+        Some(n) if !n.is_empty() && n.len() <= 64 && !n.contains(char::is_whitespace) => {
+            n.to_string()
+        }
+        Some(n) => {
+            cx.err(
+                "ha.node",
+                format!("invalid node name '{n}': expected 1..=64 characters without spaces"),
+            );
+            String::new()
+        }
+        None => {
+            cx.missing(
+                "ha.node",
+                "missing key: this director's name, e.g. \"lvs-a\"",
+            );
+            String::new()
+        }
+    }
+}
+
+/// `interval_ms` and `dead_interval_ms` (longer than the interval; default
+/// three intervals).
+fn advert_intervals(cx: &mut Ctx, r: &RawHa) -> (Duration, Duration) {
+    let interval = Duration::from_millis(cx.int("ha.interval_ms", r.interval_ms, 100, 10, 60_000));
+    let dead_default = (interval.as_millis() as u64) * 3;
+    let dead_interval = Duration::from_millis(cx.int(
+        "ha.dead_interval_ms",
+        r.dead_interval_ms,
+        dead_default,
+        20,
+        600_000,
+    ));
+    if dead_interval <= interval {
+        cx.err("ha.dead_interval_ms", "must be longer than ha.interval_ms");
+    }
+    (interval, dead_interval)
+}
+
+/// `ha.garp = { repeat, delay_ms }`.
+fn garp(cx: &mut Ctx, g: Option<&RawGarp>) -> Garp {
+    Garp {
+        repeat: g.map_or(5, |g| cx.int("ha.garp.repeat", g.repeat, 5, 1, 100)),
+        delay: Duration::from_millis(g.map_or(5000, |g| {
+            cx.int("ha.garp.delay_ms", g.delay_ms, 5000, 0, 600_000)
+        })),
+    }
 }
 
 /// `floating = ["198.18.1.1"]` on a port.

@@ -1,7 +1,7 @@
 //! `[control]` and `[metrics]`: the management endpoints.
+use super::ctx::Ctx;
 use super::model::{Control, Metrics};
 use super::raw::{RawControl, RawMetrics};
-use super::validate::Ctx;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

@@ -2,29 +2,49 @@
 //! it and produces a typed [`Model`].
 //!
 //! ```text
-//! text ──toml/serde──▶ raw::RawConfig ──validate──▶ model::Model
-//!   └──toml_edit──▶ span::Spans (key path → line) ──▶ error::Errors
+//! text ──toml_edit──▶ span::Spans (document + key path → line)
+//!        ──read──▶ raw::RawConfig ──validate──▶ model::Model
+//!                  (ctx::Ctx collects every error::Error on the way)
 //! ```
 //!
-//! * [`load`] / [`load_file`] are the entry points.
-//! * Unknown keys, wrong value types and TOML syntax errors are reported by
-//!   serde/toml (one error, with its line and, when known, key path).
-//! * Everything else — missing required keys, ranges, address syntax,
-//!   cross references, uniqueness — is checked by `validate.rs` and
-//!   `service.rs`, which report **every** mistake in one pass.
+//! Layers (each file imports only the ones above it, no cycle):
+//!
+//! * `error`, `span`, `net`, `raw`, `check_def`, `model`: plain data, the
+//!   error type, line lookup and value parsers;
+//! * `ctx`: the error collector every validator writes to;
+//! * `read`: the parsed document → `RawConfig`, field by field — a value of
+//!   the wrong type and an unknown key are errors like any other;
+//! * one validator per section: `globals` (`[dpdk]`, `[arp]`, `[log]`,
+//!   `[timeouts]`, `[conn]`), `ports` (`[[port]]`, `[[neighbor]]`,
+//!   `[[route]]`), `checks` (`[service.check]`, `[service.sorry]`), `reals`,
+//!   `services`, `ha`, `mgmt` (`[control]`, `[metrics]`);
+//! * `validate`: runs them; [`validate_model`] applies the rules a model
+//!   edited at runtime can break to the model itself;
+//! * `emit`: model → TOML text (`lvsadm save-config`).
+//!
+//! [`load`] / [`load_file`] are the entry points. Only a TOML syntax error
+//! stops reading (one error, with its line); every other mistake — wrong
+//! type, unknown key, missing required key, range, address syntax, cross
+//! reference, uniqueness — is reported in one pass, in file order.
 //!
 //! Display of [`Errors`] prints one line per error:
 //! `error: port[1].address (line 12): invalid IPv4 prefix '198.18.0.1/33': prefix length must be 0..=32`.
 
-pub mod check;
+pub mod check_def;
+mod checks;
+mod ctx;
 pub mod emit;
 pub mod error;
+mod globals;
 pub mod ha;
 mod mgmt;
 pub mod model;
 pub mod net;
+mod ports;
 pub mod raw;
-mod service;
+mod read;
+mod reals;
+mod services;
 pub mod span;
 mod validate;
 
@@ -39,15 +59,21 @@ pub use model::{
     Persistence, Port, Protocol, Real, Route, Scheduler, Service, ServiceFlags, Timeouts,
 };
 pub use net::{Ipv4Net, Mac};
+pub use validate::{real_check, validate_model};
 
 /// Parses and validates a configuration text.
 pub fn load(text: &str) -> Result<Model, Errors> {
-    let spans = span::Spans::new(text);
-    let raw: raw::RawConfig = match toml::from_str(text) {
-        Ok(r) => r,
-        Err(e) => return Err(Errors(vec![serde_error(&e, &spans)])),
+    let spans = match span::Spans::parse(text) {
+        Ok(s) => s,
+        Err(e) => return Err(Errors(vec![syntax_error(&e, text)])),
     };
-    validate::validate(raw, &spans).map_err(Errors)
+    let mut cx = ctx::Ctx::new(&spans);
+    let raw = match spans.root() {
+        Some(root) => read::config(&mut cx, root),
+        None => raw::RawConfig::default(),
+    };
+    let model = validate::validate(&mut cx, raw);
+    cx.finish(model)
 }
 
 /// Reads `path` and calls [`load`].
@@ -63,40 +89,18 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Model, Errors> {
     }
 }
 
-/// Converts a toml/serde error into an [`Error`] with line and key path.
-fn serde_error(e: &toml::de::Error, spans: &span::Spans) -> Error {
-    let offset = e.span().map(|r| r.start);
-    let line = offset.map(|o| spans.line_of_offset(o));
-    let path = offset.and_then(|o| spans.path_at(o)).unwrap_or_default();
-    let msg = friendly(e.message());
-    let message = if path.is_empty() && offset.is_some() && !msg.contains("unknown field") {
-        format!("TOML syntax error: {msg}")
-    } else {
-        msg
-    };
+/// A TOML syntax error, with its line: the one error that stops reading.
+fn syntax_error(e: &toml_edit::TomlError, text: &str) -> Error {
+    let line = e
+        .span()
+        .map(|r| span::Spans::lines_only(text).line_of_offset(r.start));
+    let msg = e.message().trim().replace('\n', " ");
     Error {
-        path,
+        path: String::new(),
         line,
-        message,
+        message: match line {
+            Some(_) => format!("TOML syntax error: {msg}"),
+            None => msg,
+        },
     }
-}
-
-/// Rewrites serde's Rust-flavoured wording into file-level terms.
-fn friendly(msg: &str) -> String {
-    let mut m = msg
-        .trim()
-        .replace('\n', " ")
-        .replace("unknown field", "unknown key");
-    for (from, to) in [
-        ("expected i64", "expected an integer"),
-        ("expected a boolean", "expected true or false"),
-        ("expected a sequence", "expected an array"),
-    ] {
-        m = m.replace(from, to);
-    }
-    if let Some(i) = m.find("expected struct Raw") {
-        m.truncate(i);
-        m.push_str("expected a table");
-    }
-    m
 }

@@ -271,7 +271,7 @@ pub struct Service {
     /// `[service.check]` as written (reals inherit it).
     pub check_raw: Option<super::raw::RawCheck>,
     /// `[service.sorry]`: takes over while quorum is lost.
-    pub sorry: Option<super::check::Sorry>,
+    pub sorry: Option<super::check_def::Sorry>,
 }
 
 /// `[[service.real]]`: a real (destination) server.
@@ -289,5 +289,5 @@ pub struct Real {
     /// `[service.real.check]` as written (overrides the service's).
     pub check_raw: Option<super::raw::RawCheck>,
     /// The effective check (service's, overridden by the real's), if any.
-    pub check: Option<super::check::Check>,
+    pub check: Option<super::check_def::Check>,
 }

@@ -7,7 +7,7 @@
 //! key path by the validator.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Highest lcore id accepted in `dpdk.lcores` (DPDK's `RTE_MAX_LCORE` upper bound).
 pub const MAX_LCORE: u32 = 1023;
@@ -213,6 +213,19 @@ pub fn is_prime(n: u64) -> bool {
         d += 2;
     }
     true
+}
+
+/// Parses an IPv4 address into the family-generic model type.
+pub fn parse_ip(s: &str) -> Result<IpAddr, String> {
+    match s.parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => Ok(IpAddr::V4(a)),
+        Ok(IpAddr::V6(_)) => Err(format!(
+            "IPv6 address '{s}' is not supported yet: expected an IPv4 address"
+        )),
+        Err(_) => Err(format!(
+            "invalid IPv4 address '{s}': expected a.b.c.d, e.g. 198.18.0.100"
+        )),
+    }
 }
 
 #[cfg(test)]

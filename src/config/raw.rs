@@ -1,43 +1,29 @@
-//! Raw serde mirror of the configuration file.
+//! Raw mirror of the configuration file, as read by `read.rs`.
 //!
-//! Every struct denies unknown keys. Almost every field is optional and kept
-//! as a plain string or `i64` so that serde itself rarely fails: range checks,
-//! address parsing, required-key checks and cross references are done by
-//! `validate.rs`, which can then report *all* mistakes in one pass.
-
-use serde::Deserialize;
+//! Every field is optional and kept as a plain string or `i64`: a value of
+//! the wrong TOML type and an unknown key are reported by the reader, range
+//! checks, address parsing, required-key checks and cross references by the
+//! section validators, so that *all* mistakes are reported in one pass.
 
 /// The whole file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawConfig {
     pub dpdk: Option<RawDpdk>,
-    #[serde(default)]
     pub port: Vec<RawPort>,
-    #[serde(default)]
     pub neighbor: Vec<RawNeighbor>,
-    #[serde(default)]
     pub route: Vec<RawRoute>,
-    #[serde(default)]
     pub arp: RawArp,
-    #[serde(default)]
     pub log: RawLog,
-    #[serde(default)]
     pub timeouts: RawTimeouts,
-    #[serde(default)]
     pub conn: RawConn,
-    #[serde(default)]
     pub service: Vec<RawService>,
-    #[serde(default)]
     pub control: RawControl,
-    #[serde(default)]
     pub metrics: RawMetrics,
     pub ha: Option<RawHa>,
 }
 
 /// `[ha]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawHa {
     pub node: Option<String>,
     pub priority: Option<i64>,
@@ -56,31 +42,27 @@ pub struct RawHa {
 }
 
 /// `ha.garp = { repeat, delay_ms }`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawGarp {
     pub repeat: Option<i64>,
     pub delay_ms: Option<i64>,
 }
 
 /// `[control]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawControl {
     pub socket: Option<String>,
 }
 
 /// `[metrics]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawMetrics {
     pub listen: Option<String>,
     pub enabled: Option<bool>,
 }
 
 /// `[dpdk]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawDpdk {
     pub lcores: Option<String>,
     pub memory_mb: Option<i64>,
@@ -92,8 +74,7 @@ pub struct RawDpdk {
 }
 
 /// `[[port]]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawPort {
     pub name: Option<String>,
     pub device: Option<String>,
@@ -107,8 +88,7 @@ pub struct RawPort {
 }
 
 /// `[[neighbor]]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawNeighbor {
     pub port: Option<String>,
     pub address: Option<String>,
@@ -116,16 +96,14 @@ pub struct RawNeighbor {
 }
 
 /// `[[route]]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawRoute {
     pub destination: Option<String>,
     pub via: Option<String>,
 }
 
 /// `[arp]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawArp {
     pub timeout_s: Option<i64>,
     pub retry_ms: Option<i64>,
@@ -133,16 +111,14 @@ pub struct RawArp {
 }
 
 /// `[log]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawLog {
     pub format: Option<String>,
     pub level: Option<String>,
 }
 
 /// `[timeouts]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawTimeouts {
     pub tcp: Option<i64>,
     pub tcp_fin: Option<i64>,
@@ -150,8 +126,7 @@ pub struct RawTimeouts {
 }
 
 /// `[conn]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawConn {
     pub capacity: Option<i64>,
     pub expire_nodest_conn: Option<bool>,
@@ -160,8 +135,7 @@ pub struct RawConn {
 }
 
 /// `[[service]]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawService {
     pub name: Option<String>,
     pub protocol: Option<String>,
@@ -179,13 +153,11 @@ pub struct RawService {
     pub quorum_down: Option<String>,
     pub check: Option<RawCheck>,
     pub sorry: Option<RawSorry>,
-    #[serde(default)]
     pub real: Vec<RawReal>,
 }
 
 /// `[service.check]` / `[service.real.check]`
-#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RawCheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
@@ -196,7 +168,7 @@ pub struct RawCheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<Vec<super::check::RawStatus>>,
+    pub status: Option<Vec<RawStatus>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_regex: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -246,24 +218,21 @@ pub struct RawCheck {
 }
 
 /// `[service.sorry]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawSorry {
     pub address: Option<String>,
     pub port: Option<i64>,
 }
 
 /// `service.persistence = { timeout, netmask }`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawPersistence {
     pub timeout: Option<i64>,
     pub netmask: Option<String>,
 }
 
 /// `[[service.real]]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawReal {
     pub address: Option<String>,
     pub port: Option<i64>,
@@ -272,4 +241,12 @@ pub struct RawReal {
     pub upper_threshold: Option<i64>,
     pub lower_threshold: Option<i64>,
     pub check: Option<RawCheck>,
+}
+
+/// A status entry: `200` or `"200-299"`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum RawStatus {
+    Code(i64),
+    Range(String),
 }

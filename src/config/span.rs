@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use toml_edit::{ImDocument, Item, TableLike, Value};
+use toml_edit::{ImDocument, Item, TableLike, TomlError, Value};
 
 /// One step of a key path: a key, optionally followed by an array index.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,12 +42,31 @@ pub struct Spans {
 impl Spans {
     /// Indexes `text`; if it is not valid TOML only offset→line works.
     pub fn new(text: &str) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         Spans {
             doc: ImDocument::parse(text.to_owned()).ok(),
-            line_starts,
+            line_starts: line_starts(text),
         }
+    }
+
+    /// Parses `text` once: the document (for the reader) with its spans.
+    pub fn parse(text: &str) -> Result<Self, TomlError> {
+        Ok(Spans {
+            doc: Some(ImDocument::parse(text.to_owned())?),
+            line_starts: line_starts(text),
+        })
+    }
+
+    /// Line lookup only, for a text that is not valid TOML.
+    pub fn lines_only(text: &str) -> Self {
+        Spans {
+            doc: None,
+            line_starts: line_starts(text),
+        }
+    }
+
+    /// The parsed document's root table (`None` if the text is not TOML).
+    pub fn root(&self) -> Option<&toml_edit::Table> {
+        self.doc.as_ref().map(|d| d.as_table())
     }
 
     /// 1-based line of a byte offset.
@@ -87,6 +106,12 @@ impl Spans {
         walk_table(doc.as_table(), "", 0, offset, &mut best);
         best.map(|(_, p)| p)
     }
+}
+
+fn line_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+    starts
 }
 
 fn covers(span: Option<Range<usize>>, offset: usize) -> bool {

@@ -27,6 +27,8 @@
 //! * Sized once at construction for `max_entries` at ≤ 90 % load
 //!   ([`LOAD_PCT`]); never reallocates. The BFS queue is preallocated too.
 
+use super::advice::{advise, PageAdvice};
+
 /// Free-slot marker in `vals`.
 pub(crate) const EMPTY: u32 = u32::MAX;
 /// Slots per bucket.
@@ -84,8 +86,9 @@ pub(crate) struct Index {
 pub(crate) struct AllocError;
 
 impl Index {
-    /// Index able to hold `max_entries` at ≤ [`LOAD_PCT`] load.
-    pub(crate) fn new(max_entries: usize) -> Result<Index, AllocError> {
+    /// Index able to hold `max_entries` at ≤ [`LOAD_PCT`] load, its buckets
+    /// shown to `advice` before they are first written.
+    pub(crate) fn new(max_entries: usize, advice: PageAdvice) -> Result<Index, AllocError> {
         let slots = max_entries
             .checked_mul(100)
             .ok_or(AllocError)?
@@ -94,7 +97,7 @@ impl Index {
         let nb32 = u32::try_from(nb).map_err(|_| AllocError)?;
         let mut buckets = Vec::new();
         buckets.try_reserve_exact(nb).map_err(|_| AllocError)?;
-        crate::dpdk::advise_huge_pages(&buckets);
+        advise(&buckets, advice);
         buckets.resize(nb, EMPTY_BUCKET);
         let mut bfs = Vec::new();
         bfs.try_reserve_exact(BFS_MAX).map_err(|_| AllocError)?;
@@ -400,6 +403,7 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conn::no_advice;
 
     fn h(v: u32) -> u64 {
         // Deterministic "hash" of a value for the stand-alone index tests.
@@ -411,7 +415,7 @@ mod tests {
     #[test]
     fn cuckoo_fills_to_target_load_and_removes() {
         let n = 20_000usize;
-        let mut ix = Index::new(n).unwrap();
+        let mut ix = Index::new(n, no_advice).unwrap();
         for v in 0..n as u32 {
             assert!(ix.insert(ix.hashed(h(v)), v, h), "insert {v} failed");
         }
@@ -444,7 +448,7 @@ mod tests {
         // cuckoo displacements: every spill count matches a recount, and a
         // miss in a bucket that has not spilled needs no second line.
         let n = 4_000usize;
-        let mut ix = Index::new(n).unwrap();
+        let mut ix = Index::new(n, no_advice).unwrap();
         let mut live: Vec<u32> = Vec::new();
         let mut next = 0u32;
         let mut x = 0x2545_F491_4F6C_DD1Du64;
@@ -478,7 +482,7 @@ mod tests {
     #[test]
     fn overfull_insert_fails_cleanly() {
         // 2 buckets × 8 slots: the 17th entry must be refused without loss.
-        let mut ix = Index::new(1).unwrap();
+        let mut ix = Index::new(1, no_advice).unwrap();
         assert_eq!(ix.slots(), 16);
         let mut ok = Vec::new();
         for v in 0..17u32 {

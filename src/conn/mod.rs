@@ -39,6 +39,7 @@
 //! whatever the DR/NAT mix. [`ConnTable::memory_bytes`] reports the real
 //! allocation sizes.
 
+mod advice;
 mod expire;
 mod index;
 mod key;
@@ -58,6 +59,7 @@ mod tests_table;
 use std::net::Ipv4Addr;
 
 pub use crate::types::FwdFlag;
+pub use advice::{no_advice, PageAdvice};
 pub(crate) use index::Hashed;
 pub use key::{ConnKey, ReplyKey, IPPROTO_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
 pub use slab::{

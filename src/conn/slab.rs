@@ -18,6 +18,7 @@
 
 use std::net::Ipv4Addr;
 
+use super::advice::{advise, PageAdvice};
 use super::key::{ConnKey, ReplyKey};
 use super::state;
 use crate::types::{ConnRecord, FwdFlag};
@@ -230,13 +231,15 @@ pub(crate) struct Slab {
 }
 
 impl Slab {
-    pub(crate) fn new(capacity: usize) -> Option<Slab> {
+    /// A slab of `capacity` free records, its memory shown to `advice`
+    /// before it is first written.
+    pub(crate) fn new(capacity: usize, advice: PageAdvice) -> Option<Slab> {
         if capacity > MAX_CAPACITY {
             return None;
         }
         let mut conns = Vec::new();
         conns.try_reserve_exact(capacity).ok()?;
-        crate::dpdk::advise_huge_pages(&conns);
+        advise(&conns, advice);
         conns.resize(capacity, FREE_CONN);
         let mut s = Slab {
             conns,

@@ -20,6 +20,7 @@
 //! * The sweep cursor walks slab slots round-robin; `expire_some` examines
 //!   at most `budget` slots per call.
 
+use super::advice::{no_advice, PageAdvice};
 use super::index::{Hashed, Index};
 use super::key::{ConnKey, Kind, ReplyKey, Seed, IPPROTO_TCP, IPPROTO_UDP};
 use super::slab::{
@@ -122,7 +123,7 @@ impl ConnTable {
     /// Table for `capacity` connections (templates included), all memory
     /// allocated now. Hash seed from OS randomness.
     pub fn new(capacity: usize, timeouts: Timeouts) -> Result<ConnTable, TableError> {
-        Self::build(capacity, timeouts, Seed::random())
+        Self::build(capacity, timeouts, Seed::random(), no_advice)
     }
 
     /// Same with a fixed hash seed (tests, reproducible benchmarks).
@@ -131,16 +132,32 @@ impl ConnTable {
         timeouts: Timeouts,
         seed: u64,
     ) -> Result<ConnTable, TableError> {
-        Self::build(capacity, timeouts, Seed::from_u64(seed))
+        Self::build(capacity, timeouts, Seed::from_u64(seed), no_advice)
     }
 
-    fn build(capacity: usize, timeouts: Timeouts, seed: Seed) -> Result<ConnTable, TableError> {
+    /// Same with a fixed hash seed, the memory shown to `advice` before it
+    /// is first written (the worker asks for huge pages this way).
+    pub fn with_advice(
+        capacity: usize,
+        timeouts: Timeouts,
+        seed: u64,
+        advice: PageAdvice,
+    ) -> Result<ConnTable, TableError> {
+        Self::build(capacity, timeouts, Seed::from_u64(seed), advice)
+    }
+
+    fn build(
+        capacity: usize,
+        timeouts: Timeouts,
+        seed: Seed,
+        advice: PageAdvice,
+    ) -> Result<ConnTable, TableError> {
         if capacity > super::MAX_CAPACITY {
             return Err(TableError::TooLarge);
         }
-        let slab = Slab::new(capacity).ok_or(TableError::Alloc)?;
+        let slab = Slab::new(capacity, advice).ok_or(TableError::Alloc)?;
         let entries = capacity.checked_mul(2).ok_or(TableError::TooLarge)?;
-        let index = Index::new(entries).map_err(|_| TableError::Alloc)?;
+        let index = Index::new(entries, advice).map_err(|_| TableError::Alloc)?;
         Ok(ConnTable {
             slab,
             index,

@@ -81,18 +81,7 @@ impl HaMgr {
     /// Start listening and connecting to the peer; the role starts as
     /// backup (listening first, so a starting node does not steal the role).
     pub fn new(cfg: Ha, own_addr: Ipv4Addr) -> anyhow::Result<HaMgr> {
-        let key = std::fs::read(&cfg.key_file)
-            .map_err(|e| anyhow::anyhow!("ha.key_file {}: {e}", cfg.key_file.display()))?;
-        let key: Vec<u8> = key
-            .into_iter()
-            .filter(|b| !b.is_ascii_whitespace())
-            .collect();
-        if key.len() < 16 {
-            anyhow::bail!(
-                "ha.key_file {}: the key must have at least 16 bytes",
-                cfg.key_file.display()
-            );
-        }
+        let key = crate::ha::key::read_key(&cfg.key_file).map_err(anyhow::Error::msg)?;
         let link = PeerLink::new(cfg.listen, cfg.peer, key, cfg.node.clone(), cfg.priority)
             .map_err(|e| anyhow::anyhow!("ha.listen {}: {e}", cfg.listen))?;
         let rc = RoleConfig {
@@ -158,144 +147,14 @@ impl HaMgr {
     ) -> Option<bool> {
         let now = Instant::now();
         let mut changed = None;
-        if !self.started {
-            // The listening period starts when the workers can see adverts,
-            // not when the process began bringing up EAL and its ports.
-            self.started = true;
-            let (rc, addr) = self.role_cfg.clone();
-            self.role = RoleMachine::new(rc, self.cfg.node.clone(), addr, now);
-            // Adverts may be seen before the control link is up: no
-            // preemption until the link connected and the bulk sync is in
-            // (released below), or — the link never coming up — for
-            // LINK_GRACE at most.
-            self.role
-                .hold_preempt(Some(now + LINK_GRACE.max(2 * self.cfg.dead_interval)));
-        }
-        let workers = commands.len().max(1);
+        self.start_once(now);
         for ev in self.link.poll(now) {
-            match ev {
-                LinkEvent::Connected => {
-                    tracing::info!(peer = %self.cfg.peer, "HA peer connected");
-                    if !self.is_active() {
-                        let _ = self.link.send(Msg::BulkRequest);
-                        // Hold back (no takeover, no preemption) until the
-                        // peer's table is here, so a returning director
-                        // does not take the VIPs before it knows their
-                        // connections.
-                        self.syncing = true;
-                        if let Some(t) = self.role.set_fault(true, now) {
-                            changed = self
-                                .apply(t.from, t.to, "bulk sync in progress", snap, now)
-                                .or(changed);
-                        }
-                    }
-                }
-                LinkEvent::Disconnected => {
-                    tracing::warn!(peer = %self.cfg.peer, "HA peer disconnected");
-                    if std::mem::take(&mut self.syncing) {
-                        if let Some(t) = self.role.set_fault(false, now) {
-                            changed = self
-                                .apply(t.from, t.to, "peer lost during bulk sync", snap, now)
-                                .or(changed);
-                        }
-                    }
-                }
-                LinkEvent::AuthFailure(kind) => {
-                    tracing::warn!(peer = %self.cfg.peer, ?kind, "HA peer refused (authentication)")
-                }
-                LinkEvent::Message(m) => match m {
-                    Msg::Heartbeat {
-                        node,
-                        priority,
-                        state,
-                        ..
-                    } => {
-                        if let Some(t) = self.role.heartbeat(&node, priority, state, now) {
-                            changed =
-                                Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now));
-                        }
-                    }
-                    Msg::SyncRecords(recs) => {
-                        self.stats.records_received += recs.len() as u64;
-                        for r in &recs {
-                            let r = from_wire(r);
-                            let o = owner::of_client(r.conn.caddr, r.conn.cport, workers);
-                            if commands
-                                .get(o)
-                                .is_none_or(|q| q.push(Command::Install(r)).is_err())
-                            {
-                                self.stats.install_full += 1;
-                            }
-                        }
-                    }
-                    Msg::BulkRequest => {
-                        if self.is_active() {
-                            self.bulk_generation += 1;
-                            self.bulk_count = 0;
-                            self.bulk_pending = commands.len();
-                            let _ = self.link.send(Msg::BulkStart {
-                                generation: self.bulk_generation,
-                            });
-                            for q in commands {
-                                let _ = q.push(Command::Bulk);
-                            }
-                            tracing::info!("bulk sync to the peer started");
-                        }
-                    }
-                    Msg::BulkStart { generation } => {
-                        tracing::info!(generation, "bulk sync from the peer started")
-                    }
-                    Msg::BulkEnd { generation, count } => {
-                        self.stats.bulk_received += count;
-                        tracing::info!(generation, count, "bulk sync from the peer done");
-                        if std::mem::take(&mut self.syncing) {
-                            self.role.hold_preempt(None);
-                            if let Some(t) = self.role.set_fault(false, now) {
-                                changed = self
-                                    .apply(t.from, t.to, "bulk sync done", snap, now)
-                                    .or(changed);
-                            }
-                        }
-                    }
-                    Msg::Hello { .. } => {}
-                },
-            }
+            changed = self.on_link_event(ev, snap, commands, now).or(changed);
         }
         // Worker events: adverts from the peer, sync records for the peer.
         for ring in events {
             while let Some(ev) = ring.pop() {
-                match ev {
-                    HaEvent::Advert {
-                        src,
-                        priority,
-                        vrid,
-                        ..
-                    } if vrid == self.cfg.vrid => {
-                        if let Some(t) = self.role.advert(priority, src, now) {
-                            changed =
-                                Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now));
-                        }
-                    }
-                    HaEvent::Advert { .. } => {}
-                    HaEvent::Sync(r) => {
-                        if self.bulk_pending > 0 {
-                            self.bulk_count += 1;
-                        }
-                        self.queue_record(&r);
-                    }
-                    HaEvent::BulkDone => {
-                        self.bulk_pending = self.bulk_pending.saturating_sub(1);
-                        if self.bulk_pending == 0 {
-                            self.flush_batch();
-                            let _ = self.link.send(Msg::BulkEnd {
-                                generation: self.bulk_generation,
-                                count: self.bulk_count,
-                            });
-                            self.stats.bulk_sent += self.bulk_count;
-                            tracing::info!(count = self.bulk_count, "bulk sync to the peer done");
-                        }
-                    }
-                }
+                changed = self.on_worker_event(ev, snap, now).or(changed);
             }
         }
         self.flush_batch();
@@ -306,30 +165,225 @@ impl HaMgr {
         }
         self.children
             .retain_mut(|c| matches!(c.try_wait(), Ok(None)));
-        if now.duration_since(self.last_beat) >= self.cfg.interval {
-            self.last_beat = now;
-            let _ = self.link.send(Msg::Heartbeat {
-                node: self.cfg.node.clone(),
-                priority: self.cfg.priority,
-                state: self.role.role(),
-                advert_seq: 0,
-            });
-            if self.role.should_send_adverts() {
-                let cs = (self.cfg.interval.as_millis() / 10).clamp(1, 4095) as u16;
-                if let Some(q) = commands.first() {
-                    let _ = q.push(Command::Advert { interval_cs: cs });
-                }
-            }
-        }
-        // Gratuitous ARP bursts scheduled at takeover.
-        if self.is_active() {
-            let due: Vec<Instant> = self.garp_at.iter().copied().filter(|t| *t <= now).collect();
-            if !due.is_empty() {
-                self.garp_at.retain(|t| *t > now);
-                self.send_garps(snap, commands);
-            }
-        }
+        self.beat(commands, now);
+        self.send_due_garps(snap, commands, now);
         changed
+    }
+
+    /// On the first poll: the listening period starts when the workers can
+    /// see adverts, not when the process began bringing up EAL and its ports.
+    fn start_once(&mut self, now: Instant) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        let (rc, addr) = self.role_cfg.clone();
+        self.role = RoleMachine::new(rc, self.cfg.node.clone(), addr, now);
+        // Adverts may be seen before the control link is up: no
+        // preemption until the link connected and the bulk sync is in
+        // (released in `bulk_received`), or — the link never coming up —
+        // for LINK_GRACE at most.
+        self.role
+            .hold_preempt(Some(now + LINK_GRACE.max(2 * self.cfg.dead_interval)));
+    }
+
+    /// One event of the peer link; `Some(active)` when the role changed.
+    fn on_link_event(
+        &mut self,
+        ev: LinkEvent,
+        snap: &Snapshot,
+        commands: &[Arc<CommandRing>],
+        now: Instant,
+    ) -> Option<bool> {
+        match ev {
+            LinkEvent::Connected => {
+                tracing::info!(peer = %self.cfg.peer, "HA peer connected");
+                if self.is_active() {
+                    return None;
+                }
+                let _ = self.link.send(Msg::BulkRequest);
+                // Hold back (no takeover, no preemption) until the
+                // peer's table is here, so a returning director
+                // does not take the VIPs before it knows their
+                // connections.
+                self.syncing = true;
+                let t = self.role.set_fault(true, now)?;
+                self.apply(t.from, t.to, "bulk sync in progress", snap, now)
+            }
+            LinkEvent::Disconnected => {
+                tracing::warn!(peer = %self.cfg.peer, "HA peer disconnected");
+                if !std::mem::take(&mut self.syncing) {
+                    return None;
+                }
+                let t = self.role.set_fault(false, now)?;
+                self.apply(t.from, t.to, "peer lost during bulk sync", snap, now)
+            }
+            LinkEvent::AuthFailure(kind) => {
+                tracing::warn!(peer = %self.cfg.peer, ?kind, "HA peer refused (authentication)");
+                None
+            }
+            LinkEvent::Message(m) => self.on_message(m, snap, commands, now),
+        }
+    }
+
+    /// One message from the peer; `Some(active)` when the role changed.
+    fn on_message(
+        &mut self,
+        m: Msg,
+        snap: &Snapshot,
+        commands: &[Arc<CommandRing>],
+        now: Instant,
+    ) -> Option<bool> {
+        match m {
+            Msg::Heartbeat {
+                node,
+                priority,
+                state,
+                ..
+            } => {
+                let t = self.role.heartbeat(&node, priority, state, now)?;
+                Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now))
+            }
+            Msg::SyncRecords(recs) => {
+                self.install_records(&recs, commands);
+                None
+            }
+            Msg::BulkRequest => {
+                if self.is_active() {
+                    self.start_bulk_to_peer(commands);
+                }
+                None
+            }
+            Msg::BulkStart { generation } => {
+                tracing::info!(generation, "bulk sync from the peer started");
+                None
+            }
+            Msg::BulkEnd { generation, count } => self.bulk_received(generation, count, snap, now),
+            Msg::Hello { .. } => None,
+        }
+    }
+
+    /// Hand the peer's records to the workers that own their clients.
+    fn install_records(&mut self, recs: &[msg::SyncRecord], commands: &[Arc<CommandRing>]) {
+        let workers = commands.len().max(1);
+        self.stats.records_received += recs.len() as u64;
+        for r in recs {
+            let r = from_wire(r);
+            let o = owner::of_client(r.conn.caddr, r.conn.cport, workers);
+            if commands
+                .get(o)
+                .is_none_or(|q| q.push(Command::Install(r)).is_err())
+            {
+                self.stats.install_full += 1;
+            }
+        }
+    }
+
+    /// The peer asked for our table: every worker dumps its connections.
+    fn start_bulk_to_peer(&mut self, commands: &[Arc<CommandRing>]) {
+        self.bulk_generation += 1;
+        self.bulk_count = 0;
+        self.bulk_pending = commands.len();
+        let _ = self.link.send(Msg::BulkStart {
+            generation: self.bulk_generation,
+        });
+        for q in commands {
+            let _ = q.push(Command::Bulk);
+        }
+        tracing::info!("bulk sync to the peer started");
+    }
+
+    /// The peer's table is all here: preemption and takeover are allowed
+    /// again. `Some(active)` when the role changed.
+    fn bulk_received(
+        &mut self,
+        generation: u64,
+        count: u64,
+        snap: &Snapshot,
+        now: Instant,
+    ) -> Option<bool> {
+        self.stats.bulk_received += count;
+        tracing::info!(generation, count, "bulk sync from the peer done");
+        if !std::mem::take(&mut self.syncing) {
+            return None;
+        }
+        self.role.hold_preempt(None);
+        let t = self.role.set_fault(false, now)?;
+        self.apply(t.from, t.to, "bulk sync done", snap, now)
+    }
+
+    /// One event from a worker; `Some(active)` when the role changed.
+    fn on_worker_event(&mut self, ev: HaEvent, snap: &Snapshot, now: Instant) -> Option<bool> {
+        match ev {
+            HaEvent::Advert {
+                src,
+                priority,
+                vrid,
+                ..
+            } if vrid == self.cfg.vrid => {
+                let t = self.role.advert(priority, src, now)?;
+                Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now))
+            }
+            HaEvent::Advert { .. } => None,
+            HaEvent::Sync(r) => {
+                if self.bulk_pending > 0 {
+                    self.bulk_count += 1;
+                }
+                self.queue_record(&r);
+                None
+            }
+            HaEvent::BulkDone => {
+                self.bulk_pending = self.bulk_pending.saturating_sub(1);
+                if self.bulk_pending == 0 {
+                    self.end_bulk_to_peer();
+                }
+                None
+            }
+        }
+    }
+
+    /// Every worker has dumped its table: tell the peer how many records.
+    fn end_bulk_to_peer(&mut self) {
+        self.flush_batch();
+        let _ = self.link.send(Msg::BulkEnd {
+            generation: self.bulk_generation,
+            count: self.bulk_count,
+        });
+        self.stats.bulk_sent += self.bulk_count;
+        tracing::info!(count = self.bulk_count, "bulk sync to the peer done");
+    }
+
+    /// Every interval: a heartbeat on the peer link and, while we hold
+    /// the role, a VRRP advert through the first worker.
+    fn beat(&mut self, commands: &[Arc<CommandRing>], now: Instant) {
+        if now.duration_since(self.last_beat) < self.cfg.interval {
+            return;
+        }
+        self.last_beat = now;
+        let _ = self.link.send(Msg::Heartbeat {
+            node: self.cfg.node.clone(),
+            priority: self.cfg.priority,
+            state: self.role.role(),
+            advert_seq: 0,
+        });
+        if self.role.should_send_adverts() {
+            let cs = (self.cfg.interval.as_millis() / 10).clamp(1, 4095) as u16;
+            if let Some(q) = commands.first() {
+                let _ = q.push(Command::Advert { interval_cs: cs });
+            }
+        }
+    }
+
+    /// Gratuitous ARP bursts scheduled at takeover, when due.
+    fn send_due_garps(&mut self, snap: &Snapshot, commands: &[Arc<CommandRing>], now: Instant) {
+        if !self.is_active() {
+            return;
+        }
+        let due: Vec<Instant> = self.garp_at.iter().copied().filter(|t| *t <= now).collect();
+        if !due.is_empty() {
+            self.garp_at.retain(|t| *t > now);
+            self.send_garps(snap, commands);
+        }
     }
 
     fn queue_record(&mut self, r: &SyncRecord) {

@@ -4,8 +4,8 @@
 //! server) for the next snapshot, runs notify commands and counts
 //! transitions. Checks never touch the workers: their results reach the
 //! datapath only as a new published snapshot.
-use super::topology::{Overrides, Registry};
 use crate::config::Model;
+use crate::datapath::topology::{Overrides, Registry};
 use crate::health::{
     evaluate, Event, HealthEngine, Notifier, NotifyEvent, OnFailure, QuorumState, QuorumTransition,
     RealHealth, ServicePolicy, SorryServer, Target,

@@ -4,9 +4,14 @@
 //! worker), DPDK port stats and the mempool. The exposition is written
 //! directly rather than through the `prometheus` crate's registry, because
 //! that registry wants to own the counters, and ours live in the workers.
-use super::runtime::Runtime;
-use crate::datapath::DropReason;
+use super::ha::HaMgr;
+use super::proto::StatsData;
+use super::runtime::{proto_name, Runtime};
+use crate::datapath::service::ServiceView;
+use crate::datapath::{Counters, DropReason, Snapshot};
+use crate::dpdk::port::PortStats;
 use crate::dpdk::{Mempool, Port};
+use std::borrow::Borrow;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -40,32 +45,288 @@ impl Exp {
             .collect();
         let _ = writeln!(self.0, "{name}{{{}}} {v}", l.join(","));
     }
+    /// A family of one unlabelled sample.
+    fn single(&mut self, name: &str, kind: &str, help: &str, v: u64) {
+        self.family(name, kind, help);
+        self.sample(name, &[], v);
+    }
+    /// Each family in turn: its header, then one sample per item.
+    fn table<V, R: Borrow<V>>(&mut self, families: &[Family<V>], items: &[(Labels, R)]) {
+        for (name, kind, help, get) in families {
+            self.family(name, kind, help);
+            for (labels, v) in items {
+                let l: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                self.sample(name, &l, get(v.borrow()));
+            }
+        }
+    }
 }
+
+/// A metric family: name, type, help and how to read its value.
+type Family<V> = (&'static str, &'static str, &'static str, fn(&V) -> u64);
+
+/// A sample's labels.
+type Labels = Vec<(&'static str, String)>;
 
 /// Render every metric.
 pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String {
+    let stats: Vec<(String, PortStats)> =
+        ports.iter().map(|(n, p)| (n.clone(), p.stats())).collect();
+    render_text(rt, &stats, pool.in_use())
+}
+
+/// One row per real of every service, from the workers' raw counters
+/// (never the `lvsadm -Z` view: Prometheus counters stay monotonic).
+struct Row {
+    service: String,
+    name: String,
+    real: String,
+    stats: StatsData,
+    active: u64,
+    inactive: u64,
+    weight: u32,
+    up: bool,
+}
+
+impl Row {
+    fn labels(&self) -> Labels {
+        vec![
+            ("service", self.service.clone()),
+            ("name", self.name.clone()),
+            ("real", self.real.clone()),
+        ]
+    }
+}
+
+const REAL_FAMILIES: [Family<Row>; 9] = [
+    (
+        "lvsd_real_connections_total",
+        "counter",
+        "Connections scheduled to the real server.",
+        |r| r.stats.conns,
+    ),
+    (
+        "lvsd_real_active_connections",
+        "gauge",
+        "Active (established) connections of the real server.",
+        |r| r.active,
+    ),
+    (
+        "lvsd_real_inactive_connections",
+        "gauge",
+        "Inactive connections of the real server.",
+        |r| r.inactive,
+    ),
+    (
+        "lvsd_real_weight",
+        "gauge",
+        "Current scheduling weight of the real server.",
+        |r| u64::from(r.weight),
+    ),
+    (
+        "lvsd_real_up",
+        "gauge",
+        "1 when the real server passes its health check and has weight > 0, else 0.",
+        |r| u64::from(r.up),
+    ),
+    (
+        "lvsd_real_packets_in_total",
+        "counter",
+        "Packets from clients forwarded to the real server.",
+        |r| r.stats.inpkts,
+    ),
+    (
+        "lvsd_real_packets_out_total",
+        "counter",
+        "Reply packets from the real server (NAT).",
+        |r| r.stats.outpkts,
+    ),
+    (
+        "lvsd_real_bytes_in_total",
+        "counter",
+        "Bytes (in) of the real server's connections.",
+        |r| r.stats.inbytes,
+    ),
+    (
+        "lvsd_real_bytes_out_total",
+        "counter",
+        "Bytes (out) of the real server's connections.",
+        |r| r.stats.outbytes,
+    ),
+];
+
+const WORKER_FAMILIES: [Family<Counters>; 13] = [
+    (
+        "lvsd_worker_rx_packets_total",
+        "counter",
+        "Packets received by the worker.",
+        |c| c.rx_packets.get(),
+    ),
+    (
+        "lvsd_worker_rx_bytes_total",
+        "counter",
+        "Bytes received by the worker.",
+        |c| c.rx_bytes.get(),
+    ),
+    (
+        "lvsd_worker_tx_packets_total",
+        "counter",
+        "Packets transmitted by the worker.",
+        |c| c.tx_packets.get(),
+    ),
+    (
+        "lvsd_worker_tx_bytes_total",
+        "counter",
+        "Bytes transmitted by the worker.",
+        |c| c.tx_bytes.get(),
+    ),
+    (
+        "lvsd_worker_redirected_packets_total",
+        "counter",
+        "Packets handed to the owning worker.",
+        |c| c.redirected.get(),
+    ),
+    (
+        "lvsd_worker_connections_created_total",
+        "counter",
+        "Connections created by the worker.",
+        |c| c.conns_created.get(),
+    ),
+    (
+        "lvsd_worker_conn_table_entries",
+        "gauge",
+        "Entries in the worker's connection table.",
+        |c| c.conn_table_len.get(),
+    ),
+    (
+        "lvsd_worker_conn_table_capacity",
+        "gauge",
+        "Capacity of the worker's connection table.",
+        |c| c.conn_table_capacity.get(),
+    ),
+    (
+        "lvsd_worker_loop_iterations_total",
+        "counter",
+        "Poll-loop iterations (utilisation = busy / all).",
+        |c| c.loop_iterations.get(),
+    ),
+    (
+        "lvsd_worker_busy_iterations_total",
+        "counter",
+        "Poll-loop iterations that found work.",
+        |c| c.busy_iterations.get(),
+    ),
+    (
+        "lvsd_worker_busy_cycles_total",
+        "counter",
+        "TSC cycles spent in poll-loop iterations that found work.",
+        |c| c.busy_cycles.get(),
+    ),
+    (
+        "lvsd_worker_kernel_cycles_total",
+        "counter",
+        "TSC cycles spent in the kernel exception path's RX polls and TX bursts.",
+        |c| c.kernel_cycles.get(),
+    ),
+    (
+        "lvsd_worker_fast_path_packets_total",
+        "counter",
+        "Packets handled by the established fast path.",
+        |c| c.fast_path.get(),
+    ),
+];
+
+const PORT_FAMILIES: [Family<PortStats>; 8] = [
+    (
+        "lvsd_port_rx_packets_total",
+        "counter",
+        "Packets received by the port (DPDK ipackets).",
+        |s| s.ipackets,
+    ),
+    (
+        "lvsd_port_tx_packets_total",
+        "counter",
+        "Packets sent by the port (DPDK opackets).",
+        |s| s.opackets,
+    ),
+    (
+        "lvsd_port_rx_bytes_total",
+        "counter",
+        "Bytes received by the port.",
+        |s| s.ibytes,
+    ),
+    (
+        "lvsd_port_tx_bytes_total",
+        "counter",
+        "Bytes sent by the port.",
+        |s| s.obytes,
+    ),
+    (
+        "lvsd_port_rx_missed_total",
+        "counter",
+        "Packets the port dropped for lack of RX room (imissed).",
+        |s| s.imissed,
+    ),
+    (
+        "lvsd_port_rx_errors_total",
+        "counter",
+        "Erroneous received packets (ierrors).",
+        |s| s.ierrors,
+    ),
+    (
+        "lvsd_port_tx_errors_total",
+        "counter",
+        "Failed transmissions (oerrors).",
+        |s| s.oerrors,
+    ),
+    (
+        "lvsd_port_rx_nombuf_total",
+        "counter",
+        "RX mbuf allocation failures (rx_nombuf).",
+        |s| s.rx_nombuf,
+    ),
+];
+
+/// The exposition for `rt`, with the ports' stats and the mempool's mbufs
+/// in use as read from DPDK.
+fn render_text(rt: &Runtime, stats: &[(String, PortStats)], in_use: u32) -> String {
     let mut e = Exp(String::with_capacity(16 * 1024));
     let snap = rt.snapshot();
-    // One row per real of every service, from the workers' raw counters
-    // (never the `lvsadm -Z` view: Prometheus counters stay monotonic).
-    struct Row {
-        service: String,
-        name: String,
-        real: String,
-        stats: super::proto::StatsData,
-        active: u64,
-        inactive: u64,
-        weight: u32,
-        up: bool,
+    let rows = real_rows(rt, &snap);
+    let items: Vec<(Labels, &Row)> = rows.iter().map(|r| (r.labels(), r)).collect();
+    e.table(&REAL_FAMILIES, &items);
+    e.table(&SERVICE_FAMILIES, &service_rows(&snap, &rows));
+    let workers: Vec<(Labels, &Counters)> = (rt.counters.iter().enumerate())
+        .map(|(i, c)| (vec![("worker", i.to_string())], &**c))
+        .collect();
+    e.table(&WORKER_FAMILIES, &workers);
+    drop_metrics(&mut e, &workers);
+    let ports: Vec<(Labels, &PortStats)> = (stats.iter())
+        .map(|(n, s)| (vec![("port", n.clone())], s))
+        .collect();
+    e.table(&PORT_FAMILIES, &ports);
+    process_metrics(&mut e, rt, &snap, in_use);
+    if let Some(ha) = &rt.ha {
+        ha_metrics(&mut e, rt, ha);
     }
+    e.single(
+        "lvsd_services",
+        "gauge",
+        "Virtual services configured.",
+        snap.services.list.len() as u64,
+    );
+    e.0
+}
+
+/// The `service` label of a virtual service: `proto:vip:port`.
+fn service_label(sv: &ServiceView) -> String {
+    format!("{}:{}:{}", proto_name(sv.proto), sv.vip, sv.port)
+}
+
+fn real_rows(rt: &Runtime, snap: &Snapshot) -> Vec<Row> {
     let mut rows = Vec::new();
     for sv in &snap.services.list {
-        let service = format!(
-            "{}:{}:{}",
-            super::runtime::proto_name(sv.proto),
-            sv.vip,
-            sv.port
-        );
+        let service = service_label(sv);
         for (rv, d) in sv.reals.iter().zip(&sv.dests) {
             let (stats, active, inactive) = rt.real_totals(rv.id);
             rows.push(Row {
@@ -80,364 +341,145 @@ pub fn render(rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> String
             });
         }
     }
-    type RowGet = fn(&Row) -> u64;
-    let real_families: [(&str, &str, &str, RowGet); 9] = [
-        (
-            "lvsd_real_connections_total",
-            "counter",
-            "Connections scheduled to the real server.",
-            |r| r.stats.conns,
-        ),
-        (
-            "lvsd_real_active_connections",
-            "gauge",
-            "Active (established) connections of the real server.",
-            |r| r.active,
-        ),
-        (
-            "lvsd_real_inactive_connections",
-            "gauge",
-            "Inactive connections of the real server.",
-            |r| r.inactive,
-        ),
-        (
-            "lvsd_real_weight",
-            "gauge",
-            "Current scheduling weight of the real server.",
-            |r| u64::from(r.weight),
-        ),
-        (
-            "lvsd_real_up",
-            "gauge",
-            "1 when the real server passes its health check and has weight > 0, else 0.",
-            |r| u64::from(r.up),
-        ),
-        (
-            "lvsd_real_packets_in_total",
-            "counter",
-            "Packets from clients forwarded to the real server.",
-            |r| r.stats.inpkts,
-        ),
-        (
-            "lvsd_real_packets_out_total",
-            "counter",
-            "Reply packets from the real server (NAT).",
-            |r| r.stats.outpkts,
-        ),
-        (
-            "lvsd_real_bytes_in_total",
-            "counter",
-            "Bytes (in) of the real server's connections.",
-            |r| r.stats.inbytes,
-        ),
-        (
-            "lvsd_real_bytes_out_total",
-            "counter",
-            "Bytes (out) of the real server's connections.",
-            |r| r.stats.outbytes,
-        ),
-    ];
-    for (name, kind, help, get) in real_families {
-        e.family(name, kind, help);
-        for r in &rows {
-            e.sample(
-                name,
-                &[
-                    ("service", &r.service),
-                    ("name", &r.name),
-                    ("real", &r.real),
-                ],
-                get(r),
-            );
-        }
-    }
-    e.family(
+    rows
+}
+
+/// The per-service figures: connections (summed over its reals) and reals.
+struct ServiceRow {
+    conns: u64,
+    reals: u64,
+}
+
+const SERVICE_FAMILIES: [Family<ServiceRow>; 2] = [
+    (
         "lvsd_service_connections_total",
         "counter",
         "Connections scheduled by the virtual service.",
-    );
-    for sv in &snap.services.list {
-        let service = format!(
-            "{}:{}:{}",
-            super::runtime::proto_name(sv.proto),
-            sv.vip,
-            sv.port
-        );
-        let total: u64 = rows
-            .iter()
-            .filter(|r| r.service == service)
-            .map(|r| r.stats.conns)
-            .sum();
-        e.sample(
-            "lvsd_service_connections_total",
-            &[("service", &service), ("name", &sv.name)],
-            total,
-        );
-    }
-    e.family(
+        |s| s.conns,
+    ),
+    (
         "lvsd_service_reals",
         "gauge",
         "Real servers configured in the virtual service.",
-    );
-    for sv in &snap.services.list {
-        let service = format!(
-            "{}:{}:{}",
-            super::runtime::proto_name(sv.proto),
-            sv.vip,
-            sv.port
-        );
-        e.sample(
-            "lvsd_service_reals",
-            &[("service", &service), ("name", &sv.name)],
-            sv.reals.len() as u64,
-        );
-    }
+        |s| s.reals,
+    ),
+];
 
-    type WGet = fn(&crate::datapath::Counters) -> u64;
-    let worker_families: [(&str, &str, &str, WGet); 13] = [
-        (
-            "lvsd_worker_rx_packets_total",
-            "counter",
-            "Packets received by the worker.",
-            |c| c.rx_packets.get(),
-        ),
-        (
-            "lvsd_worker_rx_bytes_total",
-            "counter",
-            "Bytes received by the worker.",
-            |c| c.rx_bytes.get(),
-        ),
-        (
-            "lvsd_worker_tx_packets_total",
-            "counter",
-            "Packets transmitted by the worker.",
-            |c| c.tx_packets.get(),
-        ),
-        (
-            "lvsd_worker_tx_bytes_total",
-            "counter",
-            "Bytes transmitted by the worker.",
-            |c| c.tx_bytes.get(),
-        ),
-        (
-            "lvsd_worker_redirected_packets_total",
-            "counter",
-            "Packets handed to the owning worker.",
-            |c| c.redirected.get(),
-        ),
-        (
-            "lvsd_worker_connections_created_total",
-            "counter",
-            "Connections created by the worker.",
-            |c| c.conns_created.get(),
-        ),
-        (
-            "lvsd_worker_conn_table_entries",
-            "gauge",
-            "Entries in the worker's connection table.",
-            |c| c.conn_table_len.get(),
-        ),
-        (
-            "lvsd_worker_conn_table_capacity",
-            "gauge",
-            "Capacity of the worker's connection table.",
-            |c| c.conn_table_capacity.get(),
-        ),
-        (
-            "lvsd_worker_loop_iterations_total",
-            "counter",
-            "Poll-loop iterations (utilisation = busy / all).",
-            |c| c.loop_iterations.get(),
-        ),
-        (
-            "lvsd_worker_busy_iterations_total",
-            "counter",
-            "Poll-loop iterations that found work.",
-            |c| c.busy_iterations.get(),
-        ),
-        (
-            "lvsd_worker_busy_cycles_total",
-            "counter",
-            "TSC cycles spent in poll-loop iterations that found work.",
-            |c| c.busy_cycles.get(),
-        ),
-        (
-            "lvsd_worker_kernel_cycles_total",
-            "counter",
-            "TSC cycles spent in the kernel exception path's RX polls and TX bursts.",
-            |c| c.kernel_cycles.get(),
-        ),
-        (
-            "lvsd_worker_fast_path_packets_total",
-            "counter",
-            "Packets handled by the established fast path.",
-            |c| c.fast_path.get(),
-        ),
-    ];
-    for (name, kind, help, get) in worker_families {
-        e.family(name, kind, help);
-        for (i, c) in rt.counters.iter().enumerate() {
-            e.sample(name, &[("worker", &i.to_string())], get(c));
-        }
-    }
-    e.family(
-        "lvsd_worker_drops_total",
-        "counter",
-        "Packets dropped by the worker, by reason.",
-    );
-    for (i, c) in rt.counters.iter().enumerate() {
+fn service_rows(snap: &Snapshot, rows: &[Row]) -> Vec<(Labels, ServiceRow)> {
+    (snap.services.list.iter())
+        .map(|sv| {
+            let service = service_label(sv);
+            let conns = (rows.iter())
+                .filter(|r| r.service == service)
+                .map(|r| r.stats.conns)
+                .sum();
+            let labels = vec![("service", service), ("name", sv.name.clone())];
+            (
+                labels,
+                ServiceRow {
+                    conns,
+                    reals: sv.reals.len() as u64,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Per worker and drop reason.
+fn drop_metrics(e: &mut Exp, workers: &[(Labels, &Counters)]) {
+    let name = "lvsd_worker_drops_total";
+    e.family(name, "counter", "Packets dropped by the worker, by reason.");
+    for (labels, c) in workers {
+        let worker = labels.first().map_or("", |(_, i)| i.as_str());
         for r in DropReason::ALL {
             e.sample(
-                "lvsd_worker_drops_total",
-                &[("worker", &i.to_string()), ("reason", r.as_str())],
+                name,
+                &[("worker", worker), ("reason", r.as_str())],
                 c.drops(*r),
             );
         }
     }
-    type PGet = fn(&crate::dpdk::port::PortStats) -> u64;
-    let port_families: [(&str, &str, PGet); 8] = [
-        (
-            "lvsd_port_rx_packets_total",
-            "Packets received by the port (DPDK ipackets).",
-            |s| s.ipackets,
-        ),
-        (
-            "lvsd_port_tx_packets_total",
-            "Packets sent by the port (DPDK opackets).",
-            |s| s.opackets,
-        ),
-        (
-            "lvsd_port_rx_bytes_total",
-            "Bytes received by the port.",
-            |s| s.ibytes,
-        ),
-        ("lvsd_port_tx_bytes_total", "Bytes sent by the port.", |s| {
-            s.obytes
-        }),
-        (
-            "lvsd_port_rx_missed_total",
-            "Packets the port dropped for lack of RX room (imissed).",
-            |s| s.imissed,
-        ),
-        (
-            "lvsd_port_rx_errors_total",
-            "Erroneous received packets (ierrors).",
-            |s| s.ierrors,
-        ),
-        (
-            "lvsd_port_tx_errors_total",
-            "Failed transmissions (oerrors).",
-            |s| s.oerrors,
-        ),
-        (
-            "lvsd_port_rx_nombuf_total",
-            "RX mbuf allocation failures (rx_nombuf).",
-            |s| s.rx_nombuf,
-        ),
-    ];
-    let stats: Vec<(String, crate::dpdk::port::PortStats)> =
-        ports.iter().map(|(n, p)| (n.clone(), p.stats())).collect();
-    for (name, help, get) in port_families {
-        e.family(name, "counter", help);
-        for (n, s) in &stats {
-            e.sample(name, &[("port", n)], get(s));
-        }
-    }
-    e.family(
+}
+
+/// The process as a whole: mbufs, snapshot, reloads, health changes.
+fn process_metrics(e: &mut Exp, rt: &Runtime, snap: &Snapshot, in_use: u32) {
+    e.single(
         "lvsd_mempool_in_use",
         "gauge",
         "Mbufs currently allocated from the packet mempool.",
+        u64::from(in_use),
     );
-    e.sample("lvsd_mempool_in_use", &[], u64::from(pool.in_use()));
-    e.family(
+    e.single(
         "lvsd_snapshot_generation",
         "gauge",
         "Generation of the published topology snapshot.",
+        snap.generation,
     );
-    e.sample("lvsd_snapshot_generation", &[], snap.generation);
-    e.family(
-        "lvsd_config_reloads_total",
-        "counter",
-        "Configuration reloads, by result.",
-    );
-    e.sample(
-        "lvsd_config_reloads_total",
-        &[("result", "success")],
-        rt.reloads_ok,
-    );
-    e.sample(
-        "lvsd_config_reloads_total",
-        &[("result", "failure")],
-        rt.reloads_failed,
-    );
-    e.family(
+    let name = "lvsd_config_reloads_total";
+    e.family(name, "counter", "Configuration reloads, by result.");
+    e.sample(name, &[("result", "success")], rt.reloads_ok);
+    e.sample(name, &[("result", "failure")], rt.reloads_failed);
+    e.single(
         "lvsd_health_transitions_total",
         "counter",
         "Real-server health state changes (up to down and down to up).",
+        rt.health.transitions,
     );
-    e.sample("lvsd_health_transitions_total", &[], rt.health.transitions);
-    if let Some(ha) = &rt.ha {
-        e.family(
-            "lvsd_ha_active",
-            "gauge",
-            "1 while this director is the active one.",
-        );
-        e.sample(
-            "lvsd_ha_active",
-            &[("role", ha.role_name())],
-            u64::from(ha.is_active()),
-        );
-        e.family(
+}
+
+/// Active/backup state and the peer link (with `[ha]`).
+fn ha_metrics(e: &mut Exp, rt: &Runtime, ha: &HaMgr) {
+    let name = "lvsd_ha_active";
+    e.family(name, "gauge", "1 while this director is the active one.");
+    e.sample(name, &[("role", ha.role_name())], u64::from(ha.is_active()));
+    let lost: u64 = rt
+        .counters
+        .iter()
+        .map(|c| c.sync_dropped.get())
+        .sum::<u64>()
+        + ha.stats.records_dropped
+        + ha.stats.install_full;
+    let singles: [(&str, &str, &str, u64); 6] = [
+        (
             "lvsd_ha_peer_connected",
             "gauge",
             "1 while the authenticated peer link is up.",
-        );
-        e.sample("lvsd_ha_peer_connected", &[], u64::from(ha.connected()));
-        e.family(
+            u64::from(ha.connected()),
+        ),
+        (
             "lvsd_ha_auth_failures_total",
             "counter",
             "Peer-link frames refused (bad MAC, replay, malformed).",
-        );
-        e.sample("lvsd_ha_auth_failures_total", &[], ha.auth_failures());
-        e.family("lvsd_ha_transitions_total", "counter", "Role changes.");
-        e.sample("lvsd_ha_transitions_total", &[], ha.stats.transitions);
-        e.family(
+            ha.auth_failures(),
+        ),
+        (
+            "lvsd_ha_transitions_total",
+            "counter",
+            "Role changes.",
+            ha.stats.transitions,
+        ),
+        (
             "lvsd_ha_sync_records_sent_total",
             "counter",
             "Connection records sent to the peer.",
-        );
-        e.sample(
-            "lvsd_ha_sync_records_sent_total",
-            &[],
             ha.stats.records_sent,
-        );
-        e.family(
+        ),
+        (
             "lvsd_ha_sync_records_received_total",
             "counter",
             "Connection records received from the peer.",
-        );
-        e.sample(
-            "lvsd_ha_sync_records_received_total",
-            &[],
             ha.stats.records_received,
-        );
-        e.family(
+        ),
+        (
             "lvsd_ha_sync_records_dropped_total",
             "counter",
             "Records not replicated: sync fell behind or the peer was away.",
-        );
-        let lost: u64 = rt
-            .counters
-            .iter()
-            .map(|c| c.sync_dropped.get())
-            .sum::<u64>()
-            + ha.stats.records_dropped
-            + ha.stats.install_full;
-        e.sample("lvsd_ha_sync_records_dropped_total", &[], lost);
+            lost,
+        ),
+    ];
+    for (name, kind, help, v) in singles {
+        e.single(name, kind, help, v);
     }
-    e.family("lvsd_services", "gauge", "Virtual services configured.");
-    e.sample("lvsd_services", &[], snap.services.list.len() as u64);
-    e.0
 }
 
 impl MetricsServer {
@@ -486,5 +528,125 @@ impl MetricsServer {
             let _ = s.write_all(body.as_bytes());
         }
         true
+    }
+}
+
+/// The /metrics exposition, byte for byte, for a director with two ports,
+/// two services, two workers with counts and `[ha]`.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::Arc;
+
+    const CONFIG: &str = r#"
+    [dpdk]
+    lcores = "0-2"
+
+    [[port]]
+    name = "ext"
+    device = "net_null0"
+    address = "198.18.0.2/24"
+
+    [[port]]
+    name = "int"
+    device = "net_null1"
+    address = "198.18.1.2/24"
+
+    [ha]
+    node = "lvs-a"
+    priority = 150
+    peer = "127.0.0.1:9"
+    listen = "127.0.0.1:0"
+    key_file = "KEY"
+
+    [[service]]
+    name = "web"
+    protocol = "tcp"
+    vip = "198.18.0.100"
+    port = 80
+    scheduler = "wlc"
+    method = "nat"
+
+      [[service.real]]
+      address = "198.18.1.10"
+      port = 8080
+      weight = 3
+
+      [[service.real]]
+      address = "198.18.1.11"
+      port = 8080
+      weight = 0
+
+    [[service]]
+    name = "dns"
+    protocol = "udp"
+    vip = "198.18.0.101"
+    port = 53
+    method = "dr"
+
+      [[service.real]]
+      address = "198.18.0.20"
+      port = 53
+    "#;
+
+    fn runtime() -> Runtime {
+        let dir = std::env::temp_dir().join(format!("lvsd-metrics-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let key = dir.join("ha.key");
+        std::fs::write(&key, "0123456789abcdef0123456789abcdef\n").expect("key file");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("key mode");
+        let text = CONFIG.replace("KEY", &key.display().to_string());
+        let m = crate::config::load(&text).expect("config");
+        let mut rt = Runtime::new(dir.join("lvsd.toml"), m, Vec::new()).expect("runtime");
+        let _ = std::fs::remove_dir_all(&dir);
+        for w in 0..2u64 {
+            let c = Counters::default();
+            c.rx_packets.add(100 + w);
+            c.rx_bytes.add(6400 + w);
+            c.tx_packets.add(90 + w);
+            c.fast_path.add(70);
+            c.conn_table_len.add(5);
+            c.sync_dropped.add(w);
+            c.count_drop(DropReason::ALL[0]);
+            c.count_drop(DropReason::ALL[DropReason::ALL.len() - 1]);
+            if let Some(r) = c.real(0) {
+                r.conns.add(7 + w);
+                r.in_pkts.add(30);
+                r.out_bytes.add(999);
+                r.active.set(2);
+                r.inactive.set(1);
+            }
+            rt.counters.push(Arc::new(c));
+        }
+        rt.reloads_ok = 3;
+        rt.reloads_failed = 1;
+        rt
+    }
+
+    fn ports() -> Vec<(String, PortStats)> {
+        let s = |k: u64| PortStats {
+            ipackets: k,
+            opackets: k + 1,
+            ibytes: k + 2,
+            obytes: k + 3,
+            imissed: k + 4,
+            ierrors: k + 5,
+            oerrors: k + 6,
+            rx_nombuf: k + 7,
+        };
+        vec![("ext".into(), s(10)), ("int".into(), s(20))]
+    }
+
+    /// The golden text is `metrics_golden.prom`; with LVSD_WRITE_METRICS_GOLDEN
+    /// set to a path, the current exposition is also written there (to review a
+    /// deliberate change with `git diff`).
+    #[test]
+    fn exposition_is_byte_for_byte_as_before() {
+        let text = render_text(&runtime(), &ports(), 4098);
+        if let Ok(path) = std::env::var("LVSD_WRITE_METRICS_GOLDEN") {
+            std::fs::write(path, &text).expect("write golden");
+        }
+        assert_eq!(text, include_str!("metrics_golden.prom"));
     }
 }

@@ -10,4 +10,3 @@ pub mod rates;
 pub mod runtime;
 pub mod server;
 pub mod signals;
-pub mod topology;

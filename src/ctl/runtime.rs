@@ -4,9 +4,9 @@
 //!
 //! Rules:
 //! - Every change is applied to a copy of the running [`Model`], which is
-//!   then written out as TOML and loaded back through the configuration
-//!   validator — the same rules and messages as the file. Only a valid
-//!   model is published, as one snapshot; otherwise nothing changes.
+//!   then checked by [`config::validate_model`] — the file's rules and
+//!   messages, applied to the model itself. Only a valid model is
+//!   published, as one snapshot; otherwise nothing changes.
 //! - Runtime changes are never lost silently: a reload (SIGHUP, `lvsadm
 //!   reload`) while runtime changes exist that the file does not contain is
 //!   refused with a message, unless `discard_runtime` is given. `lvsadm
@@ -17,8 +17,8 @@
 use super::health::HealthMgr;
 use super::proto::*;
 use super::rates::Estimator;
-use super::topology::{self, Registry};
 use crate::config::{self, Model};
+use crate::datapath::topology::{self, Registry};
 use crate::datapath::{Counters, Snapshot};
 use crate::packet::ethernet::MacAddr;
 use crate::worker::{self, Mailbox, Published};
@@ -58,6 +58,167 @@ pub struct Runtime {
 
 fn svc_matches(s: &config::Service, k: &ServiceKey) -> bool {
     s.protocol == k.protocol && s.vip == k.vip && s.port == k.port
+}
+
+fn find_service(m: &Model, k: &ServiceKey) -> Option<usize> {
+    m.services.iter().position(|s| svc_matches(s, k))
+}
+
+/// The index of the service `k`, or "no service ...".
+fn service_index(m: &Model, k: &ServiceKey) -> Result<usize, String> {
+    find_service(m, k).ok_or_else(|| format!("no service {} {}:{}", k.protocol, k.vip, k.port))
+}
+
+/// `-A` (`add`) or `-E`: a service with the given settings; an edit keeps
+/// the service's reals, method, checks and quorum.
+fn upsert_service(m: &mut Model, spec: &ServiceSpec, add: bool) -> Result<(), String> {
+    let key = &spec.key;
+    let pos = find_service(m, key);
+    if add && pos.is_some() {
+        return Err(format!(
+            "service {} {}:{} already exists",
+            key.protocol, key.vip, key.port
+        ));
+    }
+    if !add && pos.is_none() {
+        return Err(format!(
+            "no service {} {}:{}",
+            key.protocol, key.vip, key.port
+        ));
+    }
+    let protocol = key.protocol;
+    let scheduler = spec.scheduler;
+    let flags = service_flags(&spec.flags)?;
+    let persistence = spec.persistence.as_ref().map(|p| config::Persistence {
+        timeout: Duration::from_secs(u64::from(p.timeout)),
+        netmask: p.netmask,
+    });
+    match pos {
+        Some(i) => {
+            let s = &mut m.services[i];
+            s.scheduler = scheduler;
+            s.flags = flags;
+            s.persistence = persistence;
+            s.ops = spec.ops;
+        }
+        None => m
+            .services
+            .push(new_service(spec, protocol, scheduler, flags, persistence)),
+    }
+    Ok(())
+}
+
+/// A service added at runtime: direct routing, no reals, checks or quorum
+/// commands, the file's defaults otherwise.
+fn new_service(
+    spec: &ServiceSpec,
+    protocol: config::Protocol,
+    scheduler: config::Scheduler,
+    flags: config::ServiceFlags,
+    persistence: Option<config::Persistence>,
+) -> config::Service {
+    let key = &spec.key;
+    config::Service {
+        name: format!("{}-{}-{}", key.protocol, key.vip, key.port),
+        protocol,
+        vip: key.vip,
+        port: key.port,
+        scheduler,
+        flags,
+        persistence,
+        ops: spec.ops,
+        method: config::Method::Dr,
+        maglev_size: 65537,
+        reals: Vec::new(),
+        quorum: 1,
+        hysteresis: 0,
+        quorum_up: None,
+        quorum_down: None,
+        check_raw: None,
+        sorry: None,
+    }
+}
+
+/// Scheduler flag names (`-b`) as flag bits.
+fn service_flags(names: &[String]) -> Result<config::ServiceFlags, String> {
+    let mut flags = config::ServiceFlags::EMPTY;
+    for f in names {
+        flags.insert(match f.as_str() {
+            "sh-fallback" | "mh-fallback" | "flag-1" => config::ServiceFlags::SCHED1,
+            "sh-port" | "mh-port" | "flag-2" => config::ServiceFlags::SCHED2,
+            "flag-3" => config::ServiceFlags::SCHED3,
+            o => return Err(format!("service.flags: unknown flag '{o}'")),
+        });
+    }
+    Ok(flags)
+}
+
+/// `-a` (`add`) or `-e`: a real of service `key`; an edited real keeps its
+/// own check override.
+fn upsert_real(m: &mut Model, key: &ServiceKey, real: &RealSpec, add: bool) -> Result<(), String> {
+    let i = service_index(m, key)?;
+    let s = &mut m.services[i];
+    let method = real.method;
+    let address = real.address;
+    let pos = s
+        .reals
+        .iter()
+        .position(|r| r.address == address && r.port == real.port);
+    let check_raw = pos.and_then(|p| s.reals[p].check_raw.clone());
+    let new = config::Real {
+        address,
+        port: real.port,
+        weight: real.weight,
+        method,
+        upper_threshold: real.upper_threshold,
+        lower_threshold: real.lower_threshold,
+        check: config::real_check(s, check_raw.as_ref()),
+        check_raw,
+    };
+    match (add, pos) {
+        (true, Some(_)) => Err(format!(
+            "real {}:{} already exists in that service",
+            real.address, real.port
+        )),
+        (false, None) => Err(format!(
+            "no real {}:{} in that service",
+            real.address, real.port
+        )),
+        (true, None) => {
+            s.reals.push(new);
+            Ok(())
+        }
+        (false, Some(p)) => {
+            s.reals[p] = new;
+            Ok(())
+        }
+    }
+}
+
+/// `-d`: remove one real of service `key`.
+fn delete_real(m: &mut Model, key: &ServiceKey, address: IpAddr, port: u16) -> Result<(), String> {
+    let i = service_index(m, key)?;
+    let s = &mut m.services[i];
+    let p = s
+        .reals
+        .iter()
+        .position(|r| r.address == address && r.port == port)
+        .ok_or_else(|| format!("no real {address}:{port} in that service"))?;
+    s.reals.remove(p);
+    Ok(())
+}
+
+/// `--set tcp tcpfin udp`: a 0 keeps the current value.
+fn set_timeouts(m: &mut Model, [tcp, tcp_fin, udp]: [u32; 3]) {
+    for (v, t) in [
+        (tcp, &mut m.timeouts.tcp),
+        (tcp_fin, &mut m.timeouts.tcp_fin),
+        (udp, &mut m.timeouts.udp),
+    ] {
+        if v != 0 {
+            *t = Duration::from_secs(u64::from(v));
+        }
+    }
 }
 
 impl Runtime {
@@ -102,12 +263,11 @@ impl Runtime {
         self.published.load()
     }
 
-    /// Publish `m` if it is valid: re-validated through the file rules,
-    /// then built and swapped in whole.
+    /// Publish `m` if it is valid: checked by the file's rules, then built
+    /// and swapped in whole.
     fn install(&mut self, m: Model) -> Result<(), String> {
-        let text = config::emit::emit(&m);
-        let checked =
-            config::load(&text).map_err(|e| e.to_string().trim_end().replace('\n', "; "))?;
+        config::validate_model(&m).map_err(|e| e.to_string().trim_end().replace('\n', "; "))?;
+        let checked = m;
         if checked.ports != self.model.ports || checked.dpdk != self.model.dpdk {
             return Err("dpdk and port settings cannot change while running (restart lvsd)".into());
         }
@@ -215,148 +375,34 @@ impl Runtime {
 
     /// Apply one request to `m` (no publication).
     fn apply(&self, m: &mut Model, r: &Request) -> Result<(), String> {
-        let find = |m: &Model, k: &ServiceKey| m.services.iter().position(|s| svc_matches(s, k));
         match r {
-            Request::AddService { service } | Request::EditService { service } => {
-                let pos = find(m, &service.key);
-                let add = matches!(r, Request::AddService { .. });
-                if add && pos.is_some() {
-                    return Err(format!(
-                        "service {} {}:{} already exists",
-                        service.key.protocol, service.key.vip, service.key.port
-                    ));
-                }
-                if !add && pos.is_none() {
-                    return Err(format!(
-                        "no service {} {}:{}",
-                        service.key.protocol, service.key.vip, service.key.port
-                    ));
-                }
-                let protocol = service.key.protocol;
-                let scheduler = service.scheduler;
-                let mut flags = config::ServiceFlags::EMPTY;
-                for f in &service.flags {
-                    flags.insert(match f.as_str() {
-                        "sh-fallback" | "mh-fallback" | "flag-1" => config::ServiceFlags::SCHED1,
-                        "sh-port" | "mh-port" | "flag-2" => config::ServiceFlags::SCHED2,
-                        "flag-3" => config::ServiceFlags::SCHED3,
-                        o => return Err(format!("service.flags: unknown flag '{o}'")),
-                    });
-                }
-                let persistence = service.persistence.as_ref().map(|p| config::Persistence {
-                    timeout: Duration::from_secs(u64::from(p.timeout)),
-                    netmask: p.netmask,
-                });
-                match pos {
-                    Some(i) => {
-                        let s = &mut m.services[i];
-                        s.scheduler = scheduler;
-                        s.flags = flags;
-                        s.persistence = persistence;
-                        s.ops = service.ops;
-                    }
-                    None => m.services.push(config::Service {
-                        name: format!(
-                            "{}-{}-{}",
-                            service.key.protocol, service.key.vip, service.key.port
-                        ),
-                        protocol,
-                        vip: service.key.vip,
-                        port: service.key.port,
-                        scheduler,
-                        flags,
-                        persistence,
-                        ops: service.ops,
-                        method: config::Method::Dr,
-                        maglev_size: 65537,
-                        reals: Vec::new(),
-                        quorum: 1,
-                        hysteresis: 0,
-                        quorum_up: None,
-                        quorum_down: None,
-                        check_raw: None,
-                        sorry: None,
-                    }),
-                }
-            }
+            Request::AddService { service } => upsert_service(m, service, true),
+            Request::EditService { service } => upsert_service(m, service, false),
             Request::DeleteService { key } => {
-                let i = find(m, key).ok_or_else(|| {
-                    format!("no service {} {}:{}", key.protocol, key.vip, key.port)
-                })?;
+                let i = service_index(m, key)?;
                 m.services.remove(i);
+                Ok(())
             }
-            Request::Clear => m.services.clear(),
-            Request::AddReal { key, real } | Request::EditReal { key, real } => {
-                let i = find(m, key).ok_or_else(|| {
-                    format!("no service {} {}:{}", key.protocol, key.vip, key.port)
-                })?;
-                let s = &mut m.services[i];
-                let method = real.method;
-                let pos = s
-                    .reals
-                    .iter()
-                    .position(|r| r.address == real.address && r.port == real.port);
-                let add = matches!(r, Request::AddReal { .. });
-                let new = config::Real {
-                    address: real.address,
-                    port: real.port,
-                    weight: real.weight,
-                    method,
-                    upper_threshold: real.upper_threshold,
-                    lower_threshold: real.lower_threshold,
-                    // An edited real keeps its own check override.
-                    check_raw: pos.and_then(|p| s.reals[p].check_raw.clone()),
-                    check: None,
-                };
-                match (add, pos) {
-                    (true, Some(_)) => {
-                        return Err(format!(
-                            "real {}:{} already exists in that service",
-                            real.address, real.port
-                        ))
-                    }
-                    (false, None) => {
-                        return Err(format!(
-                            "no real {}:{} in that service",
-                            real.address, real.port
-                        ))
-                    }
-                    (true, None) => s.reals.push(new),
-                    (false, Some(p)) => s.reals[p] = new,
-                }
+            Request::Clear => {
+                m.services.clear();
+                Ok(())
             }
-            Request::DeleteReal { key, address, port } => {
-                let i = find(m, key).ok_or_else(|| {
-                    format!("no service {} {}:{}", key.protocol, key.vip, key.port)
-                })?;
-                let s = &mut m.services[i];
-                let p = s
-                    .reals
-                    .iter()
-                    .position(|r| r.address == *address && r.port == *port)
-                    .ok_or_else(|| format!("no real {address}:{port} in that service"))?;
-                s.reals.remove(p);
-            }
+            Request::AddReal { key, real } => upsert_real(m, key, real, true),
+            Request::EditReal { key, real } => upsert_real(m, key, real, false),
+            Request::DeleteReal { key, address, port } => delete_real(m, key, *address, *port),
             Request::SetTimeouts { tcp, tcp_fin, udp } => {
-                for (v, t) in [
-                    (tcp, &mut m.timeouts.tcp),
-                    (tcp_fin, &mut m.timeouts.tcp_fin),
-                    (udp, &mut m.timeouts.udp),
-                ] {
-                    if *v != 0 {
-                        *t = Duration::from_secs(u64::from(*v));
-                    }
-                }
+                set_timeouts(m, [*tcp, *tcp_fin, *udp]);
+                Ok(())
             }
             Request::Batch { requests } => {
                 for (i, r) in requests.iter().enumerate() {
                     self.apply(m, r)
                         .map_err(|e| format!("request {}: {e}", i + 1))?;
                 }
+                Ok(())
             }
-            _ => return Err("not a configuration change".into()),
+            _ => Err("not a configuration change".into()),
         }
-        Ok(())
     }
 
     /// Handle one request.

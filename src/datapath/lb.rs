@@ -1,7 +1,7 @@
 //! Load balancing on one worker: connection lookup, scheduling (with
 //! persistence templates and one-packet scheduling), the IPVS state
 //! machine, and forwarding by NAT, DR or TUN; NAT replies; ICMP errors about
-//! connections. Follows `ip_vs_in`/`ip_vs_out` (reference §1–§4).
+//! connections. Follows `ip_vs_in`/`ip_vs_out` in the kernel's `ip_vs_core.c`.
 //!
 //! Invariants:
 //! - The worker owns its [`ConnTable`]; per-real loads (`loads`) mirror
@@ -13,7 +13,7 @@
 //!   real id (`rebind`), so counts survive reloads.
 //! - Nothing here allocates per packet; ICMP errors are built in frames
 //!   from the pool and pushed to `extra` for routing by the engine.
-use super::service::ServiceView;
+use super::service::{Persist, ServiceView};
 use super::sync::{EventRing, HaEvent, SyncRecord};
 use super::{Counters, DropReason, Snapshot, Verdict};
 use crate::conn::{self, ConnId, ConnKey, ConnTable, Dir, FwdFlag, NewConn, ReplyKey, StateChange};
@@ -103,8 +103,19 @@ impl Lb {
         timeouts: conn::Timeouts,
         seed: u64,
     ) -> Result<Lb, conn::TableError> {
+        Self::with_page_advice(capacity, timeouts, seed, conn::no_advice)
+    }
+
+    /// Same, the table's memory shown to `advice` before it is first
+    /// written (the worker passes `dpdk::advise_huge_pages`).
+    pub fn with_page_advice(
+        capacity: usize,
+        timeouts: conn::Timeouts,
+        seed: u64,
+        advice: conn::PageAdvice,
+    ) -> Result<Lb, conn::TableError> {
         Ok(Lb {
-            conns: ConnTable::with_seed(capacity, timeouts, seed)?,
+            conns: ConnTable::with_advice(capacity, timeouts, seed, advice)?,
             states: Vec::new(),
             loads: Vec::new(),
             generation: u64::MAX,
@@ -480,62 +491,111 @@ impl Lb {
             dport: vport,
             now_ms,
         };
-        let mut template = None;
-        let d = if let Some(per) = svc.persistence {
+        let (d, template) = if let Some(per) = svc.persistence {
             let tkey = conn::template_key(key.proto, caddr, per.netmask, vaddr, vport, svc.port, 0);
-            let mut d = None;
-            if let Some(tid) = self.conns.lookup_template(&tkey, now_ms) {
-                let tc = self.conn(tid).ok_or(DropReason::NoConn)?;
-                // check_template: the dest must still exist and, with
-                // expire_quiescent_template, have weight > 0.
-                match snap.services.real(tc.real()) {
-                    Some((s, di))
-                        if s == spos
-                            && !(snap.lb.expire_quiescent_template
-                                && svc.dests.get(di).is_some_and(|x| x.weight == 0)) =>
-                    {
-                        d = Some(di);
-                        template = Some(tid);
-                        self.conns.touch(tid, now_ms);
-                    }
-                    _ => {
-                        self.conns.invalidate_template(tid);
-                    }
-                }
-            }
-            if d.is_none() {
-                let di = self.pick(spos, svc, &flow).ok_or(DropReason::NoReal)?;
-                let r = &svc.reals[di];
-                let new = NewConn {
-                    key: tkey,
-                    svc: svc.id,
-                    real: r.id,
-                    fwd: FwdFlag::from(r.method),
-                    raddr: r.addr,
-                    rport: conn::template_rport(vport, svc.port, r.port),
-                    flags: 0,
-                };
-                let (loads, ev) = (&mut self.loads, self.events.as_deref());
-                match self
-                    .conns
-                    .insert_template(&new, per.timeout_s, now_ms, |x| {
-                        unbind(snap, loads, counters, ev, x)
-                    }) {
-                    Ok(tid) => {
-                        template = Some(tid);
-                        self.sync_out(tid, snap, counters, now_ms);
-                        if let Some(l) = self.loads.get_mut(spos).and_then(|v| v.get_mut(di)) {
-                            l.persistent += 1;
-                        }
-                    }
-                    Err(_) => return Err(DropReason::ConnTableFull),
-                }
-                d = Some(di);
-            }
-            d.ok_or(DropReason::NoReal)?
+            let (d, tid) =
+                self.through_template(spos, svc, per, tkey, vport, &flow, snap, counters)?;
+            (d, Some(tid))
         } else {
-            self.pick(spos, svc, &flow).ok_or(DropReason::NoReal)?
+            (self.pick(spos, svc, &flow).ok_or(DropReason::NoReal)?, None)
         };
+        self.bind_new(spos, svc, d, template, key, vport, snap, counters, now_ms)
+    }
+
+    /// Persistence: the real of the client's live template, else a newly
+    /// picked real under a new template. Returns the real's position and
+    /// the template.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn through_template(
+        &mut self,
+        spos: usize,
+        svc: &ServiceView,
+        per: Persist,
+        tkey: ConnKey,
+        vport: u16,
+        flow: &Flow,
+        snap: &Snapshot,
+        counters: &Counters,
+    ) -> Result<(usize, ConnId), DropReason> {
+        let now_ms = flow.now_ms;
+        if let Some(found) = self.live_template(spos, svc, &tkey, snap, now_ms)? {
+            return Ok(found);
+        }
+        let di = self.pick(spos, svc, flow).ok_or(DropReason::NoReal)?;
+        let r = &svc.reals[di];
+        let new = NewConn {
+            key: tkey,
+            svc: svc.id,
+            real: r.id,
+            fwd: FwdFlag::from(r.method),
+            raddr: r.addr,
+            rport: conn::template_rport(vport, svc.port, r.port),
+            flags: 0,
+        };
+        let (loads, ev) = (&mut self.loads, self.events.as_deref());
+        let tid = self
+            .conns
+            .insert_template(&new, per.timeout_s, now_ms, |x| {
+                unbind(snap, loads, counters, ev, x)
+            })
+            .map_err(|_| DropReason::ConnTableFull)?;
+        self.sync_out(tid, snap, counters, now_ms);
+        if let Some(l) = self.loads.get_mut(spos).and_then(|v| v.get_mut(di)) {
+            l.persistent += 1;
+        }
+        Ok((di, tid))
+    }
+
+    /// The client's template, if live and its real still usable (IPVS
+    /// check_template: the dest must still exist and, with
+    /// expire_quiescent_template, have weight > 0); a template whose real
+    /// is not is invalidated.
+    #[inline(always)]
+    fn live_template(
+        &mut self,
+        spos: usize,
+        svc: &ServiceView,
+        tkey: &ConnKey,
+        snap: &Snapshot,
+        now_ms: u64,
+    ) -> Result<Option<(usize, ConnId)>, DropReason> {
+        let Some(tid) = self.conns.lookup_template(tkey, now_ms) else {
+            return Ok(None);
+        };
+        let tc = self.conn(tid).ok_or(DropReason::NoConn)?;
+        match snap.services.real(tc.real()) {
+            Some((s, di))
+                if s == spos
+                    && !(snap.lb.expire_quiescent_template
+                        && svc.dests.get(di).is_some_and(|x| x.weight == 0)) =>
+            {
+                self.conns.touch(tid, now_ms);
+                Ok(Some((di, tid)))
+            }
+            _ => {
+                self.conns.invalidate_template(tid);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Insert the connection to real `d` (linked to its template if any)
+    /// and count it: +1 inactive on the real, one more created.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn bind_new(
+        &mut self,
+        spos: usize,
+        svc: &ServiceView,
+        d: usize,
+        template: Option<ConnId>,
+        key: ConnKey,
+        vport: u16,
+        snap: &Snapshot,
+        counters: &Counters,
+        now_ms: u64,
+    ) -> Result<ConnId, DropReason> {
         let r = &svc.reals[d];
         let rport = if svc.persistence.is_some() {
             conn::persist_conn_rport(vport, svc.port, r.port)
@@ -669,8 +729,9 @@ impl Lb {
     }
 
     /// An ICMP error (`p.inner` set) about a connection: relay and rewrite
-    /// (reference §2.4). `to_vip`: the outer destination is a VIP (client
-    /// side); otherwise it comes from the real side towards the client.
+    /// (`ip_vs_in_icmp`/`ip_vs_out_icmp` in `ip_vs_core.c`). `to_vip`: the
+    /// outer destination is a VIP (client side); otherwise it comes from the
+    /// real side towards the client.
     #[allow(clippy::too_many_arguments)]
     pub fn icmp_error<F: Frame, A: FrameAlloc<Frame = F>>(
         &mut self,

@@ -22,6 +22,7 @@ mod reason;
 pub mod service;
 mod snapshot;
 pub mod sync;
+pub mod topology;
 
 pub use counters::{Counter, Counters, RealCounters, MAX_REALS};
 pub use engine::Engine;

@@ -54,22 +54,23 @@ pub fn prefetch_ptr(p: *const u8) {
     let _ = p;
 }
 
-/// Ask the kernel to back the allocation of `v` (its whole capacity) with
-/// transparent huge pages, before it is first touched: the connection
-/// table's index and records are read at random across tens of MB, where
+/// Ask the kernel to back the whole 2 MB pages of the address range
+/// `[start, start + len)` with transparent huge pages, before the memory is
+/// first touched (the connection table's `conn::PageAdvice`): the table's
+/// index and records are read at random across tens of MB, where
 /// 4 KB pages cost a TLB miss (a page walk) per lookup. Advisory only
 /// (no DPDK involved; here because it needs `unsafe`): without THP, or if
 /// the kernel refuses, nothing changes.
-pub fn advise_huge_pages<T>(v: &Vec<T>) {
+pub fn advise_huge_pages(start: usize, len: usize) {
     const HUGE: usize = 2 << 20;
-    let start = v.as_ptr() as usize;
-    let end = start.saturating_add(v.capacity().saturating_mul(std::mem::size_of::<T>()));
+    let end = start.saturating_add(len);
     let (a, b) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
     if b > a {
-        // [a, b) lies inside the live allocation of `v`, and MADV_HUGEPAGE
-        // only changes how the kernel backs those pages, never their
-        // contents or their validity.
-        // SAFETY: an advisory madvise on whole pages of memory `v` owns.
+        // MADV_HUGEPAGE only changes how the kernel backs those pages,
+        // never their contents or their validity, whoever owns them; on a
+        // range that is not mapped the kernel returns ENOMEM and changes
+        // nothing.
+        // SAFETY: an advisory madvise on whole pages inside [start, start + len).
         let _ = unsafe { libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_HUGEPAGE) };
     }
 }

@@ -6,6 +6,7 @@
 //! * [`link`] — [`link::PeerLink`], the non-blocking TCP control link
 //!   (`conn` holds its per-connection I/O).
 //! * [`role`] — [`role::RoleMachine`], the pure role state machine.
+//! * [`key`] — reading and checking the pre-shared key file.
 //!
 //! Everything here runs on the management thread and never blocks.
 //!
@@ -62,6 +63,7 @@
 //! ```
 
 mod conn;
+pub mod key;
 pub mod link;
 pub mod msg;
 pub mod role;

@@ -1,7 +1,8 @@
 //! Real-server health checking for lvsd (keepalived checkers, ldirectord,
 //! Piranha nanny), run on the management thread, never on packet workers.
 //!
-//! Layout: [`check`] (definitions), [`proto`] (socket-free protocol logic),
+//! Layout: [`check`] (targets and results; the check definitions live in
+//! `config::check_def` and are re-exported), [`proto`] (socket-free protocol logic),
 //! [`probe`] (one in-flight check), [`engine`] (single-thread `mio` event
 //! loop), [`state`] (rise/fall state machine), [`policy`] (quorum,
 //! hysteresis, sorry server), [`notify`] (notify/quorum commands), [`tls`] (the https

@@ -17,14 +17,7 @@
 
 use std::net::SocketAddrV4;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OnFailure {
-    /// keepalived `inhibit_on_failure` / ldirectord `quiescent=yes`.
-    #[default]
-    Inhibit,
-    /// Delete the destination (its connections are expired).
-    Remove,
-}
+pub use crate::config::check_def::OnFailure;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SorryServer {

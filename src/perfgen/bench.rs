@@ -9,7 +9,7 @@
 //! 10.0.0.101:80, four reals each, static neighbours.
 use super::{FlowMix, FrameSpec, Protocol, Template, TCP_ACK, TCP_SYN};
 use crate::conn::{ConnKey, IPPROTO_TCP};
-use crate::ctl::topology::{self, Registry};
+use crate::datapath::topology::{self, Registry};
 use crate::datapath::{neigh::NeighConfig, Counters, Engine, Hint, Lb, Snapshot};
 use crate::frame::{Frame, VecAlloc, VecFrame};
 use crate::packet::ethernet::MacAddr;
@@ -92,7 +92,8 @@ impl Workload {
         )
         .expect("workload snapshot");
         let snap = Arc::new(snap);
-        let lb = Lb::new(capacity, snap.timeouts, 1).expect("connection table");
+        let lb = Lb::with_page_advice(capacity, snap.timeouts, 1, crate::dpdk::advise_huge_pages)
+            .expect("connection table");
         let mut engine = Engine::new(
             NeighConfig::default(),
             Arc::new(Counters::default()),

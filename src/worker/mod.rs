@@ -209,7 +209,12 @@ const TICK_EVERY: u64 = 1024;
 /// and every mbuf it holds; all are freed before it returns.
 pub fn run(w: WorkerSetup) -> i32 {
     let timeouts = w.published.load().timeouts;
-    let lb = match Lb::new(w.conn_capacity, timeouts, 0x1234_5678 ^ u64::from(w.id.0)) {
+    let lb = match Lb::with_page_advice(
+        w.conn_capacity,
+        timeouts,
+        0x1234_5678 ^ u64::from(w.id.0),
+        crate::dpdk::advise_huge_pages,
+    ) {
         Ok(lb) => lb,
         Err(e) => {
             tracing::error!(

@@ -70,11 +70,19 @@ pub fn pair_lab() -> (Lab, String, std::path::PathBuf) {
         .unwrap();
         let _ = lvsd::testbed::run("chmod", &["+x", &script.to_string_lossy()]);
     }
-    std::fs::write(&key, "0123456789abcdef0123456789abcdef\n").unwrap();
+    write_key(&key, "0123456789abcdef0123456789abcdef\n");
     for (i, ns) in l.reals.clone().iter().enumerate() {
         server(&mut l, ns, "banner", 7000, &format!("r{i}"));
         server(&mut l, ns, "http", 8080, &format!("r{i}"));
         server(&mut l, ns, "udp", 5353, &format!("r{i}"));
     }
     (l, dirb, key)
+}
+
+/// Writes a pre-shared key file readable by its owner only (lvsd refuses a
+/// key that group or others can read).
+pub fn write_key(path: &std::path::Path, key: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, key).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }

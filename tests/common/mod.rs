@@ -7,7 +7,8 @@ use std::time::Duration;
 
 pub const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
 
-/// Skip (return true) when not root: namespaces need it.
+/// Skip (return true) when not root: namespaces need it. Under CI
+/// (`CI=true`) a skipped end-to-end test is a failure, never a silent pass.
 pub fn need_root() -> bool {
     let uid = std::process::Command::new("id")
         .arg("-u")
@@ -15,10 +16,18 @@ pub fn need_root() -> bool {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     if uid != "0" {
-        eprintln!("skipping: end-to-end tests need root");
+        skip("end-to-end tests need root");
         return true;
     }
     false
+}
+
+/// Reports a skipped test on stderr; panics instead under CI (`CI=true`).
+pub fn skip(why: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true: this test cannot be skipped ({why})");
+    }
+    eprintln!("SKIPPED: {why}");
 }
 
 /// Are 2 MB hugepages available (mounted and reserved)?

@@ -2,8 +2,8 @@
 //! the https variant.
 
 use super::{check, real, svc};
+use crate::config::check_def::{CheckKind, StatusRange};
 use crate::config::load;
-use crate::health::{CheckKind, StatusRange};
 
 rule!(
     check_type_unknown,

@@ -154,6 +154,7 @@ macro_rules! rule {
 }
 
 mod check_rules;
+mod model_rules;
 mod rules;
 mod service_rules;
 
@@ -445,4 +446,102 @@ fn hostile_inputs_do_not_panic() {
     ] {
         let _ = load(t);
     }
+}
+
+/// One file, seven mistakes of seven kinds (a wrong type, an unknown key, a
+/// bad CIDR, a duplicate port name, a bad listen address, an unknown
+/// scheduler, a negative weight): one `load` names them all, in file order.
+pub const SEVEN: &str = r#"[dpdk]
+lcores = "0-1"
+burst = "many"
+
+[[port]]
+name = "ext"
+device = "net_af_packet0,iface=lv-ext"
+address = "198.18.0.1/24"
+speed = 100
+
+[[port]]
+name = "ext"
+device = "net_af_packet1,iface=lv-int"
+address = "198.18.1.1/33"
+
+[metrics]
+listen = "localhost"
+
+[[service]]
+protocol = "tcp"
+vip = "198.18.0.100"
+port = 80
+scheduler = "fastest"
+
+  [[service.real]]
+  address = "198.18.1.11"
+  weight = -1
+"#;
+
+#[test]
+fn seven_mistakes_of_seven_kinds_in_one_pass() {
+    let e = errs(SEVEN);
+    let got: Vec<(&str, Option<usize>)> = e.iter().map(|x| (x.path.as_str(), x.line)).collect();
+    let at = |m| Some(line_of(SEVEN, m));
+    assert_eq!(
+        got,
+        [
+            ("dpdk.burst", at("burst")),
+            ("port[0].speed", at("speed")),
+            (
+                "port[1].name",
+                at("name = \"ext\"\ndevice = \"net_af_packet1")
+            ),
+            ("port[1].address", at("/33")),
+            ("metrics.listen", at("localhost")),
+            ("service[0].scheduler", at("fastest")),
+            ("service[0].real[0].weight", at("weight = -1")),
+        ],
+        "{e}"
+    );
+    let shown = e.to_string();
+    for needle in [
+        "invalid type: string \"many\", expected an integer",
+        "unknown key `speed`",
+        "duplicate port name 'ext'",
+        "invalid IPv4 prefix '198.18.1.1/33'",
+        "invalid listen address 'localhost'",
+        "unknown scheduler 'fastest'",
+        "invalid value -1",
+    ] {
+        assert!(shown.contains(needle), "'{needle}' not in:\n{shown}");
+    }
+}
+
+#[test]
+fn wrong_type_of_a_required_key_is_one_error() {
+    let text = BASE.replace("name = \"ext\"", "name = 5");
+    check(
+        &text,
+        "port[0].name",
+        "name = 5",
+        "invalid type: integer `5`, expected a string",
+    );
+    let text = svc("flags = [\"flag-1\", 3]\nsorry = 7\n");
+    let e = errs(&text);
+    let got: Vec<(&str, &str)> = e
+        .iter()
+        .map(|x| (x.path.as_str(), x.message.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "service[0].flags[1]",
+                "invalid type: integer `3`, expected a string"
+            ),
+            (
+                "service[0].sorry",
+                "invalid type: integer `7`, expected a table"
+            ),
+        ],
+        "{e}"
+    );
 }

@@ -2,32 +2,13 @@
 //! checking of real servers. A real's check table overrides the service's
 //! field by field (keepalived inherits timers the same way: VS → RS →
 //! checker).
-use super::raw::{RawCheck, RawSorry};
-use super::validate::Ctx;
-use crate::health::{CheckKind, CheckParams, OnFailure, StatusRange};
-use serde::Deserialize;
+use super::check_def::{
+    decode_escapes, Check, CheckKind, CheckParams, OnFailure, Sorry, StatusRange,
+};
+use super::ctx::Ctx;
+use super::raw::{RawCheck, RawSorry, RawStatus};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
-
-/// A validated check.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Check {
-    pub kind: CheckKind,
-    pub params: CheckParams,
-    pub on_failure: OnFailure,
-    /// Commands run on transitions (no shell; event arguments appended).
-    pub notify_up: Option<String>,
-    pub notify_down: Option<String>,
-    /// The raw table, kept so the running configuration can be written back.
-    pub raw: RawCheck,
-}
-
-/// The sorry server of a service.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sorry {
-    pub address: IpAddr,
-    pub port: u16,
-}
 
 macro_rules! overlay {
     ($base:expr, $over:expr, $($f:ident),*) => {
@@ -71,60 +52,40 @@ pub fn merge(base: &RawCheck, over: &RawCheck) -> RawCheck {
     )
 }
 
-/// A status entry: `200` or `"200-299"`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(untagged)]
-pub enum RawStatus {
-    Code(i64),
-    Range(String),
-}
-
 /// Validate a (merged) check table at `p`.
 pub fn validate(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<Check> {
-    let ty = r.r#type.as_deref().unwrap_or("tcp");
+    let kind = check_kind(cx, p, r)?;
+    let params = check_params(cx, p, r);
+    let on_failure = match r.on_failure.as_deref() {
+        None | Some("inhibit") => OnFailure::Inhibit,
+        Some("remove") => OnFailure::Remove,
+        Some(o) => {
+            cx.err(
+                &format!("{p}.on_failure"),
+                format!("unknown on_failure '{o}': expected \"inhibit\" or \"remove\""),
+            );
+            OnFailure::Inhibit
+        }
+    };
+    Some(Check {
+        kind,
+        params,
+        on_failure,
+        notify_up: r.notify_up.clone(),
+        notify_down: r.notify_down.clone(),
+        raw: r.clone(),
+    })
+}
+
+/// What the check does (`type` and its type's keys); `None` when the type
+/// is unknown or an exec check has no command.
+fn check_kind(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<CheckKind> {
     let f = |name: &str| format!("{p}.{name}");
-    let kind = match ty {
+    let ty = r.r#type.as_deref().unwrap_or("tcp");
+    Some(match ty {
         "none" => CheckKind::None,
         "tcp" => CheckKind::Tcp,
-        "http" | "https" => {
-            let mut status = Vec::new();
-            for (i, s) in r.status.iter().flatten().enumerate() {
-                let path = format!("{p}.status[{i}]");
-                let range = match s {
-                    RawStatus::Code(c) if (100..=599).contains(c) => {
-                        Some(StatusRange::single(*c as u16))
-                    }
-                    RawStatus::Range(t) => StatusRange::parse(t),
-                    RawStatus::Code(_) => None,
-                };
-                match range {
-                    Some(x) => status.push(x),
-                    None => cx.err(&path, format!("invalid status {s:?}: expected a code 100..=599 or a range \"200-299\"")),
-                }
-            }
-            if let Some(re) = &r.body_regex {
-                if let Err(e) = regex::Regex::new(re) {
-                    cx.err(&f("body_regex"), format!("invalid regex: {e}"));
-                }
-            }
-            if let Some(d) = &r.digest {
-                if d.len() != 32 || !d.chars().all(|c| c.is_ascii_hexdigit()) {
-                    cx.err(
-                        &f("digest"),
-                        format!("invalid digest '{d}': expected 32 hex digits (MD5 of the body)"),
-                    );
-                }
-            }
-            CheckKind::Http {
-                method: r.method.clone().unwrap_or_else(|| "GET".into()),
-                path: r.path.clone().unwrap_or_else(|| "/".into()),
-                host: r.host.clone(),
-                status,
-                body_regex: r.body_regex.clone(),
-                digest: r.digest.clone(),
-                tls: ty == "https",
-            }
-        }
+        "http" | "https" => http_kind(cx, p, r, ty == "https"),
         "send-expect" => {
             let expect = r.expect.clone().unwrap_or_default();
             if let Err(e) = regex::Regex::new(&expect) {
@@ -137,7 +98,7 @@ pub fn validate(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<Check> {
         }
         "exec" => {
             let Some(command) = r.command.clone().filter(|c| !c.trim().is_empty()) else {
-                cx.err(
+                cx.missing(
                     &f("command"),
                     "missing key: an exec check needs command = \"/path/to/program\"",
                 );
@@ -150,26 +111,10 @@ pub fn validate(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<Check> {
             }
         }
         "udp" => CheckKind::Udp {
-            payload: crate::health::check::decode_escapes(r.payload.as_deref().unwrap_or("")),
-            expect: r.reply.as_deref().map(crate::health::check::decode_escapes),
+            payload: decode_escapes(r.payload.as_deref().unwrap_or("")),
+            expect: r.reply.as_deref().map(decode_escapes),
         },
-        "dns" => {
-            let qtype = r
-                .query_type
-                .clone()
-                .unwrap_or_else(|| "SOA".into())
-                .to_ascii_uppercase();
-            if !["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"].contains(&qtype.as_str()) {
-                cx.err(
-                    &f("query_type"),
-                    format!("unknown query type '{qtype}': expected A NS CNAME SOA MX TXT AAAA"),
-                );
-            }
-            CheckKind::Dns {
-                qtype,
-                name: r.query_name.clone().unwrap_or_else(|| ".".into()),
-            }
-        }
+        "dns" => dns_kind(cx, p, r),
         other => {
             cx.err(
                 &f("type"),
@@ -177,7 +122,72 @@ pub fn validate(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<Check> {
             );
             return None;
         }
-    };
+    })
+}
+
+/// `type = "http"` / `"https"`: request, accepted statuses, body checks.
+fn http_kind(cx: &mut Ctx, p: &str, r: &RawCheck, tls: bool) -> CheckKind {
+    let mut status = Vec::new();
+    for (i, s) in r.status.iter().flatten().enumerate() {
+        let range = match s {
+            RawStatus::Code(c) if (100..=599).contains(c) => Some(StatusRange::single(*c as u16)),
+            RawStatus::Range(t) => StatusRange::parse(t),
+            RawStatus::Code(_) => None,
+        };
+        match range {
+            Some(x) => status.push(x),
+            None => cx.err(
+                &format!("{p}.status[{i}]"),
+                format!("invalid status {s:?}: expected a code 100..=599 or a range \"200-299\""),
+            ),
+        }
+    }
+    if let Some(re) = &r.body_regex {
+        if let Err(e) = regex::Regex::new(re) {
+            cx.err(&format!("{p}.body_regex"), format!("invalid regex: {e}"));
+        }
+    }
+    if let Some(d) = &r.digest {
+        if d.len() != 32 || !d.chars().all(|c| c.is_ascii_hexdigit()) {
+            cx.err(
+                &format!("{p}.digest"),
+                format!("invalid digest '{d}': expected 32 hex digits (MD5 of the body)"),
+            );
+        }
+    }
+    CheckKind::Http {
+        method: r.method.clone().unwrap_or_else(|| "GET".into()),
+        path: r.path.clone().unwrap_or_else(|| "/".into()),
+        host: r.host.clone(),
+        status,
+        body_regex: r.body_regex.clone(),
+        digest: r.digest.clone(),
+        tls,
+    }
+}
+
+/// `type = "dns"`: query type and name.
+fn dns_kind(cx: &mut Ctx, p: &str, r: &RawCheck) -> CheckKind {
+    let qtype = r
+        .query_type
+        .clone()
+        .unwrap_or_else(|| "SOA".into())
+        .to_ascii_uppercase();
+    if !["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"].contains(&qtype.as_str()) {
+        cx.err(
+            &format!("{p}.query_type"),
+            format!("unknown query type '{qtype}': expected A NS CNAME SOA MX TXT AAAA"),
+        );
+    }
+    CheckKind::Dns {
+        qtype,
+        name: r.query_name.clone().unwrap_or_else(|| ".".into()),
+    }
+}
+
+/// Timers, thresholds and addresses of a check.
+fn check_params(cx: &mut Ctx, p: &str, r: &RawCheck) -> CheckParams {
+    let f = |name: &str| format!("{p}.{name}");
     let ms = |cx: &mut Ctx, name: &str, v: Option<i64>, d: u64| -> Duration {
         Duration::from_millis(cx.int(&format!("{p}.{name}"), v, d, 1, 7 * 86_400_000))
     };
@@ -202,18 +212,7 @@ pub fn validate(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<Check> {
             }
         },
     };
-    let on_failure = match r.on_failure.as_deref() {
-        None | Some("inhibit") => OnFailure::Inhibit,
-        Some("remove") => OnFailure::Remove,
-        Some(o) => {
-            cx.err(
-                &f("on_failure"),
-                format!("unknown on_failure '{o}': expected \"inhibit\" or \"remove\""),
-            );
-            OnFailure::Inhibit
-        }
-    };
-    let params = CheckParams {
+    CheckParams {
         interval,
         timeout,
         rise: cx.int(&f("rise"), r.rise, 1, 1, 1000),
@@ -225,22 +224,14 @@ pub fn validate(cx: &mut Ctx, p: &str, r: &RawCheck) -> Option<Check> {
             .bind_port
             .map(|v| cx.int(&f("bind_port"), Some(v), 0u16, 1, 65535)),
         connect_port: r.port.map(|v| cx.int(&f("port"), Some(v), 0u16, 1, 65535)),
-    };
-    Some(Check {
-        kind,
-        params,
-        on_failure,
-        notify_up: r.notify_up.clone(),
-        notify_down: r.notify_down.clone(),
-        raw: r.clone(),
-    })
+    }
 }
 
 /// Validate `[service.sorry]`.
 pub fn sorry(cx: &mut Ctx, p: &str, r: &RawSorry, svc_port: u16) -> Option<Sorry> {
     let apath = format!("{p}.address");
     let Some(a) = r.address.as_deref() else {
-        cx.err(&apath, "missing key: the sorry server's address");
+        cx.missing(&apath, "missing key: the sorry server's address");
         return None;
     };
     let address = match a.parse::<Ipv4Addr>() {

@@ -3,9 +3,9 @@
 //! or real that stays (same protocol/VIP/port, same address/port) keeps its
 //! id across reloads, so its connections stay bound; one that is removed
 //! and re-added gets its old id back (IPVS's dest trash).
+use super::service::{Persist, RealView, ServiceView, Services};
+use super::{HaView, LbOptions, PortView, RouteView, Snapshot, MAX_REALS};
 use crate::config::{self, Model};
-use crate::datapath::service::{Persist, RealView, ServiceView, Services};
-use crate::datapath::{LbOptions, PortView, RouteView, Snapshot, MAX_REALS};
 use crate::packet::ethernet::MacAddr;
 use crate::sched::{Dest, Flags, Table};
 use crate::types::PortId;
@@ -208,7 +208,7 @@ pub fn build(
             expire_quiescent_template: m.conn.expire_quiescent_template,
         },
         timeouts: m.timeouts,
-        ha: crate::datapath::HaView {
+        ha: HaView {
             enabled: m.ha.is_some(),
             active: m.ha.is_none() || ov.active,
             vrid: m.ha.as_ref().map_or(0, |h| h.vrid),
