@@ -116,8 +116,9 @@ impl Services {
     }
 
     /// The service for a packet to `(proto, vip, port)`: exact match first,
-    /// then the port-0 (all ports) service of that VIP.
-    #[inline]
+    /// then the port-0 (all ports) service of that VIP. Always inlined:
+    /// it is on every new flow's path (`Lb::to_vip`).
+    #[inline(always)]
     pub fn find(&self, proto: u8, vip: Ipv4Addr, port: u16) -> Option<usize> {
         self.by_key
             .get(&(proto, vip, port))

@@ -58,21 +58,18 @@ impl FwdFlag {
     pub const TUNNEL: FwdFlag = FwdFlag(2);
     /// `IP_VS_CONN_F_DROUTE`.
     pub const DROUTE: FwdFlag = FwdFlag(3);
-    /// `IP_VS_CONN_F_BYPASS` (also what the unused values 5..7 read as).
+    /// `IP_VS_CONN_F_BYPASS`.
     pub const BYPASS: FwdFlag = FwdFlag(4);
 
-    /// The forwarding value of a flag word (values above 4 read as BYPASS).
-    #[inline]
+    /// The forwarding bits of a flag word. lvsd never writes the unused
+    /// values 5..7; like BYPASS they have no [`Method`] (and ipvsadm's
+    /// formatter prints them as `Bypass`, as its `default:` case does).
+    #[inline(always)]
     pub const fn from_flags(flags: u16) -> FwdFlag {
-        let v = flags & Self::MASK;
-        if v > 4 {
-            Self::BYPASS
-        } else {
-            FwdFlag(v)
-        }
+        FwdFlag(flags & Self::MASK)
     }
 
-    /// The flag bits (0..=4).
+    /// The flag bits (0..=7).
     #[inline]
     pub const fn bits(self) -> u16 {
         self.0
@@ -118,8 +115,9 @@ mod tests {
         assert_eq!(FwdFlag::from(Method::Tun).bits(), 2);
         assert_eq!(FwdFlag::from(Method::Dr).bits(), 3);
         assert_eq!(FwdFlag::LOCAL.method(), None);
+        assert_eq!(FwdFlag::from_flags(4), FwdFlag::BYPASS);
         for v in 4..8 {
-            assert_eq!(FwdFlag::from_flags(v), FwdFlag::BYPASS);
+            assert_eq!(FwdFlag::from_flags(v).method(), None);
         }
     }
 }

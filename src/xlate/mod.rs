@@ -165,6 +165,7 @@ pub const L4_OFF: usize = ETH_LEN + IP_LEN;
 
 /// Check the input contract and return the IPv4 `total_len` (so the IP
 /// packet is `data[ETH_LEN..ETH_LEN + total_len]`, and `total_len >= 20`).
+#[inline]
 pub(crate) fn ipv4_total_len(data: &[u8]) -> Result<usize> {
     let eth = ethernet::Frame::new_checked(data)?;
     if eth.ethertype() != ethernet::EtherType::IPV4 {
