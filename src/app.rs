@@ -249,10 +249,10 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
             .collect();
         let setup = WorkerSetup {
             id: WorkerId(i as u16),
-            ports: ports.clone(),
+            io: worker::DpdkPorts(ports.clone()),
             rx,
             tx_queue: i as u16,
-            pool: pool.clone(),
+            alloc: pool.clone(),
             published: published.clone(),
             stop: stop.clone(),
             counters: c,

@@ -2,12 +2,12 @@
 use super::fast::Hint;
 use super::lb::Lb;
 use super::neigh::{NeighConfig, Neighbors, Resolve};
-use super::{Counters, DropReason, Local, Snapshot, Verdict};
+use super::{owner, Counters, DropReason, Local, Snapshot, Verdict};
 use crate::frame::{Frame, FrameAlloc};
 use crate::packet::ethernet::{self, EtherType, MacAddr};
 use crate::packet::flow;
 use crate::packet::{arp, checksum, icmp, ipv4};
-use crate::types::PortId;
+use crate::types::{PortId, WorkerId};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -28,6 +28,8 @@ const RECORD_PREFETCH_LAG: usize = 10;
 enum PrefetchKey {
     Client(crate::conn::ConnKey),
     Reply(crate::conn::ReplyKey),
+    /// To one of the director's own addresses: no lookup, no owner.
+    Own,
 }
 
 /// The lookup key of an untagged IPv4 TCP/UDP frame, read at fixed offsets
@@ -56,7 +58,7 @@ fn prefetch_key(data: &[u8], snap: &Snapshot) -> Option<PrefetchKey> {
         None => Some(PrefetchKey::Reply(crate::conn::ReplyKey::new(
             proto, src, sport, dst, dport,
         ))),
-        Some(Local::Own(_)) => None,
+        Some(Local::Own(_)) => Some(PrefetchKey::Own),
     }
 }
 
@@ -75,6 +77,10 @@ pub struct Engine<F: Frame> {
     learned: Vec<(PortId, Ipv4Addr, MacAddr)>,
     /// Try the established fast path first (`fast.rs`); on by default.
     fast_path: bool,
+    /// This engine's worker and the number of workers (flow owners); with
+    /// more than one, the prefetch pass decides each frame's owner.
+    me: WorkerId,
+    workers: usize,
 }
 
 impl<F: Frame> Engine<F> {
@@ -90,7 +96,24 @@ impl<F: Frame> Engine<F> {
             snap: None,
             learned: Vec::with_capacity(64),
             fast_path: true,
+            me: WorkerId(0),
+            workers: 1,
         }
+    }
+
+    /// Make this engine worker `me` of `workers`: its prefetch pass then
+    /// marks frames whose flow another worker owns ([`Hint::redirect`]).
+    pub fn set_owner(&mut self, me: WorkerId, workers: usize) {
+        self.me = me;
+        self.workers = workers.max(1);
+    }
+
+    /// `owner` as a redirect: `None` when it is this worker or anyone.
+    #[inline(always)]
+    fn redirect_to(&self, owner: Option<usize>) -> Option<WorkerId> {
+        owner
+            .filter(|o| *o != usize::from(self.me.0))
+            .map(|o| WorkerId(o as u16))
     }
 
     /// Switch the established fast path on or off (tests compare the two;
@@ -224,18 +247,42 @@ impl<F: Frame> Engine<F> {
     ) -> Hint {
         if self.fast_path {
             if let Some(h) = self.fast_hint(data, port, snap, &mut touch) {
+                if self.workers > 1 {
+                    let owner = h.fast_client();
+                    let owner = owner.map(|(a, p)| owner::of_client(a, p, self.workers));
+                    return h.redirected(self.redirect_to(owner));
+                }
                 return h;
             }
         }
-        match prefetch_key(data, snap) {
-            Some(PrefetchKey::Client(k)) => self.lb.conns.prefetch(&k, touch),
-            Some(PrefetchKey::Reply(k)) => self.lb.conns.prefetch_reply(&k, touch),
-            None => {}
+        let key = prefetch_key(data, snap);
+        match &key {
+            Some(PrefetchKey::Client(k)) => self.lb.conns.prefetch(k, touch),
+            Some(PrefetchKey::Reply(k)) => self.lb.conns.prefetch_reply(k, touch),
+            _ => {}
         }
-        if self.fast_path {
+        let h = if self.fast_path {
             Hint::SLOW
         } else {
             Hint::NONE
+        };
+        if self.workers > 1 {
+            return h.redirected(self.redirect_to(self.slow_owner(key, data, snap)));
+        }
+        h
+    }
+
+    /// The owner of a frame the fast path does not take, from its prefetch
+    /// key; frames without one (ICMP errors, ARP, IP options) are parsed
+    /// by `owner::of_frame`.
+    #[inline]
+    fn slow_owner(&self, key: Option<PrefetchKey>, data: &[u8], snap: &Snapshot) -> Option<usize> {
+        let n = self.workers;
+        match key {
+            Some(PrefetchKey::Client(k)) => Some(owner::of_client(k.caddr, k.cport, n)),
+            Some(PrefetchKey::Reply(k)) => Some(owner::of_client(k.caddr, k.cport, n)),
+            Some(PrefetchKey::Own) => None,
+            None => owner::of_frame(data, snap, n),
         }
     }
 

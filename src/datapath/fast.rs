@@ -32,7 +32,7 @@ use crate::conn::{ConnKey, Dir, Fwd, Hashed, ReplyKey, IPPROTO_TCP, IPPROTO_UDP}
 use crate::frame::Frame;
 use crate::packet::ethernet::MacAddr;
 use crate::packet::{checksum, tcp};
-use crate::types::PortId;
+use crate::types::{PortId, WorkerId};
 use std::net::Ipv4Addr;
 
 /// Ethernet header length (untagged).
@@ -76,9 +76,12 @@ impl Fast {
 /// headers, which way it goes and where its connection lookup looks, so
 /// that [`Engine::fast`] does not parse and hash it again. Valid for the
 /// frame it came from, with the same snapshot, until that frame is
-/// processed; `NONE` means "work it out".
+/// processed; `NONE` means "work it out". On an engine that is one of
+/// several workers ([`Engine::set_owner`]) it also says which other worker
+/// owns the frame's flow ([`redirect`](Hint::redirect)), decided from the
+/// same parse.
 #[derive(Clone, Copy)]
-pub struct Hint(Seen);
+pub struct Hint(Seen, Option<WorkerId>);
 
 #[derive(Clone, Copy)]
 enum Seen {
@@ -97,9 +100,36 @@ struct Pre {
 }
 
 impl Hint {
-    pub const NONE: Hint = Hint(Seen::Nothing);
+    pub const NONE: Hint = Hint(Seen::Nothing, None);
     /// The frame goes to the general path.
-    pub(super) const SLOW: Hint = Hint(Seen::Slow);
+    pub(super) const SLOW: Hint = Hint(Seen::Slow, None);
+
+    /// The other worker that owns this frame's flow (the frame moves there
+    /// unprocessed), or `None` when this worker handles it.
+    #[inline(always)]
+    pub fn redirect(&self) -> Option<WorkerId> {
+        self.1
+    }
+
+    /// This hint, with the frame's owner if that is another worker.
+    #[inline(always)]
+    pub(super) fn redirected(self, to: Option<WorkerId>) -> Hint {
+        Hint(self.0, to)
+    }
+
+    /// The client endpoint of a frame the fast path takes, from the
+    /// headers it already parsed: the source towards a VIP, the
+    /// destination from a real.
+    #[inline(always)]
+    pub(super) fn fast_client(&self) -> Option<(Ipv4Addr, u16)> {
+        match &self.0 {
+            Seen::Fast(Pre {
+                p, to_vip: true, ..
+            }) => Some((p.t.caddr, p.t.cport)),
+            Seen::Fast(Pre { p, .. }) => Some((p.t.vaddr, p.t.vport)),
+            _ => None,
+        }
+    }
 }
 
 /// Check the fixed-offset headers; `None` for anything the general path
@@ -277,7 +307,7 @@ impl<F: Frame> Engine<F> {
     ) -> Option<Hint> {
         let pre = self.pre(data, port, snap)?;
         self.lb.conns.prefetch_at(pre.hh, touch);
-        Some(Hint(Seen::Fast(pre)))
+        Some(Hint(Seen::Fast(pre), None))
     }
 
     /// Second prefetch stage: for a frame the fast path takes (its
