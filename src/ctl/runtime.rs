@@ -73,7 +73,12 @@ fn parse_method(m: &str) -> Result<config::Method, String> {
 
 impl Runtime {
     /// Build the first snapshot and the publication point.
-    pub fn new(path: PathBuf, model: Model, macs: Vec<MacAddr>) -> anyhow::Result<Runtime> {
+    pub fn new(
+        path: PathBuf,
+        model: Model,
+        macs: Vec<MacAddr>,
+        workers: worker::Links,
+    ) -> anyhow::Result<Runtime> {
         let mut registry = Registry::default();
         let mut health = HealthMgr::new()?;
         health.sync(&model, &mut registry);
@@ -97,10 +102,10 @@ impl Runtime {
             generation: 1,
             macs,
             published: Arc::new(Published::new(snap)),
-            counters: Vec::new(),
-            mailboxes: Vec::new(),
-            commands: Vec::new(),
-            events: Vec::new(),
+            counters: workers.counters,
+            mailboxes: workers.mailboxes,
+            commands: workers.commands,
+            events: workers.events,
             reloads_ok: 0,
             reloads_failed: 0,
             rates: Estimator::default(),

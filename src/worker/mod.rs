@@ -57,6 +57,31 @@ impl Startup {
     }
 }
 
+/// The management side's handles on the workers, one of each per worker:
+/// counters, listing mailboxes, command rings and event rings. Made before
+/// the workers start, so that `Runtime` is built complete.
+#[derive(Clone)]
+pub struct Links {
+    pub counters: Vec<Arc<Counters>>,
+    pub mailboxes: Vec<Arc<Mailbox>>,
+    pub commands: Vec<Arc<CommandRing>>,
+    pub events: Vec<Arc<crate::datapath::EventRing>>,
+}
+
+impl Links {
+    /// Fresh handles for `n` workers.
+    pub fn new(n: usize) -> Links {
+        Links {
+            counters: (0..n).map(|_| Arc::default()).collect(),
+            mailboxes: (0..n).map(|_| Arc::default()).collect(),
+            commands: (0..n).map(|_| Arc::new(CommandRing::new(65_536))).collect(),
+            events: (0..n)
+                .map(|_| Arc::new(crate::datapath::EventRing::new(65_536)))
+                .collect(),
+        }
+    }
+}
+
 /// Everything one worker needs; moved onto its lcore. `P`: the ports
 /// (`DpdkPorts` when running), `A`: where new frames come from (the
 /// mempool when running).
