@@ -7,6 +7,7 @@
 mod common;
 use common::*;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 #[test]
 fn a_failure_after_the_workers_start_shuts_down_cleanly() {
@@ -28,36 +29,73 @@ file_prefix = "{prefix}"
 name = "a"
 device = "net_null0"
 address = "198.18.0.1/24"
+kernel_iface = ""
 
 [[port]]
 name = "b"
 device = "net_null1"
 address = "198.18.1.1/24"
+kernel_iface = ""
 
 [control]
 socket = "{}"
+
+[metrics]
+enabled = false
 "#,
         dir.join("lvsd.sock").display()
     );
     let path = dir.join("lvsd.toml");
     std::fs::write(&path, config).expect("write config");
-    let out = Command::new(LVSD)
+    let (out, err) = (dir.join("out"), dir.join("err"));
+    let mut child = Command::new(LVSD)
         .args(["run", "-c", &path.to_string_lossy()])
         .env("LVSD_TEST_FAIL_AFTER", "workers")
-        .output()
+        .stdout(std::fs::File::create(&out).expect("out"))
+        .stderr(std::fs::File::create(&err).expect("err"))
+        .spawn()
         .expect("run lvsd");
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break Some(s);
+        }
+        if t0.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let log = format!(
         "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        std::fs::read_to_string(&out).unwrap_or_default(),
+        std::fs::read_to_string(&err).unwrap_or_default()
     );
+    let hugepage_files = || -> Vec<String> {
+        std::fs::read_dir("/dev/hugepages")
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|n| n.starts_with(&prefix))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let left = hugepage_files();
+    if status.is_none() {
+        // Do not leave the hung run's pages reserved.
+        for f in &left {
+            let _ = std::fs::remove_file(std::path::Path::new("/dev/hugepages").join(f));
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
+    let status = status.unwrap_or_else(|| panic!("lvsd did not exit within 60 s:\n{log}"));
     assert!(
-        out.status.code().is_some(),
-        "killed by a signal: {:?}\n{log}",
-        out.status
+        status.code().is_some(),
+        "killed by a signal: {status:?}\n{log}"
     );
-    assert_ne!(out.status.code(), Some(0), "{log}");
+    assert_ne!(status.code(), Some(0), "{log}");
     assert!(log.contains("injected failure after workers"), "{log}");
     assert!(!log.contains("lvsd running"), "{log}");
     assert!(
@@ -70,15 +108,7 @@ socket = "{}"
     );
     assert!(!log.contains("leaked"), "{log}");
     if huge {
-        let ours: Vec<String> = std::fs::read_dir("/dev/hugepages")
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().to_string())
-                    .filter(|n| n.starts_with(&prefix))
-                    .collect()
-            })
-            .unwrap_or_default();
-        assert!(ours.is_empty(), "hugepage files left: {ours:?}");
+        assert!(left.is_empty(), "hugepage files left: {left:?}");
     } else {
         eprintln!("note: no hugepages on this machine; ran with --no-huge");
     }
