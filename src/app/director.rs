@@ -26,10 +26,9 @@ type KernelRx = (PortId, u16, PortId);
 pub(super) struct Director {
     /// Stopped and joined first.
     workers: Workers,
-    /// Data ports, then kernel interfaces: closed once no worker polls.
-    ports: Arc<Vec<Port>>,
-    /// Reported and freed once the ports are closed.
-    pool: Pool,
+    /// Data ports, then kernel interfaces, closed once no worker polls;
+    /// then the mempool is reported and freed.
+    io: PortsAndPool,
     /// EAL cleanup, after every DPDK object is gone.
     eal: Eal,
     /// Removes this process's hugepage files after EAL cleanup.
@@ -68,20 +67,19 @@ impl Director {
             );
         }
         let cache = 256.min(m.dpdk.mbufs / 4);
-        let pool = Pool(Arc::new(Mempool::new(
-            "lvsd_pool",
-            m.dpdk.mbufs,
-            cache,
-            -1,
-        )?));
-        let mut ports = open_data_ports(m, &pool.0, lcores.len())?;
-        let macs: Vec<MacAddr> = ports.iter().map(|p| MacAddr(p.mac())).collect();
+        let pool = Arc::new(Mempool::new("lvsd_pool", m.dpdk.mbufs, cache, -1)?);
+        let mut opened = Opened::default();
+        open_data_ports(m, &pool, lcores.len(), &mut opened)?;
+        let macs: Vec<MacAddr> = opened.ports.iter().map(|p| MacAddr(p.mac())).collect();
         let (kernel_rx, kernel_ports) =
-            open_kernel_ifaces(m, &pool.0, &macs, &mut ports, lcores.len())?;
+            open_kernel_ifaces(m, &pool, &macs, lcores.len(), &mut opened)?;
         Ok(Director {
             workers: Workers::new(stop),
-            ports: Arc::new(ports),
-            pool,
+            io: PortsAndPool {
+                ports: Arc::new(opened.ports),
+                reserves: opened.reserves,
+                pool,
+            },
             eal,
             _hugepages: hugepages,
             macs,
@@ -93,12 +91,12 @@ impl Director {
 
     /// Every port (data ports first, in configuration order).
     pub(super) fn ports(&self) -> &[Port] {
-        &self.ports
+        &self.io.ports
     }
 
     /// The mempool.
     pub(super) fn pool(&self) -> &Mempool {
-        &self.pool.0
+        &self.io.pool
     }
 
     /// Number of workers (worker lcores).
@@ -124,10 +122,10 @@ impl Director {
         for (i, &lcore) in self.lcores.iter().enumerate() {
             let setup = WorkerSetup {
                 id: WorkerId(i as u16),
-                io: DpdkPorts(self.ports.clone()),
+                io: DpdkPorts(self.io.ports.clone()),
                 rx: rx_queues(m, i, n),
                 tx_queue: i as u16,
-                alloc: self.pool.0.clone(),
+                alloc: self.io.pool.clone(),
                 published: published.clone(),
                 stop: self.workers.stop.clone(),
                 counters: links.counters[i].clone(),
@@ -184,9 +182,32 @@ fn neigh_config(m: &Model) -> NeighConfig {
     }
 }
 
+/// Ports opened so far, and the mbufs each one's driver took from the
+/// pool as it started (its RX reserve).
+#[derive(Default)]
+struct Opened {
+    ports: Vec<Port>,
+    reserves: Vec<u32>,
+}
+
+impl Opened {
+    /// Open and start a port, noting its reserve.
+    fn open(&mut self, setup: &PortSetup, pool: &Arc<Mempool>) -> anyhow::Result<&Port> {
+        let before = pool.in_use();
+        let port = Port::open(setup, pool.clone())?;
+        self.reserves.push(pool.in_use().saturating_sub(before));
+        self.ports.push(port);
+        self.ports.last().ok_or_else(|| anyhow::anyhow!("no port"))
+    }
+}
+
 /// Open and start every data port.
-fn open_data_ports(m: &Model, pool: &Arc<Mempool>, workers: usize) -> anyhow::Result<Vec<Port>> {
-    let mut ports = Vec::new();
+fn open_data_ports(
+    m: &Model,
+    pool: &Arc<Mempool>,
+    workers: usize,
+    opened: &mut Opened,
+) -> anyhow::Result<()> {
     for p in &m.ports {
         let device_name = match &p.device {
             Device::Vdev(_) => p.device.vdev_name().unwrap_or_default().to_string(),
@@ -200,12 +221,12 @@ fn open_data_ports(m: &Model, pool: &Arc<Mempool>, workers: usize) -> anyhow::Re
             rx_desc: 1024,
             tx_desc: 1024,
         };
-        let port = Port::open(&setup, pool.clone())
+        let port = opened
+            .open(&setup, pool)
             .map_err(|e| anyhow::anyhow!("port {}: {e}", p.name))?;
         tracing::info!(port = %p.name, device = %port.name(), mac = %MacAddr(port.mac()), address = %p.address.addr, "port started");
-        ports.push(port);
     }
-    Ok(ports)
+    Ok(())
 }
 
 /// Kernel interfaces (exception path), appended after the data ports;
@@ -214,8 +235,8 @@ fn open_kernel_ifaces(
     m: &Model,
     pool: &Arc<Mempool>,
     macs: &[MacAddr],
-    ports: &mut Vec<Port>,
     workers: usize,
+    opened: &mut Opened,
 ) -> anyhow::Result<(Vec<KernelRx>, Vec<PortId>)> {
     let (mut kernel_rx, mut kernel_ports) = (Vec::new(), Vec::new());
     for (i, p) in m.ports.iter().enumerate() {
@@ -230,18 +251,18 @@ fn open_kernel_ifaces(
             rx_desc: 512,
             tx_desc: 512,
         };
-        let tap = Port::open(&setup, pool.clone())
+        let tap_id = PortId(opened.ports.len() as u16);
+        opened
+            .open(&setup, pool)
             .map_err(|e| anyhow::anyhow!("port {} kernel interface {k}: {e}", p.name))?;
         let mac = p.mac.map(MacAddr).unwrap_or(macs[i]);
         setup_kernel_iface(m, i, k, mac)
             .map_err(|e| anyhow::anyhow!("port {} kernel interface {k}: {e}", p.name))?;
         tracing::info!(port = %p.name, iface = %k, "kernel interface ready");
-        let tap_id = PortId(ports.len() as u16);
         for q in 0..workers as u16 {
             kernel_rx.push((tap_id, q, PortId(i as u16)));
         }
         kernel_ports.push(tap_id);
-        ports.push(tap);
     }
     Ok((kernel_rx, kernel_ports))
 }
@@ -283,14 +304,46 @@ impl Drop for Workers {
     }
 }
 
-/// The mempool; on drop (after the ports are closed) it reports how many
-/// mbufs are still out, which must be none.
-struct Pool(Arc<Mempool>);
+/// The ports and the mempool. On drop the ports are closed one by one,
+/// and the mempool reported: every mbuf must be back, except those a
+/// driver keeps after its port closed. (net_af_xdp fills its fill ring
+/// from the pool when the port starts, refills it one for one as frames
+/// arrive, and frees none of it at close: its reserve stays out.) A port
+/// whose driver gave back less at close than it took at start keeps the
+/// difference; any other mbuf still out was lost by lvsd.
+struct PortsAndPool {
+    ports: Arc<Vec<Port>>,
+    /// Per port: mbufs its driver took from the pool as the port started.
+    reserves: Vec<u32>,
+    pool: Arc<Mempool>,
+}
 
-impl Drop for Pool {
+impl Drop for PortsAndPool {
     fn drop(&mut self) {
-        let in_use = self.0.in_use();
-        tracing::info!(mempool_in_use = in_use, "mempool at exit");
+        let mut kept = 0u32;
+        match Arc::try_unwrap(std::mem::take(&mut self.ports)) {
+            Ok(ports) => {
+                // Completed transmits first, so that what a port gives
+                // back when it closes is its RX reserve.
+                for port in &ports {
+                    port.reap_tx();
+                }
+                for (i, port) in ports.into_iter().enumerate() {
+                    let before = self.pool.in_use();
+                    drop(port);
+                    let returned = before.saturating_sub(self.pool.in_use());
+                    let reserve = self.reserves.get(i).copied().unwrap_or(0);
+                    kept = kept.saturating_add(reserve.saturating_sub(returned));
+                }
+            }
+            Err(_) => tracing::warn!("ports still shared at shutdown"),
+        }
+        let in_use = self.pool.in_use().saturating_sub(kept);
+        tracing::info!(
+            mempool_in_use = in_use,
+            kept_by_drivers = kept,
+            "mempool at exit"
+        );
         if in_use != 0 {
             tracing::warn!(mempool_in_use = in_use, "mbufs leaked");
         }

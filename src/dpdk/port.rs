@@ -158,6 +158,23 @@ impl Port {
         sent
     }
 
+    /// Let the driver free the mbufs of finished transmits before the port
+    /// closes: an empty `tx_burst` on every TX queue, twice, 1 ms apart.
+    /// (net_af_xdp transmits mbufs zero-copy and frees them only when a
+    /// later `tx_burst` reaps its completion ring; it frees none at close.)
+    /// Only once no worker transmits any more (dropping the port does it).
+    pub fn reap_tx(&self) {
+        let mut none: Vec<Mbuf> = Vec::new();
+        for round in 0..2 {
+            if round > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            for q in 0..self.tx_queues {
+                self.tx_burst(q, &mut none);
+            }
+        }
+    }
+
     /// Link up?
     pub fn link_up(&self) -> bool {
         let mut link = ffi::rte_eth_link::default();
@@ -260,6 +277,7 @@ fn setup_queues(id: u16, setup: &PortSetup, pool: &Mempool) -> anyhow::Result<()
 
 impl Drop for Port {
     fn drop(&mut self) {
+        self.reap_tx();
         // SAFETY: valid port; workers that polled it have been joined.
         unsafe {
             let _ = ffi::rte_eth_dev_stop(self.id);
