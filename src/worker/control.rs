@@ -3,6 +3,8 @@
 //! listings. A request is a generation number; the worker answers when its
 //! `done` generation lags, checked once every few hundred loop iterations.
 use crate::ctl::listing::ConnRow;
+use crate::datapath::Engine;
+use crate::frame::Frame;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -56,4 +58,25 @@ pub fn collect(boxes: &[std::sync::Arc<Mailbox>], timeout: Duration) -> (Vec<Con
         }
     }
     (rows, missing)
+}
+
+/// This worker's connections as listing rows (allocates: only on request).
+/// The only place the worker builds a listing row.
+pub(super) fn conn_rows<F: Frame>(engine: &Engine<F>, now_ms: u64) -> Vec<ConnRow> {
+    let mut rows = Vec::new();
+    engine.lb.for_each_conn(|_, c| {
+        let k = c.key();
+        rows.push(ConnRow {
+            proto: k.proto,
+            state: c.state_name(),
+            expires_ms: c.remaining_ms(now_ms),
+            caddr: k.caddr,
+            cport: k.cport,
+            vaddr: k.vaddr,
+            vport: k.vport,
+            raddr: c.raddr(),
+            rport: c.rport(),
+        });
+    });
+    rows
 }

@@ -1,5 +1,10 @@
 //! Worker lcores: the poll loop around `datapath::Engine`, TX buffering per
 //! port, and the published snapshot that the management side swaps.
+//!
+//! The loop (`poll.rs`) is a sequence of named steps per iteration
+//! (receive, frames between workers, kernel path, commands, bulk sync,
+//! timers, expiry, flush), generic over the ports ([`PortIo`]: DPDK's in
+//! [`DpdkPorts`], in-memory ones in tests) and the buffer allocator.
 mod clock;
 mod command;
 mod control;
@@ -14,8 +19,8 @@ pub use io::{DpdkPorts, PortIo};
 pub use publish::Published;
 pub use rings::{Rings, Xfer};
 
-use crate::datapath::{neigh::NeighConfig, Counters, Engine};
-use crate::frame::{Frame, FrameAlloc};
+use crate::datapath::{neigh::NeighConfig, Counters};
+use crate::frame::FrameAlloc;
 use crate::types::{PortId, WorkerId};
 use poll::Worker;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -134,27 +139,6 @@ pub fn run<P: PortIo, A: FrameAlloc<Frame = P::Buf>>(w: WorkerSetup<P, A>) -> i3
     }
     worker.finish();
     0
-}
-
-/// This worker's connections as listing rows (allocates: only on request).
-/// The only place the worker builds a listing row.
-fn conn_rows<F: Frame>(engine: &Engine<F>, now_ms: u64) -> Vec<crate::ctl::listing::ConnRow> {
-    let mut rows = Vec::new();
-    engine.lb.for_each_conn(|_, c| {
-        let k = c.key();
-        rows.push(crate::ctl::listing::ConnRow {
-            proto: k.proto,
-            state: c.state_name(),
-            expires_ms: c.remaining_ms(now_ms),
-            caddr: k.caddr,
-            cport: k.cport,
-            vaddr: k.vaddr,
-            vport: k.vport,
-            raddr: c.raddr(),
-            rport: c.rport(),
-        });
-    });
-    rows
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 //! Generic over the ports ([`PortIo`]) and the buffer allocator, so tests
 //! run whole iterations on in-memory ports.
 use super::clock::{Busy, Clock};
+use super::control::conn_rows;
 use super::io::PortIo;
-use super::{conn_rows, Command, Rings, WorkerSetup, Xfer};
+use super::{Command, Rings, WorkerSetup, Xfer};
 use crate::datapath::{Counters, DropReason, Engine, HaEvent, Hint, Lb, Snapshot};
 use crate::frame::{Frame, FrameAlloc};
 use crate::types::{PortId, WorkerId};
