@@ -247,43 +247,39 @@ impl<F: Frame> Engine<F> {
     ) -> Hint {
         if self.fast_path {
             if let Some(h) = self.fast_hint(data, port, snap, &mut touch) {
-                if self.workers > 1 {
-                    let owner = h.fast_client();
-                    let owner = owner.map(|(a, p)| owner::of_client(a, p, self.workers));
-                    return h.redirected(self.redirect_to(owner));
-                }
                 return h;
             }
         }
-        let key = prefetch_key(data, snap);
-        match &key {
-            Some(PrefetchKey::Client(k)) => self.lb.conns.prefetch(k, touch),
-            Some(PrefetchKey::Reply(k)) => self.lb.conns.prefetch_reply(k, touch),
+        match prefetch_key(data, snap) {
+            Some(PrefetchKey::Client(k)) => self.lb.conns.prefetch(&k, touch),
+            Some(PrefetchKey::Reply(k)) => self.lb.conns.prefetch_reply(&k, touch),
             _ => {}
         }
-        let h = if self.fast_path {
+        if self.fast_path {
             Hint::SLOW
         } else {
             Hint::NONE
-        };
-        if self.workers > 1 {
-            return h.redirected(self.redirect_to(self.slow_owner(key, data, snap)));
         }
-        h
     }
 
-    /// The owner of a frame the fast path does not take, from its prefetch
-    /// key; frames without one (ICMP errors, ARP, IP options) are parsed
-    /// by `owner::of_frame`.
-    #[inline]
-    fn slow_owner(&self, key: Option<PrefetchKey>, data: &[u8], snap: &Snapshot) -> Option<usize> {
+    /// `h`, the prefetch pass's hint for `data`, marked with the worker
+    /// that owns the frame's flow when that is another one (engines of
+    /// several workers only). The owner comes from what the pass read: the
+    /// fast path's parsed headers, else the fixed-offset lookup key; frames
+    /// with neither (ICMP errors, ARP, IP options) go to `owner::of_frame`.
+    #[inline(never)]
+    fn with_owner(&self, h: Hint, data: &[u8], snap: &Snapshot) -> Hint {
         let n = self.workers;
-        match key {
-            Some(PrefetchKey::Client(k)) => Some(owner::of_client(k.caddr, k.cport, n)),
-            Some(PrefetchKey::Reply(k)) => Some(owner::of_client(k.caddr, k.cport, n)),
-            Some(PrefetchKey::Own) => None,
-            None => owner::of_frame(data, snap, n),
-        }
+        let owner = match h.fast_client() {
+            Some((a, p)) => Some(owner::of_client(a, p, n)),
+            None => match prefetch_key(data, snap) {
+                Some(PrefetchKey::Client(k)) => Some(owner::of_client(k.caddr, k.cport, n)),
+                Some(PrefetchKey::Reply(k)) => Some(owner::of_client(k.caddr, k.cport, n)),
+                Some(PrefetchKey::Own) => None,
+                None => owner::of_frame(data, snap, n),
+            },
+        };
+        h.redirected(self.redirect_to(owner))
     }
 
     /// The prefetch pass over an RX burst: [`prefetch`](Self::prefetch)
@@ -292,6 +288,9 @@ impl<F: Frame> Engine<F> {
     /// behind, [`prefetch_record`](Self::prefetch_record) of that frame,
     /// so that the bucket misses and then the record misses of a burst
     /// overlap. Process the frames afterwards, in order, with their hints.
+    /// On an engine of several workers ([`set_owner`](Self::set_owner))
+    /// each hint also says whether another worker owns the frame
+    /// ([`Hint::redirect`]).
     #[inline]
     pub fn prefetch_burst<'a>(
         &self,
@@ -303,7 +302,12 @@ impl<F: Frame> Engine<F> {
     ) {
         hints.clear();
         for (i, data) in frames.enumerate() {
-            hints.push(self.prefetch(data, port, snap, touch));
+            let h = self.prefetch(data, port, snap, touch);
+            hints.push(if self.workers > 1 {
+                self.with_owner(h, data, snap)
+            } else {
+                h
+            });
             if let Some(h) = i
                 .checked_sub(RECORD_PREFETCH_LAG)
                 .and_then(|j| hints.get(j))

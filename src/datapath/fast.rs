@@ -81,7 +81,7 @@ impl Fast {
 /// owns the frame's flow ([`redirect`](Hint::redirect)), decided from the
 /// same parse.
 #[derive(Clone, Copy)]
-pub struct Hint(Seen, Option<WorkerId>);
+pub struct Hint(Seen);
 
 #[derive(Clone, Copy)]
 enum Seen {
@@ -90,6 +90,8 @@ enum Seen {
     /// `parse` refused it (a SYN, say): the general path's.
     Slow,
     Fast(Pre),
+    /// Another worker owns its flow: the frame moves there, unprocessed.
+    Elsewhere(WorkerId),
 }
 
 #[derive(Clone, Copy)]
@@ -100,21 +102,27 @@ struct Pre {
 }
 
 impl Hint {
-    pub const NONE: Hint = Hint(Seen::Nothing, None);
+    pub const NONE: Hint = Hint(Seen::Nothing);
     /// The frame goes to the general path.
-    pub(super) const SLOW: Hint = Hint(Seen::Slow, None);
+    pub(super) const SLOW: Hint = Hint(Seen::Slow);
 
     /// The other worker that owns this frame's flow (the frame moves there
     /// unprocessed), or `None` when this worker handles it.
     #[inline(always)]
     pub fn redirect(&self) -> Option<WorkerId> {
-        self.1
+        match self.0 {
+            Seen::Elsewhere(w) => Some(w),
+            _ => None,
+        }
     }
 
     /// This hint, with the frame's owner if that is another worker.
     #[inline(always)]
     pub(super) fn redirected(self, to: Option<WorkerId>) -> Hint {
-        Hint(self.0, to)
+        match to {
+            Some(w) => Hint(Seen::Elsewhere(w)),
+            None => self,
+        }
     }
 
     /// The client endpoint of a frame the fast path takes, from the
@@ -307,7 +315,7 @@ impl<F: Frame> Engine<F> {
     ) -> Option<Hint> {
         let pre = self.pre(data, port, snap)?;
         self.lb.conns.prefetch_at(pre.hh, touch);
-        Some(Hint(Seen::Fast(pre), None))
+        Some(Hint(Seen::Fast(pre)))
     }
 
     /// Second prefetch stage: for a frame the fast path takes (its
@@ -339,7 +347,9 @@ impl<F: Frame> Engine<F> {
         let worked_out;
         let Pre { p, to_vip, hh } = match &hint.0 {
             Seen::Fast(pre) => pre,
-            Seen::Slow => return Err(frame),
+            // (An `Elsewhere` frame processed here anyway takes the
+            // general path, which is valid on any worker.)
+            Seen::Slow | Seen::Elsewhere(_) => return Err(frame),
             Seen::Nothing => match self.pre(frame.data(), port, snap) {
                 Some(pre) => {
                     worked_out = pre;
