@@ -24,7 +24,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("dpdk", &["types", "frame"]),
-    ("worker", &["types", "packet", "frame", "datapath", "dpdk"]),
+    (
+        "worker",
+        &[
+            "types", "packet", "frame", "sched", "conn", "xlate", "config", "datapath", "dpdk",
+        ],
+    ),
     ("health", &["types", "config"]),
     ("ha", &["types", "config"]),
     ("ipvsadm", &["types", "config"]),

@@ -598,8 +598,7 @@ mod tests {
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("key mode");
         let text = CONFIG.replace("KEY", &key.display().to_string());
         let m = crate::config::load(&text).expect("config");
-        let mut rt = Runtime::new(dir.join("lvsd.toml"), m, Vec::new()).expect("runtime");
-        let _ = std::fs::remove_dir_all(&dir);
+        let mut links = crate::worker::Links::new(0);
         for w in 0..2u64 {
             let c = Counters::default();
             c.rx_packets.add(100 + w);
@@ -617,8 +616,10 @@ mod tests {
                 r.active.set(2);
                 r.inactive.set(1);
             }
-            rt.counters.push(Arc::new(c));
+            links.counters.push(Arc::new(c));
         }
+        let mut rt = Runtime::new(dir.join("lvsd.toml"), m, Vec::new(), links).expect("runtime");
+        let _ = std::fs::remove_dir_all(&dir);
         rt.reloads_ok = 3;
         rt.reloads_failed = 1;
         rt

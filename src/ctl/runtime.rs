@@ -223,7 +223,12 @@ fn set_timeouts(m: &mut Model, [tcp, tcp_fin, udp]: [u32; 3]) {
 
 impl Runtime {
     /// Build the first snapshot and the publication point.
-    pub fn new(path: PathBuf, model: Model, macs: Vec<MacAddr>) -> anyhow::Result<Runtime> {
+    pub fn new(
+        path: PathBuf,
+        model: Model,
+        macs: Vec<MacAddr>,
+        workers: worker::Links,
+    ) -> anyhow::Result<Runtime> {
         let mut registry = Registry::default();
         let mut health = HealthMgr::new()?;
         health.sync(&model, &mut registry);
@@ -247,10 +252,10 @@ impl Runtime {
             generation: 1,
             macs,
             published: Arc::new(Published::new(snap)),
-            counters: Vec::new(),
-            mailboxes: Vec::new(),
-            commands: Vec::new(),
-            events: Vec::new(),
+            counters: workers.counters,
+            mailboxes: workers.mailboxes,
+            commands: workers.commands,
+            events: workers.events,
             reloads_ok: 0,
             reloads_failed: 0,
             rates: Estimator::default(),

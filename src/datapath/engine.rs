@@ -2,12 +2,12 @@
 use super::fast::Hint;
 use super::lb::Lb;
 use super::neigh::{NeighConfig, Neighbors, Resolve};
-use super::{Counters, DropReason, Local, Snapshot, Verdict};
+use super::{owner, Counters, DropReason, Local, Snapshot, Verdict};
 use crate::frame::{Frame, FrameAlloc};
 use crate::packet::ethernet::{self, EtherType, MacAddr};
 use crate::packet::flow;
 use crate::packet::{arp, checksum, icmp, ipv4};
-use crate::types::PortId;
+use crate::types::{PortId, WorkerId};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -28,6 +28,8 @@ const RECORD_PREFETCH_LAG: usize = 10;
 enum PrefetchKey {
     Client(crate::conn::ConnKey),
     Reply(crate::conn::ReplyKey),
+    /// To one of the director's own addresses: no lookup, no owner.
+    Own,
 }
 
 /// The lookup key of an untagged IPv4 TCP/UDP frame, read at fixed offsets
@@ -56,7 +58,7 @@ fn prefetch_key(data: &[u8], snap: &Snapshot) -> Option<PrefetchKey> {
         None => Some(PrefetchKey::Reply(crate::conn::ReplyKey::new(
             proto, src, sport, dst, dport,
         ))),
-        Some(Local::Own(_)) => None,
+        Some(Local::Own(_)) => Some(PrefetchKey::Own),
     }
 }
 
@@ -75,6 +77,10 @@ pub struct Engine<F: Frame> {
     learned: Vec<(PortId, Ipv4Addr, MacAddr)>,
     /// Try the established fast path first (`fast.rs`); on by default.
     fast_path: bool,
+    /// This engine's worker and the number of workers (flow owners); with
+    /// more than one, the prefetch pass decides each frame's owner.
+    me: WorkerId,
+    workers: usize,
 }
 
 impl<F: Frame> Engine<F> {
@@ -90,7 +96,24 @@ impl<F: Frame> Engine<F> {
             snap: None,
             learned: Vec::with_capacity(64),
             fast_path: true,
+            me: WorkerId(0),
+            workers: 1,
         }
+    }
+
+    /// Make this engine worker `me` of `workers`: its prefetch pass then
+    /// marks frames whose flow another worker owns ([`Hint::redirect`]).
+    pub fn set_owner(&mut self, me: WorkerId, workers: usize) {
+        self.me = me;
+        self.workers = workers.max(1);
+    }
+
+    /// `owner` as a redirect: `None` when it is this worker or anyone.
+    #[inline(always)]
+    fn redirect_to(&self, owner: Option<usize>) -> Option<WorkerId> {
+        owner
+            .filter(|o| *o != usize::from(self.me.0))
+            .map(|o| WorkerId(o as u16))
     }
 
     /// Switch the established fast path on or off (tests compare the two;
@@ -230,7 +253,7 @@ impl<F: Frame> Engine<F> {
         match prefetch_key(data, snap) {
             Some(PrefetchKey::Client(k)) => self.lb.conns.prefetch(&k, touch),
             Some(PrefetchKey::Reply(k)) => self.lb.conns.prefetch_reply(&k, touch),
-            None => {}
+            _ => {}
         }
         if self.fast_path {
             Hint::SLOW
@@ -239,12 +262,35 @@ impl<F: Frame> Engine<F> {
         }
     }
 
+    /// `h`, the prefetch pass's hint for `data`, marked with the worker
+    /// that owns the frame's flow when that is another one (engines of
+    /// several workers only). The owner comes from what the pass read: the
+    /// fast path's parsed headers, else the fixed-offset lookup key; frames
+    /// with neither (ICMP errors, ARP, IP options) go to `owner::of_frame`.
+    #[inline(never)]
+    fn with_owner(&self, h: Hint, data: &[u8], snap: &Snapshot) -> Hint {
+        let n = self.workers;
+        let owner = match h.fast_client() {
+            Some((a, p)) => Some(owner::of_client(a, p, n)),
+            None => match prefetch_key(data, snap) {
+                Some(PrefetchKey::Client(k)) => Some(owner::of_client(k.caddr, k.cport, n)),
+                Some(PrefetchKey::Reply(k)) => Some(owner::of_client(k.caddr, k.cport, n)),
+                Some(PrefetchKey::Own) => None,
+                None => owner::of_frame(data, snap, n),
+            },
+        };
+        h.redirected(self.redirect_to(owner))
+    }
+
     /// The prefetch pass over an RX burst: [`prefetch`](Self::prefetch)
     /// every frame, its hint pushed to `hints` (cleared first; the n-th
     /// hint belongs to the n-th frame) and, [`RECORD_PREFETCH_LAG`] frames
     /// behind, [`prefetch_record`](Self::prefetch_record) of that frame,
     /// so that the bucket misses and then the record misses of a burst
     /// overlap. Process the frames afterwards, in order, with their hints.
+    /// On an engine of several workers ([`set_owner`](Self::set_owner))
+    /// each hint also says whether another worker owns the frame
+    /// ([`Hint::redirect`]).
     #[inline]
     pub fn prefetch_burst<'a>(
         &self,
@@ -256,7 +302,12 @@ impl<F: Frame> Engine<F> {
     ) {
         hints.clear();
         for (i, data) in frames.enumerate() {
-            hints.push(self.prefetch(data, port, snap, touch));
+            let h = self.prefetch(data, port, snap, touch);
+            hints.push(if self.workers > 1 {
+                self.with_owner(h, data, snap)
+            } else {
+                h
+            });
             if let Some(h) = i
                 .checked_sub(RECORD_PREFETCH_LAG)
                 .and_then(|j| hints.get(j))

@@ -32,7 +32,7 @@ use crate::conn::{ConnKey, Dir, FwdFlag, Hashed, ReplyKey, IPPROTO_TCP, IPPROTO_
 use crate::frame::Frame;
 use crate::packet::ethernet::MacAddr;
 use crate::packet::{checksum, tcp};
-use crate::types::PortId;
+use crate::types::{PortId, WorkerId};
 use std::net::Ipv4Addr;
 
 /// Ethernet header length (untagged).
@@ -76,7 +76,10 @@ impl Fast {
 /// headers, which way it goes and where its connection lookup looks, so
 /// that [`Engine::fast`] does not parse and hash it again. Valid for the
 /// frame it came from, with the same snapshot, until that frame is
-/// processed; `NONE` means "work it out".
+/// processed; `NONE` means "work it out". On an engine that is one of
+/// several workers ([`Engine::set_owner`]) it also says which other worker
+/// owns the frame's flow ([`redirect`](Hint::redirect)), decided from the
+/// same parse.
 #[derive(Clone, Copy)]
 pub struct Hint(Seen);
 
@@ -87,6 +90,8 @@ enum Seen {
     /// `parse` refused it (a SYN, say): the general path's.
     Slow,
     Fast(Pre),
+    /// Another worker owns its flow: the frame moves there, unprocessed.
+    Elsewhere(WorkerId),
 }
 
 #[derive(Clone, Copy)]
@@ -100,6 +105,39 @@ impl Hint {
     pub const NONE: Hint = Hint(Seen::Nothing);
     /// The frame goes to the general path.
     pub(super) const SLOW: Hint = Hint(Seen::Slow);
+
+    /// The other worker that owns this frame's flow (the frame moves there
+    /// unprocessed), or `None` when this worker handles it.
+    #[inline(always)]
+    pub fn redirect(&self) -> Option<WorkerId> {
+        match self.0 {
+            Seen::Elsewhere(w) => Some(w),
+            _ => None,
+        }
+    }
+
+    /// This hint, with the frame's owner if that is another worker.
+    #[inline(always)]
+    pub(super) fn redirected(self, to: Option<WorkerId>) -> Hint {
+        match to {
+            Some(w) => Hint(Seen::Elsewhere(w)),
+            None => self,
+        }
+    }
+
+    /// The client endpoint of a frame the fast path takes, from the
+    /// headers it already parsed: the source towards a VIP, the
+    /// destination from a real.
+    #[inline(always)]
+    pub(super) fn fast_client(&self) -> Option<(Ipv4Addr, u16)> {
+        match &self.0 {
+            Seen::Fast(Pre {
+                p, to_vip: true, ..
+            }) => Some((p.t.caddr, p.t.cport)),
+            Seen::Fast(Pre { p, .. }) => Some((p.t.vaddr, p.t.vport)),
+            _ => None,
+        }
+    }
 }
 
 /// Check the fixed-offset headers; `None` for anything the general path
@@ -309,7 +347,9 @@ impl<F: Frame> Engine<F> {
         let worked_out;
         let Pre { p, to_vip, hh } = match &hint.0 {
             Seen::Fast(pre) => pre,
-            Seen::Slow => return Err(frame),
+            // (An `Elsewhere` frame processed here anyway takes the
+            // general path, which is valid on any worker.)
+            Seen::Slow | Seen::Elsewhere(_) => return Err(frame),
             Seen::Nothing => match self.pre(frame.data(), port, snap) {
                 Some(pre) => {
                     worked_out = pre;

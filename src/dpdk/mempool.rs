@@ -91,6 +91,15 @@ impl FrameAlloc for &Mempool {
     }
 }
 
+/// The shared pool as a worker holds it.
+impl FrameAlloc for std::sync::Arc<Mempool> {
+    type Frame = Mbuf;
+    #[inline]
+    fn alloc(&mut self) -> Option<Mbuf> {
+        Mempool::alloc(self)
+    }
+}
+
 impl Drop for Mempool {
     fn drop(&mut self) {
         // SAFETY: no port references the pool any more (ports are closed

@@ -46,37 +46,7 @@ impl Port {
     /// Find the device, configure queues from `pool`, enable promiscuous
     /// mode and start it.
     pub fn open(setup: &PortSetup, pool: Arc<Mempool>) -> anyhow::Result<Port> {
-        let cname = CString::new(setup.device_name.as_str())?;
-        let mut id: u16 = 0;
-        // SAFETY: cname is a valid C string; id is a valid out pointer.
-        let rc = unsafe { ffi::rte_eth_dev_get_port_by_name(cname.as_ptr(), &mut id) };
-        if rc != 0 {
-            anyhow::bail!(
-                "device {:?} not found (did EAL probe it?): {}",
-                setup.device_name,
-                super::strerror(rc)
-            );
-        }
-        let mut info = ffi::rte_eth_dev_info::default();
-        // SAFETY: id is a valid port; info is a valid out pointer.
-        let rc = unsafe { ffi::rte_eth_dev_info_get(id, &mut info) };
-        if rc != 0 {
-            anyhow::bail!(
-                "rte_eth_dev_info_get({}): {}",
-                setup.device_name,
-                super::strerror(rc)
-            );
-        }
-        if setup.rx_queues > info.max_rx_queues || setup.tx_queues > info.max_tx_queues {
-            anyhow::bail!(
-                "device {} supports at most {} RX / {} TX queues, {} / {} requested",
-                setup.device_name,
-                info.max_rx_queues,
-                info.max_tx_queues,
-                setup.rx_queues,
-                setup.tx_queues
-            );
-        }
+        let (id, info) = find(setup)?;
         let mut conf = ffi::rte_eth_conf::default();
         if setup.rx_queues > 1 {
             let wanted = (ffi::RTE_ETH_RSS_IP | ffi::RTE_ETH_RSS_TCP | ffi::RTE_ETH_RSS_UDP) as u64;
@@ -92,37 +62,7 @@ impl Port {
                 super::strerror(rc)
             );
         }
-        let (mut nrx, mut ntx) = (setup.rx_desc, setup.tx_desc);
-        // SAFETY: valid port id and out pointers.
-        let _ = unsafe { ffi::rte_eth_dev_adjust_nb_rx_tx_desc(id, &mut nrx, &mut ntx) };
-        // SAFETY: valid port id.
-        let socket = unsafe { ffi::rte_eth_dev_socket_id(id) };
-        let socket = if socket < 0 { 0 } else { socket as u32 };
-        for q in 0..setup.rx_queues {
-            // SAFETY: port configured with rx_queues queues; NULL rx_conf means
-            // the driver default; the pool outlives the port (kept in _pool).
-            let rc = unsafe {
-                ffi::rte_eth_rx_queue_setup(id, q, nrx, socket, std::ptr::null(), pool.as_ptr())
-            };
-            if rc != 0 {
-                anyhow::bail!(
-                    "rx queue {q} setup on {}: {}",
-                    setup.device_name,
-                    super::strerror(rc)
-                );
-            }
-        }
-        for q in 0..setup.tx_queues {
-            // SAFETY: port configured with tx_queues queues; NULL = defaults.
-            let rc = unsafe { ffi::rte_eth_tx_queue_setup(id, q, ntx, socket, std::ptr::null()) };
-            if rc != 0 {
-                anyhow::bail!(
-                    "tx queue {q} setup on {}: {}",
-                    setup.device_name,
-                    super::strerror(rc)
-                );
-            }
-        }
+        setup_queues(id, setup, &pool)?;
         // SAFETY: valid, configured port.
         let rc = unsafe { ffi::rte_eth_dev_set_mtu(id, setup.mtu) };
         if rc != 0 {
@@ -218,6 +158,23 @@ impl Port {
         sent
     }
 
+    /// Let the driver free the mbufs of finished transmits before the port
+    /// closes: an empty `tx_burst` on every TX queue, twice, 1 ms apart.
+    /// (net_af_xdp transmits mbufs zero-copy and frees them only when a
+    /// later `tx_burst` reaps its completion ring; it frees none at close.)
+    /// Only once no worker transmits any more (dropping the port does it).
+    pub fn reap_tx(&self) {
+        let mut none: Vec<Mbuf> = Vec::new();
+        for round in 0..2 {
+            if round > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            for q in 0..self.tx_queues {
+                self.tx_burst(q, &mut none);
+            }
+        }
+    }
+
     /// Link up?
     pub fn link_up(&self) -> bool {
         let mut link = ffi::rte_eth_link::default();
@@ -244,8 +201,83 @@ impl Port {
     }
 }
 
+/// The device's port id and capabilities; an error if it is unknown or
+/// has fewer queues than `setup` asks for.
+fn find(setup: &PortSetup) -> anyhow::Result<(u16, ffi::rte_eth_dev_info)> {
+    let cname = CString::new(setup.device_name.as_str())?;
+    let mut id: u16 = 0;
+    // SAFETY: cname is a valid C string; id is a valid out pointer.
+    let rc = unsafe { ffi::rte_eth_dev_get_port_by_name(cname.as_ptr(), &mut id) };
+    if rc != 0 {
+        anyhow::bail!(
+            "device {:?} not found (did EAL probe it?): {}",
+            setup.device_name,
+            super::strerror(rc)
+        );
+    }
+    let mut info = ffi::rte_eth_dev_info::default();
+    // SAFETY: id is a valid port; info is a valid out pointer.
+    let rc = unsafe { ffi::rte_eth_dev_info_get(id, &mut info) };
+    if rc != 0 {
+        anyhow::bail!(
+            "rte_eth_dev_info_get({}): {}",
+            setup.device_name,
+            super::strerror(rc)
+        );
+    }
+    if setup.rx_queues > info.max_rx_queues || setup.tx_queues > info.max_tx_queues {
+        anyhow::bail!(
+            "device {} supports at most {} RX / {} TX queues, {} / {} requested",
+            setup.device_name,
+            info.max_rx_queues,
+            info.max_tx_queues,
+            setup.rx_queues,
+            setup.tx_queues
+        );
+    }
+    Ok((id, info))
+}
+
+/// Set up the RX queues (filled from `pool`) and TX queues of configured
+/// port `id`.
+fn setup_queues(id: u16, setup: &PortSetup, pool: &Mempool) -> anyhow::Result<()> {
+    let (mut nrx, mut ntx) = (setup.rx_desc, setup.tx_desc);
+    // SAFETY: valid port id and out pointers.
+    let _ = unsafe { ffi::rte_eth_dev_adjust_nb_rx_tx_desc(id, &mut nrx, &mut ntx) };
+    // SAFETY: valid port id.
+    let socket = unsafe { ffi::rte_eth_dev_socket_id(id) };
+    let socket = if socket < 0 { 0 } else { socket as u32 };
+    for q in 0..setup.rx_queues {
+        // SAFETY: port configured with rx_queues queues; NULL rx_conf means
+        // the driver default; the pool outlives the port (kept in _pool).
+        let rc = unsafe {
+            ffi::rte_eth_rx_queue_setup(id, q, nrx, socket, std::ptr::null(), pool.as_ptr())
+        };
+        if rc != 0 {
+            anyhow::bail!(
+                "rx queue {q} setup on {}: {}",
+                setup.device_name,
+                super::strerror(rc)
+            );
+        }
+    }
+    for q in 0..setup.tx_queues {
+        // SAFETY: port configured with tx_queues queues; NULL = defaults.
+        let rc = unsafe { ffi::rte_eth_tx_queue_setup(id, q, ntx, socket, std::ptr::null()) };
+        if rc != 0 {
+            anyhow::bail!(
+                "tx queue {q} setup on {}: {}",
+                setup.device_name,
+                super::strerror(rc)
+            );
+        }
+    }
+    Ok(())
+}
+
 impl Drop for Port {
     fn drop(&mut self) {
+        self.reap_tx();
         // SAFETY: valid port; workers that polled it have been joined.
         unsafe {
             let _ = ffi::rte_eth_dev_stop(self.id);

@@ -2,6 +2,8 @@
 //! (it owns the state): today, a snapshot of its connection table for
 //! listings. A request is a generation number; the worker answers when its
 //! `done` generation lags, checked once every few hundred loop iterations.
+use crate::datapath::Engine;
+use crate::frame::Frame;
 use crate::types::ConnRecord;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -56,4 +58,14 @@ pub fn collect(boxes: &[std::sync::Arc<Mailbox>], timeout: Duration) -> (Vec<Con
         }
     }
     (rows, missing)
+}
+
+/// This worker's connections as listing records (allocates: only on
+/// request).
+pub(super) fn conn_rows<F: Frame>(engine: &Engine<F>, now_ms: u64) -> Vec<ConnRecord> {
+    let mut rows = Vec::new();
+    engine
+        .lb
+        .for_each_conn(|_, c| rows.push(c.record(c.remaining_ms(now_ms))));
+    rows
 }

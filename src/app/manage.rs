@@ -1,0 +1,133 @@
+//! The management loop on the main lcore: link states, rate samples,
+//! reloads, the control and metrics sockets, HA and health checks, until
+//! SIGINT or SIGTERM.
+use super::director::Director;
+use crate::config::Model;
+use crate::ctl::metrics::MetricsServer;
+use crate::ctl::runtime::Runtime;
+use crate::ctl::server::ControlServer;
+use crate::ctl::signals::Signals;
+use crate::dpdk::Port;
+use crate::worker;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// How often the management loop checks port links (and frees retired
+/// snapshots), and samples rates.
+const LINK_CHECK_EVERY: Duration = Duration::from_millis(500);
+const RATES_EVERY: Duration = Duration::from_secs(2);
+/// With `[ha]`, the longest the management loop sleeps: the workers' event
+/// rings (peer adverts, sync records for the peer; 65,536 entries each)
+/// and the HA timers are polled, not waited on. Without HA the loop sleeps
+/// until there is work: a management thread that woke every 5 ms cost the
+/// worker ~100 preemptions a second by the RCU grace-period thread
+/// (perf/RESULTS.md, fifth pass).
+const MGMT_HA_POLL: Duration = Duration::from_millis(5);
+
+/// The management side's sockets.
+pub(super) struct Servers {
+    pub(super) control: ControlServer,
+    pub(super) metrics: Option<MetricsServer>,
+}
+
+/// The loop's timers and the link states it last saw.
+struct Timers {
+    last_links: Vec<bool>,
+    last_rates: Instant,
+    last_links_check: Instant,
+}
+
+/// Run the management loop until a stop signal.
+pub(super) fn run(
+    m: &Model,
+    rt: &mut Runtime,
+    d: &Director,
+    signals: &Signals,
+    servers: &Servers,
+) -> anyhow::Result<()> {
+    let port_names: Vec<(String, &Port)> = m
+        .ports
+        .iter()
+        .map(|p| p.name.clone())
+        .zip(d.ports().iter())
+        .collect();
+    let mut t = Timers {
+        last_links: vec![false; d.ports().len()],
+        last_rates: Instant::now(),
+        last_links_check: Instant::now() - LINK_CHECK_EVERY,
+    };
+    // The loop sleeps in the health engine's wait until a socket, a signal
+    // or a timer needs it (see `MGMT_HA_POLL` for the one exception).
+    rt.health.wake_on(signals.fd())?;
+    rt.health.wake_on(servers.control.fd())?;
+    if let Some(ms) = &servers.metrics {
+        rt.health.wake_on(ms.fd())?;
+    }
+    while !signals.stopping() {
+        signals.drain();
+        t.periodic(m, rt, d);
+        if signals.reload.swap(false, Ordering::Relaxed) {
+            // SIGHUP: re-read the file (refused while runtime changes are unsaved).
+            let _ = rt.reload(false);
+        }
+        let mut more = servers.control.poll(rt);
+        if let Some(ms) = &servers.metrics {
+            more |= ms.poll(rt, &port_names, d.pool());
+        }
+        if signals.dump.swap(false, Ordering::Relaxed) {
+            dump_connections(rt);
+        }
+        rt.poll_ha();
+        // Health checks run here, in the management loop's idle time; the
+        // wait ends early for a check's socket or timer, a control or
+        // metrics connection, or a signal.
+        rt.poll_health(t.wait(rt, more));
+    }
+    Ok(())
+}
+
+impl Timers {
+    /// Link states (and retired snapshots) and rate samples, when due.
+    fn periodic(&mut self, m: &Model, rt: &mut Runtime, d: &Director) {
+        if self.last_links_check.elapsed() >= LINK_CHECK_EVERY {
+            self.last_links_check = Instant::now();
+            for (i, p) in d.ports().iter().enumerate().take(m.ports.len()) {
+                let up = p.link_up();
+                if up != self.last_links[i] {
+                    tracing::info!(port = %m.ports[i].name, up, "link state");
+                    self.last_links[i] = up;
+                }
+            }
+            rt.published.collect();
+        }
+        if self.last_rates.elapsed() >= RATES_EVERY {
+            self.last_rates = Instant::now();
+            rt.sample_rates();
+        }
+    }
+
+    /// How long the loop may sleep: until the next timer, at most
+    /// `MGMT_HA_POLL` with HA, not at all when a socket has more work.
+    fn wait(&self, rt: &Runtime, more: bool) -> Duration {
+        let due = (self.last_links_check + LINK_CHECK_EVERY).min(self.last_rates + RATES_EVERY);
+        let mut wait = due.saturating_duration_since(Instant::now());
+        if rt.ha.is_some() {
+            wait = wait.min(MGMT_HA_POLL);
+        }
+        if more {
+            wait = Duration::ZERO;
+        }
+        wait
+    }
+}
+
+/// SIGUSR1: print the connection table (ipvsadm -Lnc format).
+fn dump_connections(rt: &Runtime) {
+    let (rows, missing) = worker::collect(&rt.mailboxes, Duration::from_secs(1));
+    print!("{}", crate::ctl::listing::connections(&rows));
+    println!(
+        "-- {} entries ({} workers did not answer)",
+        rows.len(),
+        missing
+    );
+}
