@@ -1,6 +1,6 @@
 //! lvsd: a Linux Virtual Server director on DPDK.
 //!
-//! Layers (see DESIGN.md): `packet` (pure wire views), `frame` (the buffer
+//! Layers (see ARCHITECTURE.md): `packet` (pure wire views), `frame` (the buffer
 //! abstraction), `datapath` (pure per-packet logic), `config` (TOML →
 //! validated model), `dpdk` (the only module allowed unchecked code: `unsafe_code` is denied elsewhere by the compiler), `worker` (lcore
 //! loops), `app` (the management side of `lvsd run`), `testbed`

@@ -49,13 +49,6 @@ mod sync;
 mod table;
 mod template;
 
-#[cfg(test)]
-mod tests_mem;
-#[cfg(test)]
-mod tests_state;
-#[cfg(test)]
-mod tests_table;
-
 use std::net::Ipv4Addr;
 
 pub use crate::types::FwdFlag;
@@ -148,3 +141,6 @@ pub struct TableStats {
     /// Timers re-armed because the entry still controlled others.
     pub control_retries: u64,
 }
+
+#[cfg(test)]
+mod tests;

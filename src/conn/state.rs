@@ -7,8 +7,8 @@
 //! * Event of a segment: RST > SYN > FIN > ACK (`tcp_state_idx`); a segment
 //!   with none of these flags has no event and, exactly as `set_tcp_state`
 //!   does (`new_state = IP_VS_TCP_S_CLOSE` before the `goto`), moves the
-//!   connection to CLOSE. (The brief said "no transition"; the reference §4
-//!   and the kernel say CLOSE: we follow the kernel.)
+//!   connection to CLOSE (the kernel's behaviour, which lvsd follows, rather
+//!   than "no transition").
 //! * TCP active states are ES, SS, SR, SA (`tcp_state_active_table`);
 //!   UDP (and every non-TCP protocol here) is always inactive.
 //! * Timeouts are whole seconds; ESTABLISHED, FIN_WAIT and UDP come from

@@ -1,4 +1,4 @@
-//! Persistence templates (reference §3, `ip_vs_sched_persist`).
+//! Persistence templates (IPVS `ip_vs_sched_persist` in `ip_vs_core.c`).
 //!
 //! A template is a record with `F_TEMPLATE` keyed by
 //! `<proto, caddr & netmask, 0, vaddr, vport-or-0>` (see [`template_key`]) in

@@ -229,8 +229,8 @@ impl<F: Frame> Engine<F> {
         }
     }
 
-    /// First pass over an RX burst (speed trick, see DESIGN "prefetch
-    /// across a burst"): hand the primary index bucket the frame's
+    /// First pass over an RX burst (speed trick, see ARCHITECTURE.md
+    /// "A packet's path", prefetch across a burst): hand the primary index bucket the frame's
     /// connection lookup will read to `touch`. A frame the fast path will
     /// take is parsed and hashed here once, and the returned [`Hint`]
     /// carries that to [`rx_hinted`](Self::rx_hinted); for other untagged

@@ -1,4 +1,4 @@
-//! The established fast path (a speed trick; DESIGN "prefetch across a
+//! The established fast path (a speed trick; ARCHITECTURE.md "prefetch across a
 //! burst" and "one pass for the common case").
 //!
 //! Most packets a director sees belong to a connection that exists, is

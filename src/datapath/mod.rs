@@ -51,8 +51,4 @@ pub enum Verdict {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_fast;
-#[cfg(test)]
-mod tests_lb;
-#[cfg(test)]
 mod testutil;

@@ -21,13 +21,6 @@ pub mod proto;
 pub mod state;
 pub mod tls;
 
-#[cfg(test)]
-mod tests_exec;
-#[cfg(test)]
-mod tests_net;
-#[cfg(test)]
-mod tests_tls;
-
 pub use check::{CheckKind, CheckParams, CheckResult, HealthError, StatusRange, Target};
 pub use engine::{EngineStats, HealthEngine, TargetStatus};
 pub use notify::{Notifier, NotifyEvent};
@@ -36,3 +29,6 @@ pub use policy::{
     ServicePolicy, SorryServer,
 };
 pub use state::Event;
+
+#[cfg(test)]
+mod tests;

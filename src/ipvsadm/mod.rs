@@ -27,8 +27,4 @@ pub use parse::{
 };
 
 #[cfg(test)]
-mod tests_format;
-#[cfg(test)]
-mod tests_parse;
-#[cfg(test)]
-mod tests_roundtrip;
+mod tests;

@@ -1,4 +1,5 @@
-//! Rules shared by all schedulers (reference §1.1).
+//! Rules shared by all schedulers (IPVS `ip_vs_sched.c` and the
+//! `ip_vs_<name>.c` schedulers).
 //!
 //! Invariants: `eligible` is `available && weight > 0 && !overloaded`;
 //! overheads are computed in `u64` and cross-multiplied in `u128`, so no

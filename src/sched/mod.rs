@@ -54,8 +54,6 @@ pub mod wlc;
 pub mod wrr;
 
 #[cfg(test)]
-mod tests_prop;
-#[cfg(test)]
 pub(crate) mod testutil;
 
 /// Default Maglev table size (prime). IPVS uses 4093; lvsd defaults bigger.
@@ -390,3 +388,6 @@ pub fn on_update(old_u_threshold: u32, new: &Dest, load: &mut DestLoad) {
         load.overloaded = false;
     }
 }
+
+#[cfg(test)]
+mod tests;

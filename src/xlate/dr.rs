@@ -1,4 +1,4 @@
-//! Direct routing ("Route", reference §2.2).
+//! Direct routing ("Route", IPVS `ip_vs_dr_xmit` in `ip_vs_xmit.c`).
 //!
 //! Invariants: the IP packet is untouched except TTL - 1 and the header
 //! checksum (incremental, RFC 1624); L4 is never parsed, so fragments and

@@ -94,7 +94,7 @@ pub fn time_exceeded<A: FrameAlloc, O: Frame + ?Sized>(
 }
 
 /// Destination unreachable / port unreachable (3/3): no real server
-/// available (reference §1.1 "No destination", for TCP too).
+/// available (IPVS `ip_vs_leave`: "no destination", for TCP too).
 pub fn port_unreachable<A: FrameAlloc, O: Frame + ?Sized>(
     alloc: &mut A,
     original: &O,
@@ -113,7 +113,7 @@ pub fn port_unreachable<A: FrameAlloc, O: Frame + ?Sized>(
 }
 
 /// Any ICMP error `icmp_type`/`code` with header bytes 4..8 = `rest` (e.g. to
-/// relay a tunnel path error to the client, reference §2.3). Errors:
+/// relay a tunnel path error to the client, as `ip_vs_tunnel_xmit` does). Errors:
 /// `NotIpv4`/`Truncated` (original breaks the input contract),
 /// `IcmpSuppressed`, `AllocFailed`.
 pub fn icmp_error<A: FrameAlloc, O: Frame + ?Sized>(
@@ -296,7 +296,3 @@ fn nat_icmp(data: &mut [u8], dir: Dir, addr: Ipv4Addr, port: u16) -> Result<()> 
     p.fill_checksum();
     Ok(())
 }
-
-#[cfg(test)]
-#[path = "icmp_tests.rs"]
-mod tests;

@@ -1,4 +1,4 @@
-//! NAT ("Masq", reference §2.1): DNAT of client requests towards the real
+//! NAT ("Masq", IPVS `ip_vs_nat_xmit` in `ip_vs_xmit.c`): DNAT of client requests towards the real
 //! server and SNAT of its replies back to the VIP.
 //!
 //! Invariants: only TCP and UDP (non-fragmented) are rewritten; everything

@@ -1,4 +1,4 @@
-//! IP-in-IP tunnelling ("Tunnel", reference §2.3, RFC 2003) and the MTU
+//! IP-in-IP tunnelling ("Tunnel", IPVS `ip_vs_tunnel_xmit`, RFC 2003) and the MTU
 //! rules that go with it.
 //!
 //! Invariants:

@@ -2,7 +2,7 @@
 //! from the real allocation sizes (`memory_bytes`), plus an optional 1M
 //! fill with lookup timings (`cargo test --release -- --ignored --nocapture`).
 
-use super::*;
+use crate::conn::*;
 use std::net::Ipv4Addr;
 use std::time::Instant;
 

@@ -1,8 +1,5 @@
 //! Whole loop iterations of two workers on in-memory ports (no DPDK): the
 //! real engine, a NAT service, the redirect rings between the workers.
-use super::io::PortIo;
-use super::poll::Worker;
-use super::{CommandRing, Mailbox, Published, Rings, Startup, WorkerSetup};
 use crate::datapath::neigh::NeighConfig;
 use crate::datapath::topology::{self, Registry};
 use crate::datapath::{owner, Counters, EventRing};
@@ -10,6 +7,9 @@ use crate::frame::{Frame, VecAlloc, VecFrame};
 use crate::packet::ethernet::{self, EtherType, MacAddr};
 use crate::packet::{checksum, ipv4, tcp};
 use crate::types::{PortId, WorkerId};
+use crate::worker::io::PortIo;
+use crate::worker::poll::Worker;
+use crate::worker::{CommandRing, Mailbox, Published, Rings, Startup, WorkerSetup};
 use std::collections::{HashMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::sync::atomic::AtomicBool;

@@ -1,14 +1,15 @@
 //! State machine tests: the tables against the reference text, hand-checked
 //! transitions, NAT and DR sequences, timeouts, UDP refresh, secure_tcp.
 
-use super::state::{is_plain_ack, tcp_table_next};
-use super::tcp_flags::{ACK, FIN, PSH, RST, SYN};
-use super::*;
+use crate::conn::state::{is_plain_ack, tcp_table_next};
+use crate::conn::tcp_flags::{ACK, FIN, PSH, RST, SYN};
+use crate::conn::*;
 use std::net::Ipv4Addr;
 
 const S: u64 = 1000; // ms per second
 
-/// The §4 table of /work/shared/reference/ipvs-semantics.md, copied verbatim.
+/// IPVS's TCP state table (`tcp_states` in `ip_vs_proto_tcp.c`), written
+/// out as rows of next states.
 const REFERENCE: &str = "
 INPUT       syn: SR ES ES SR SR SR SR SR SR SR SR
             fin: CL CW SS TW TW TW CL CW LA LI TW

@@ -366,3 +366,6 @@ fn random_bytes_never_panic() {
         e.out().clear();
     }
 }
+
+mod fast;
+mod lb;

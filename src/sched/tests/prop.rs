@@ -1,8 +1,8 @@
 //! Deterministic property tests: wrr cycle exactness, Maglev balance and
 //! bounded disruption, table determinism, quiesce stability, no panics.
 
-use super::testutil::*;
-use super::*;
+use crate::sched::testutil::*;
+use crate::sched::*;
 
 /// Small LCG for deterministic "random" inputs.
 struct Lcg(u64);

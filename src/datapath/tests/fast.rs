@@ -6,8 +6,8 @@
 //! same ports; at the end their counters (drops by reason, per-real stats)
 //! and connection tables are identical — and the fast path did handle most
 //! of the established traffic.
-use super::topology::{self, Registry};
-use super::*;
+use crate::datapath::topology::{self, Registry};
+use crate::datapath::*;
 use crate::frame::{VecAlloc, VecFrame};
 use crate::packet::ethernet::{EtherType, MacAddr};
 use crate::packet::{checksum, ipv4};

@@ -2,10 +2,13 @@
 //! suppression) and NAT of related ICMP errors (rewritten fields, all three
 //! checksums, lengths, refusal leaves the frame unchanged).
 
-use super::*;
-use crate::frame::{VecAlloc, VecFrame};
+use crate::frame::{Frame, VecAlloc, VecFrame};
 use crate::packet::checksum;
+use crate::packet::{icmp, ipv4};
 use crate::xlate::build::{self, *};
+use crate::xlate::icmp::*;
+use crate::xlate::XlateError;
+use std::net::Ipv4Addr;
 
 /// Parse a built/rewritten ICMP frame: (outer IP, ICMP view), all checked.
 fn parse_icmp(d: &[u8]) -> (ipv4::Packet<&[u8]>, icmp::Packet<&[u8]>) {

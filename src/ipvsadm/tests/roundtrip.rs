@@ -5,10 +5,10 @@
 
 use std::net::Ipv4Addr;
 
-use super::format;
-use super::model::*;
-use super::parse::{parse_restore, Command};
-use super::tests_format::{ip, real, reference_table, svc, tcp, udp};
+use super::format::{ip, real, reference_table, svc, tcp, udp};
+use crate::ipvsadm::format;
+use crate::ipvsadm::model::*;
+use crate::ipvsadm::parse::{parse_restore, Command};
 
 /// Minimal kernel-like applier for the commands `-S` emits.
 fn apply(cmds: Vec<Command>) -> Vec<SvcInfo> {

@@ -1,7 +1,7 @@
 //! Table tests: model-checked random ops, churn at full load, refusals,
 //! expiry, templates, real removal, flush.
 
-use super::*;
+use crate::conn::*;
 use crate::types::Xorshift;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;

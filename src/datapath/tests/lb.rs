@@ -2,8 +2,8 @@
 //! (`Engine::rx` on `VecFrame`s, snapshot built from a TOML configuration
 //! by the real management code): input packet → output packet, counters and
 //! connection state, re-verified field by field with full checksums.
-use super::topology::{self, Registry};
-use super::*;
+use crate::datapath::topology::{self, Registry};
+use crate::datapath::*;
 use crate::frame::{VecAlloc, VecFrame};
 use crate::packet::ethernet::{EtherType, MacAddr};
 use crate::packet::{checksum, icmp, ipv4, tcp, udp};

@@ -7,10 +7,10 @@
 //! Invariants: each server is a child process killed by PID when its guard
 //! drops; its temporary directory is removed; every wait is bounded.
 
+use super::net::{closed_port, detail, params, run_for, target, tcp_server, up};
 use crate::health::check::{CheckKind, CheckParams, StatusRange};
 use crate::health::engine::HealthEngine;
 use crate::health::state::Event;
-use crate::health::tests_net::{closed_port, detail, params, run_for, target, tcp_server, up};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
 use std::path::PathBuf;

@@ -2,10 +2,10 @@
 //!
 //! Invariants: every loop is bounded in time; children are reaped or killed.
 
+use super::net::{detail, params, run_for, target, up};
 use crate::health::check::{CheckKind, CheckParams};
 use crate::health::engine::HealthEngine;
 use crate::health::state::Event;
-use crate::health::tests_net::{detail, params, run_for, target, up};
 use std::time::{Duration, Instant};
 
 fn exec(cmd: &str, args: &[&str], dynamic: bool) -> CheckKind {

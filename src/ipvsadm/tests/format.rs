@@ -1,13 +1,13 @@
 //! Golden tests for `format`: every listing layout byte-for-byte against
 //! ipvsadm 1.31's printf formats (expected strings written out with
 //! explicit `\n` and trailing spaces; `PLAIN` and `SAVE` are the exact
-//! examples of the reference §7).
+//! examples of ipvsadm 1.31's output).
 
 use std::net::Ipv4Addr;
 
-use super::format::{self, largenum};
-use super::model::*;
-use super::parse::ListOpts;
+use crate::ipvsadm::format::{self, largenum};
+use crate::ipvsadm::model::*;
+use crate::ipvsadm::parse::ListOpts;
 
 pub(super) fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
@@ -60,7 +60,7 @@ pub(super) fn udp(addr: &str, port: u16) -> SvcId {
     })
 }
 
-/// The reference §7 table, given in scrambled order (sorting must fix it),
+/// ipvsadm 1.31's example table, given in scrambled order (sorting must fix it),
 /// with counters chosen to hit every `print_largenum` range.
 pub(super) fn reference_table() -> Vec<SvcInfo> {
     let mut r11 = real("10.0.0.11", 80, FwdFlag::MASQ, 1);

@@ -4,9 +4,9 @@
 
 use std::net::Ipv4Addr;
 
-use super::model::*;
-use super::parse::*;
-use super::tests_format::{ip, tcp, udp};
+use super::format::{ip, tcp, udp};
+use crate::ipvsadm::model::*;
+use crate::ipvsadm::parse::*;
 
 fn p(s: &str) -> Result<Command, ParseError> {
     let v: Vec<String> = s.split_whitespace().map(str::to_string).collect();

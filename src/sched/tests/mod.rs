@@ -1,0 +1,2 @@
+//! Tests that span `sched`'s files (one file per topic).
+mod prop;
