@@ -36,3 +36,28 @@ fn metric_names_expand_alternatives_and_drop_labels() {
         ["lvsd_worker_drops_total"]
     );
 }
+
+#[test]
+fn readme_layout_names_every_part_of_src() {
+    let text = readme::text();
+    let layout = readme::section(&text, "## Layout");
+    let spans = readme::code_spans(layout);
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    let mut missing = Vec::new();
+    for e in std::fs::read_dir(dir).expect("src").flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let shown = if e.path().is_dir() {
+            format!("src/{name}/")
+        } else {
+            format!("src/{name}")
+        };
+        if !spans.iter().any(|s| *s == shown) {
+            missing.push(shown);
+        }
+    }
+    missing.sort();
+    assert!(
+        missing.is_empty(),
+        "README '## Layout' does not name {missing:?}"
+    );
+}
