@@ -8,8 +8,9 @@
 //!   the data network keep the backup down) — the split-brain rule.
 //! - On becoming active: the snapshot is republished with VIPs and floating
 //!   addresses served, and gratuitous ARPs go out for each of them
-//!   (`garp.repeat` at once, again after `garp.delay`); `notify_*` commands
-//!   are not configured yet (see README).
+//!   (`garp.repeat` at once, again after `garp.delay`). Each role change
+//!   runs the matching `notify_active` / `notify_backup` / `notify_fault`
+//!   command, when configured, with the role and node appended.
 //! - While active, workers report every connection creation, state change
 //!   and removal; they are batched to the peer within one management loop
 //!   iteration (~5 ms). A backup that (re)connects asks for a bulk dump,
