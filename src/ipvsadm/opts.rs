@@ -178,11 +178,7 @@ impl State {
     ) -> Result<(), ParseError> {
         let owned = arg.clone().unwrap_or_default();
         let a = owned.as_str();
-        let unsupported = |what: &str| {
-            Err(ParseError::unsupported(format!(
-                "{spelled}: {what} not supported by lvsd"
-            )))
-        };
+        let unsupported = |what: &str| unsupported(spelled, what);
         match opt {
             Opt::Tcp | Opt::Udp => {
                 self.set_option(O_SVC)?;
@@ -268,11 +264,7 @@ impl State {
     ) -> Result<(), ParseError> {
         let owned = arg.clone().unwrap_or_default();
         let a = owned.as_str();
-        let unsupported = |what: &str| {
-            Err(ParseError::unsupported(format!(
-                "{spelled}: {what} not supported by lvsd"
-            )))
-        };
+        let unsupported = |what: &str| unsupported(spelled, what);
         match opt {
             Opt::Real => {
                 self.set_option(O_REAL)?;
@@ -359,11 +351,7 @@ impl State {
     ) -> Result<(), ParseError> {
         let owned = arg.clone().unwrap_or_default();
         let a = owned.as_str();
-        let unsupported = |what: &str| {
-            Err(ParseError::unsupported(format!(
-                "{spelled}: {what} not supported by lvsd"
-            )))
-        };
+        let unsupported = |what: &str| unsupported(spelled, what);
         match opt {
             Opt::McastIfn => {
                 self.set_option(O_MIFN)?;
@@ -556,4 +544,11 @@ impl State {
         }
         Ok(Command::List(self.svc, l))
     }
+}
+
+/// "`-X`: WHAT not supported by lvsd", for options ipvsadm has and lvsd not.
+fn unsupported(spelled: &str, what: &str) -> Result<(), ParseError> {
+    Err(ParseError::unsupported(format!(
+        "{spelled}: {what} not supported by lvsd"
+    )))
 }
