@@ -88,34 +88,7 @@ fn unknown_key_is_an_error() {
 fn seven_mistakes_of_seven_kinds_in_one_run() {
     // A wrong type, an unknown key, a duplicate port name, a bad CIDR, a
     // bad listen address, an unknown scheduler, a negative weight.
-    let text = r#"[dpdk]
-lcores = "0-1"
-burst = "many"
-
-[[port]]
-name = "ext"
-device = "net_af_packet0,iface=lv-ext"
-address = "198.18.0.1/24"
-speed = 100
-
-[[port]]
-name = "ext"
-device = "net_af_packet1,iface=lv-int"
-address = "198.18.1.1/33"
-
-[metrics]
-listen = "localhost"
-
-[[service]]
-protocol = "tcp"
-vip = "198.18.0.100"
-port = 80
-scheduler = "fastest"
-
-  [[service.real]]
-  address = "198.18.1.11"
-  weight = -1
-"#;
+    let text = include_str!("data/seven-mistakes.toml");
     let p = std::env::temp_dir().join(format!("lvsd-seven-{}.toml", std::process::id()));
     std::fs::write(&p, text).unwrap();
     let (code, out) = check(&p);

@@ -1,5 +1,5 @@
 //! Advice to the kernel about the table's two big allocations (records and
-//! index), given before they are first touched. The table has no `unsafe`
+//! index), given before they are first touched. The table has no unchecked
 //! code and no DPDK: whoever builds it passes the hook (the worker passes
 //! `dpdk::advise_huge_pages`, which asks for transparent huge pages; tests
 //! pass [`no_advice`]).

@@ -451,34 +451,7 @@ fn hostile_inputs_do_not_panic() {
 /// One file, seven mistakes of seven kinds (a wrong type, an unknown key, a
 /// bad CIDR, a duplicate port name, a bad listen address, an unknown
 /// scheduler, a negative weight): one `load` names them all, in file order.
-pub const SEVEN: &str = r#"[dpdk]
-lcores = "0-1"
-burst = "many"
-
-[[port]]
-name = "ext"
-device = "net_af_packet0,iface=lv-ext"
-address = "198.18.0.1/24"
-speed = 100
-
-[[port]]
-name = "ext"
-device = "net_af_packet1,iface=lv-int"
-address = "198.18.1.1/33"
-
-[metrics]
-listen = "localhost"
-
-[[service]]
-protocol = "tcp"
-vip = "198.18.0.100"
-port = 80
-scheduler = "fastest"
-
-  [[service.real]]
-  address = "198.18.1.11"
-  weight = -1
-"#;
+pub const SEVEN: &str = include_str!("../../../tests/data/seven-mistakes.toml");
 
 #[test]
 fn seven_mistakes_of_seven_kinds_in_one_pass() {
