@@ -136,14 +136,21 @@ fn control_link_cut_wrong_key_and_bulk_sync() {
         (t_done - t_sent) * 1000.0,
         n as f64 / (t_done - t0)
     );
-    assert_eq!(
-        metric(
-            &dira,
-            "lvsd_ha_sync_records_dropped_total{reason=\"behind\"}"
-        ),
-        0,
-        "sync kept up"
-    );
+    // The dropped-records series exist per reason (a missing series must
+    // fail here, not read as 0), and none fell behind.
+    let body =
+        l.tb.exec_ok(&dira, "curl", &["-sf", "http://127.0.0.1:9520/metrics"])
+            .unwrap_or_default();
+    let dropped = |reason: &str| -> Option<u64> {
+        let series = format!("lvsd_ha_sync_records_dropped_total{{reason=\"{reason}\"}} ");
+        body.lines()
+            .find_map(|x| x.strip_prefix(&series))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    for reason in ["behind", "no_peer", "install_full"] {
+        assert!(dropped(reason).is_some(), "no {reason} series:\n{body}");
+    }
+    assert_eq!(dropped("behind"), Some(0), "sync kept up");
     // Cut only the control link: the backup must not become active.
     l.mgmt_link(false).unwrap();
     std::thread::sleep(Duration::from_secs(2));

@@ -36,7 +36,10 @@ const LINK_GRACE: Duration = Duration::from_secs(1);
 pub struct HaStats {
     pub records_sent: u64,
     pub records_received: u64,
-    pub records_dropped: u64,
+    /// Records made while no peer was connected (the next bulk sync
+    /// covers them).
+    pub records_no_peer: u64,
+    /// Records the backup could not hand to a worker (install ring full).
     pub install_full: u64,
     /// Records lost because the link's send queue was full.
     pub send_full: u64,
@@ -389,7 +392,7 @@ impl HaMgr {
 
     fn queue_record(&mut self, r: &SyncRecord) {
         if !self.link.is_connected() {
-            self.stats.records_dropped += 1;
+            self.stats.records_no_peer += 1;
             return;
         }
         self.batch.push(to_wire(r));
@@ -410,7 +413,7 @@ impl HaMgr {
         match self.link.send(Msg::SyncRecords(recs)) {
             Ok(()) => self.stats.records_sent += n,
             Err(crate::ha::link::SendError::Full) => self.stats.send_full += n,
-            Err(_) => self.stats.records_dropped += n,
+            Err(_) => self.stats.records_no_peer += n,
         }
     }
 

@@ -432,14 +432,7 @@ fn ha_metrics(e: &mut Exp, rt: &Runtime, ha: &HaMgr) {
     let name = "lvsd_ha_active";
     e.family(name, "gauge", "1 while this director is the active one.");
     e.sample(name, &[("role", ha.role_name())], u64::from(ha.is_active()));
-    let lost: u64 = rt
-        .counters
-        .iter()
-        .map(|c| c.sync_dropped.get())
-        .sum::<u64>()
-        + ha.stats.records_dropped
-        + ha.stats.install_full;
-    let singles: [(&str, &str, &str, u64); 6] = [
+    let singles: [(&str, &str, &str, u64); 5] = [
         (
             "lvsd_ha_peer_connected",
             "gauge",
@@ -470,15 +463,27 @@ fn ha_metrics(e: &mut Exp, rt: &Runtime, ha: &HaMgr) {
             "Connection records received from the peer.",
             ha.stats.records_received,
         ),
-        (
-            "lvsd_ha_sync_records_dropped_total",
-            "counter",
-            "Records not replicated: sync fell behind or the peer was away.",
-            lost,
-        ),
     ];
     for (name, kind, help, v) in singles {
         e.single(name, kind, help, v);
+    }
+    sync_dropped(e, rt, ha);
+}
+
+/// Sync records not replicated, by reason: `behind` (a worker's sync ring
+/// or the peer link's send queue was full), `no_peer` (made while no peer
+/// was connected: the next bulk sync covers them), `install_full` (this
+/// backup's install ring to a worker was full).
+fn sync_dropped(e: &mut Exp, rt: &Runtime, ha: &HaMgr) {
+    let name = "lvsd_ha_sync_records_dropped_total";
+    e.family(name, "counter", "Records not replicated, by reason.");
+    let ring: u64 = rt.counters.iter().map(|c| c.sync_dropped.get()).sum();
+    for (reason, v) in [
+        ("behind", ring + ha.stats.send_full),
+        ("no_peer", ha.stats.records_no_peer),
+        ("install_full", ha.stats.install_full),
+    ] {
+        e.sample(name, &[("reason", reason)], v);
     }
 }
 
