@@ -121,13 +121,20 @@ impl Timers {
     }
 }
 
-/// SIGUSR1: print the connection table (ipvsadm -Lnc format).
+/// SIGUSR1: print the connection table (ipvsadm -Lnc format) on stdout.
+/// A stdout nobody reads (closed pipe, closed journal stream) costs a
+/// warning, never the process (`print!` would panic on EPIPE).
 fn dump_connections(rt: &Runtime) {
+    use std::io::Write as _;
     let (rows, missing) = worker::collect(&rt.mailboxes, Duration::from_secs(1));
-    print!("{}", crate::ctl::listing::connections(&rows));
-    println!(
-        "-- {} entries ({} workers did not answer)",
+    let text = format!(
+        "{}-- {} entries ({} workers did not answer)\n",
+        crate::ctl::listing::connections(&rows),
         rows.len(),
         missing
     );
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        tracing::warn!("SIGUSR1: connection table not printed: stdout: {e}");
+    }
 }
