@@ -134,6 +134,7 @@ impl Director {
                 epoch,
                 tsc_hz: self.eal.tsc_hz(),
                 conn_capacity: m.conn.capacity as usize,
+                seed: worker::fresh_seed(),
                 workers: n,
                 rings: rings.clone(),
                 mailbox: links.mailboxes[i].clone(),

@@ -110,6 +110,10 @@ pub struct WorkerSetup<P: PortIo, A> {
     pub tsc_hz: u64,
     /// Connection-table capacity of this worker.
     pub conn_capacity: usize,
+    /// Seed of the table's hash, the IP ident and the schedulers' RNGs:
+    /// [`fresh_seed`] when running (an attacker cannot aim at buckets),
+    /// fixed in tests and benches.
+    pub seed: u64,
     /// Number of workers (flow owners).
     pub workers: usize,
     pub rings: Arc<Rings<P::Buf>>,
@@ -125,6 +129,21 @@ pub struct WorkerSetup<P: PortIo, A> {
     pub events: Arc<crate::datapath::EventRing>,
     /// Reported once the worker is about to poll (or has failed).
     pub startup: Arc<Startup>,
+}
+
+/// A seed from the operating system's randomness (falls back to the clock
+/// and the process id should the OS refuse, so start-up never fails on it).
+pub fn fresh_seed() -> u64 {
+    let mut b = [0u8; 8];
+    match getrandom::fill(&mut b) {
+        Ok(()) => u64::from_le_bytes(b),
+        Err(_) => {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            t ^ (u64::from(std::process::id()) << 32)
+        }
+    }
 }
 
 /// The worker loop; returns when `stop` is set. Owns its queues, its engine

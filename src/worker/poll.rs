@@ -88,7 +88,7 @@ impl<P: PortIo, A: FrameAlloc<Frame = P::Buf>> Worker<P, A> {
     /// reported to `startup`) when the table cannot be allocated.
     pub(super) fn new(w: WorkerSetup<P, A>) -> Option<Self> {
         let timeouts = w.published.load().timeouts;
-        let seed = 0x1234_5678 ^ u64::from(w.id.0);
+        let seed = w.seed;
         let mut lb = match Lb::with_page_advice(w.conn_capacity, timeouts, seed, P::page_advice()) {
             Ok(lb) => lb,
             Err(e) => {

@@ -172,6 +172,7 @@ fn two_workers(io: &MemPorts) -> Vec<TestWorker> {
                 epoch: Instant::now(),
                 tsc_hz: 1_000_000_000,
                 conn_capacity: 1024,
+                seed: 0x1234_5678 ^ i as u64,
                 workers: 2,
                 rings: rings.clone(),
                 mailbox: Arc::new(Mailbox::default()),

@@ -24,3 +24,9 @@ fn startup_waits_for_every_worker_and_reports_a_failure() {
     let e = s.wait(3, Duration::from_secs(10)).unwrap_err();
     assert!(e.contains("1 worker(s) failed"), "{e}");
 }
+
+#[test]
+fn each_running_worker_gets_a_seed_of_its_own() {
+    let seeds: std::collections::HashSet<u64> = (0..8).map(|_| super::fresh_seed()).collect();
+    assert_eq!(seeds.len(), 8, "seeds repeat: {seeds:?}");
+}
