@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(dpdk dpdk-dev libdpdk-dev libclang-dev pkg-config
-      iproute2 ethtool iputils-ping curl openssl tcpdump tshark python3-scapy prometheus)
+      iproute2 ethtool iputils-ping curl openssl tcpdump tshark python3-scapy prometheus nftables)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,6 +6,7 @@
 //! The DPDK parts are owned by a [`director::Director`] whose drop order is
 //! that shutdown order, whatever step fails.
 mod director;
+mod kernel_quiet;
 mod manage;
 
 use crate::config::{Device, Model};

@@ -91,6 +91,17 @@ fn send_traffic(lab: &Lab, client: &str) -> anyhow::Result<()> {
         "client pings the VIP: {} ({summary})",
         if ok { "answered by lvsd" } else { "FAILED" }
     );
+    let (_, out, _) = lab.tb.exec(
+        &c,
+        "ping",
+        &["-c", "5", "-i", "0.2", "-W", "2", "198.18.0.1"],
+    )?;
+    let replies = out.lines().filter(|l| l.contains("bytes from")).count();
+    let dups = out.matches("DUP!").count();
+    println!(
+        "client pings the director (198.18.0.1): {} replies, {dups} duplicates (the kernel ignores lvsd's ports)",
+        replies - dups
+    );
 
     println!("== client: 600 HTTP requests to http://198.18.0.100/, a new TCP connection each");
     let out = lab.tb.exec_ok(

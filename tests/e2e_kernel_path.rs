@@ -38,6 +38,19 @@ fn kernel_tools_on_the_director_work_while_forwarding() {
         &[&script, "http", "198.18.0.100", "80", "300"],
     )
     .unwrap();
+    // A client pings the director's own address: lvsd answers, and the
+    // kernel, which sees every frame of the af_packet port too, must not
+    // answer as well (no duplicates).
+    let (ok, out, err) =
+        l.tb.exec(
+            &c,
+            "ping",
+            &["-c", "20", "-i", "0.05", "-W", "2", "198.18.0.1"],
+        )
+        .unwrap();
+    assert!(ok, "ping the director: {out}{err}");
+    assert!(out.contains("20 received"), "{out}");
+    assert!(!out.contains("DUP!"), "duplicate echo replies:\n{out}");
     // The director's own kernel: ping and HTTP to a real, over lvsd's port.
     let (ok, out, err) =
         l.tb.exec(
@@ -84,7 +97,11 @@ fn kernel_tools_on_the_director_work_while_forwarding() {
     assert!(done);
     let v = last_json(&l.tb.log("load"));
     assert_eq!(v["errors"], 0, "{v}");
+    // The kernel-input drop is lvsd's while it runs, and gone after.
+    let tables = |l: &Lab| l.tb.exec_ok(&l.dir, "nft", &["list", "tables"]).unwrap();
+    assert!(tables(&l).contains("table netdev lvsd_"), "{}", tables(&l));
     assert_eq!(l.stop_lvsd(), Some(0));
+    assert!(!tables(&l).contains("lvsd_"), "{}", tables(&l));
     let log = l.tb.log("lvsd");
     assert_eq!(
         log_field(&log, "mempool at exit", "mempool_in_use"),

@@ -31,6 +31,8 @@ pub(super) struct Director {
     io: PortsAndPool,
     /// EAL cleanup, after every DPDK object is gone.
     eal: Eal,
+    /// The kernel's input on af_packet ports dropped while lvsd runs.
+    _kernel_quiet: Option<super::kernel_quiet::KernelQuiet>,
     /// Removes this process's hugepage files after EAL cleanup.
     _hugepages: HugepageFiles,
     /// The data ports' MACs, in port order.
@@ -81,6 +83,7 @@ impl Director {
                 pool,
             },
             eal,
+            _kernel_quiet: super::kernel_quiet::KernelQuiet::install(m),
             _hugepages: hugepages,
             macs,
             kernel_rx,
