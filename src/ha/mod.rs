@@ -7,6 +7,7 @@
 //!   (`conn` holds its per-connection I/O).
 //! * [`role`] — [`role::RoleMachine`], the pure role state machine.
 //! * [`key`] — reading and checking the pre-shared key file.
+//! * [`advert`] — authenticated data-network adverts (encode, verify).
 //!
 //! Everything here runs on the management thread and never blocks.
 //!
@@ -62,6 +63,7 @@
 //! for t in roles.tick(now) { apply(t) }
 //! ```
 
+pub mod advert;
 mod conn;
 pub mod key;
 pub mod link;
