@@ -480,6 +480,15 @@ fn ha_metrics(e: &mut Exp, rt: &Runtime, ha: &HaMgr) {
     for (name, kind, help, v) in singles {
         e.single(name, kind, help, v);
     }
+    let name = "lvsd_ha_adverts_refused_total";
+    e.family(
+        name,
+        "counter",
+        "Data-network adverts refused (forged, altered, replayed, malformed), by reason.",
+    );
+    for (reason, n) in ha.adverts_refused() {
+        e.sample(name, &[("reason", reason)], n);
+    }
 }
 
 impl MetricsServer {
