@@ -370,7 +370,19 @@ impl HaMgr {
                 if let Some(i) = Refusal::ALL.iter().position(|x| *x == r) {
                     self.stats.adverts_refused[i] += 1;
                 }
-                return None;
+                // Until the peer link has authenticated once, a bad tag may
+                // be a peer with another key: it still holds a director
+                // that is not active back (as an outranking active would),
+                // never makes one step down or take over, so a mis-keyed
+                // pair does not run two actives.
+                if r != Refusal::BadMac || self.adverts.1.knows_peer() || self.is_active() {
+                    return None;
+                }
+                advert::Accepted {
+                    vrid: self.cfg.vrid,
+                    priority: u8::MAX,
+                    new_boot: false,
+                }
             }
         };
         if a.new_boot {

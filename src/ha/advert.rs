@@ -197,6 +197,11 @@ impl Verifier {
         self.peer = Some(node_id(node));
     }
 
+    /// Is the peer's name known (the peer link authenticated once)?
+    pub fn knows_peer(&self) -> bool {
+        self.peer.is_some()
+    }
+
     /// Check one advert (the IP payload) received on `port` from `src`.
     pub fn verify(&mut self, body: &[u8], src: Ipv4Addr, port: u16) -> Result<Accepted, Refusal> {
         let b = body.get(..LEN).ok_or(Refusal::Malformed)?;
@@ -362,7 +367,10 @@ mod tests {
         let mut v = Verifier::new(KEY, "lvs-a").unwrap();
         let mut s = Signer::new(KEY, "lvs-c", [1; 8], 5).unwrap();
         let c = s.next_counter(Duration::ZERO);
+        assert!(!v.knows_peer());
         assert!(v.verify(&s.seal(51, 150, 10, SRC, c), SRC, 0).is_ok());
+        v.set_peer("lvs-b");
+        assert!(v.knows_peer());
         assert!(Signer::new(b"", "x", [0; 8], 0).is_none());
         assert!(Verifier::new(b"", "x").is_none());
     }
