@@ -79,7 +79,7 @@ pub const ADVERT_MAC: [u8; 6] = [0x01, 0x00, 0x5e, 0x00, 0x00, 0x12];
 
 /// Length of an advert's IP payload: the VRRPv3 header and the trailer
 /// that authenticates it (built and checked by the management side, see
-/// ARCHITECTURE.md and `ha::advert`).
+/// "Adverts" in ARCHITECTURE.md).
 pub const ADVERT_LEN: usize = 48;
 
 /// The advert in IP payload `b` when its VRRPv3 header is valid (version

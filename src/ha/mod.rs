@@ -49,6 +49,8 @@
 //! backup. If both paths are cut both nodes may become active; when either
 //! path comes back, the lower-ranked active (priority, then node name over
 //! heartbeats / source address over adverts) hears the other and steps down.
+//! Adverts are authenticated ([`advert`]): a forged, altered or replayed
+//! advert is refused and changes nothing.
 //!
 //! Typical management-loop use:
 //! ```ignore
