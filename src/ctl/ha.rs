@@ -19,6 +19,7 @@
 //!   (same owner function on both directors).
 use crate::config::ha::Ha;
 use crate::datapath::{owner, HaEvent, Snapshot, SyncRecord};
+use crate::ha::advert::{self, Refusal, Signer, Verifier};
 use crate::ha::link::{Event as LinkEvent, PeerLink};
 use crate::ha::msg::{self, Msg};
 use crate::ha::role::{Role, RoleConfig, RoleMachine};
@@ -46,6 +47,8 @@ pub struct HaStats {
     pub transitions: u64,
     pub bulk_sent: u64,
     pub bulk_received: u64,
+    /// Data-network adverts refused, by `advert::Refusal::ALL` order.
+    pub adverts_refused: [u64; 4],
 }
 
 /// The HA manager.
@@ -68,6 +71,8 @@ pub struct HaMgr {
     started: bool,
     /// Notify commands still running.
     children: Vec<std::process::Child>,
+    /// Authenticated adverts: ours, theirs, and our start (counter clock).
+    adverts: (Signer, Verifier, Instant),
 }
 
 fn to_wire(r: &SyncRecord) -> msg::SyncRecord {
@@ -86,6 +91,7 @@ impl HaMgr {
     /// backup (listening first, so a starting node does not steal the role).
     pub fn new(cfg: Ha, own_addr: Ipv4Addr) -> anyhow::Result<HaMgr> {
         let key = crate::ha::key::read_key(&cfg.key_file).map_err(anyhow::Error::msg)?;
+        let adverts = advert_keys(&key, &cfg.node)?;
         let link = PeerLink::new(cfg.listen, cfg.peer, key, cfg.node.clone(), cfg.priority)
             .map_err(|e| anyhow::anyhow!("ha.listen {}: {e}", cfg.listen))?;
         let rc = RoleConfig {
@@ -112,6 +118,7 @@ impl HaMgr {
             active_since: None,
             syncing: false,
             children: Vec::new(),
+            adverts,
         })
     }
 
@@ -169,7 +176,7 @@ impl HaMgr {
         }
         self.children
             .retain_mut(|c| matches!(c.try_wait(), Ok(None)));
-        self.beat(commands, now);
+        self.beat(snap, commands, now);
         self.send_due_garps(snap, commands, now);
         changed
     }
@@ -245,6 +252,7 @@ impl HaMgr {
                 state,
                 ..
             } => {
+                self.adverts.1.set_peer(&node);
                 let t = self.role.heartbeat(&node, priority, state, now)?;
                 Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now))
             }
@@ -320,15 +328,14 @@ impl HaMgr {
     fn on_worker_event(&mut self, ev: HaEvent, snap: &Snapshot, now: Instant) -> Option<bool> {
         match ev {
             HaEvent::Advert {
+                port,
                 src,
-                priority,
-                vrid,
-                ..
-            } if vrid == self.cfg.vrid => {
-                let t = self.role.advert(priority, src, now)?;
-                Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now))
+                len,
+                body,
+            } => {
+                let body = body.get(..usize::from(len)).unwrap_or_default();
+                self.advert_received(port.0, src, body, snap, now)
             }
-            HaEvent::Advert { .. } => None,
             HaEvent::Sync(r) => {
                 if self.bulk_pending > 0 {
                     self.bulk_count += 1;
@@ -346,6 +353,56 @@ impl HaMgr {
         }
     }
 
+    /// An advert seen on data port `port`: adverts of another virtual
+    /// router are ignored; ours count only when authentic and fresh
+    /// (`ha::advert`), else they are refused, counted and change nothing.
+    fn advert_received(
+        &mut self,
+        port: u16,
+        src: Ipv4Addr,
+        body: &[u8],
+        snap: &Snapshot,
+        now: Instant,
+    ) -> Option<bool> {
+        if body.get(1) != Some(&self.cfg.vrid) {
+            return None;
+        }
+        let a = match self.adverts.1.verify(body, src, port) {
+            Ok(a) => a,
+            Err(r) => {
+                if let Some(i) = Refusal::ALL.iter().position(|x| *x == r) {
+                    self.stats.adverts_refused[i] += 1;
+                }
+                // Until the peer link has authenticated once, a bad tag may
+                // be a peer with another key: it still holds a director
+                // that is not active back (as an outranking active would),
+                // never makes one step down or take over, so a mis-keyed
+                // pair does not run two actives.
+                if r != Refusal::BadMac || self.adverts.1.knows_peer() || self.is_active() {
+                    return None;
+                }
+                advert::Accepted {
+                    vrid: self.cfg.vrid,
+                    priority: u8::MAX,
+                    new_boot: false,
+                }
+            }
+        };
+        if a.new_boot {
+            tracing::info!(%src, "HA: adverts from a restarted peer");
+        }
+        let t = self.role.advert(a.priority, src, now)?;
+        Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now))
+    }
+
+    /// Adverts refused, by reason label (metrics).
+    pub fn adverts_refused(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        Refusal::ALL
+            .iter()
+            .zip(self.stats.adverts_refused)
+            .map(|(r, n)| (r.label(), n))
+    }
+
     /// Every worker has dumped its table: tell the peer how many records.
     fn end_bulk_to_peer(&mut self) {
         self.flush_batch();
@@ -359,7 +416,7 @@ impl HaMgr {
 
     /// Every interval: a heartbeat on the peer link and, while we hold
     /// the role, a VRRP advert through the first worker.
-    fn beat(&mut self, commands: &[Arc<CommandRing>], now: Instant) {
+    fn beat(&mut self, snap: &Snapshot, commands: &[Arc<CommandRing>], now: Instant) {
         if now.duration_since(self.last_beat) < self.cfg.interval {
             return;
         }
@@ -371,10 +428,23 @@ impl HaMgr {
             advert_seq: 0,
         });
         if self.role.should_send_adverts() {
-            let cs = (self.cfg.interval.as_millis() / 10).clamp(1, 4095) as u16;
-            if let Some(q) = commands.first() {
-                let _ = q.push(Command::Advert { interval_cs: cs });
-            }
+            self.send_adverts(snap, commands, now);
+        }
+    }
+
+    /// One authenticated advert per data port (each signed with that
+    /// port's source address), sent by the first worker.
+    fn send_adverts(&mut self, snap: &Snapshot, commands: &[Arc<CommandRing>], now: Instant) {
+        let Some(q) = commands.first() else { return };
+        let cs = (self.cfg.interval.as_millis() / 10).clamp(1, 4095) as u16;
+        let (signer, _, born) = &mut self.adverts;
+        let counter = signer.next_counter(now.saturating_duration_since(*born));
+        for (i, p) in snap.ports.iter().enumerate() {
+            let body = signer.seal(self.cfg.vrid, self.cfg.priority, cs, p.addr.addr, counter);
+            let _ = q.push(Command::Advert {
+                port: crate::types::PortId(i as u16),
+                body,
+            });
         }
     }
 
@@ -496,6 +566,22 @@ impl HaMgr {
                 });
             }
         }
+    }
+}
+
+/// The advert signer (random boot id, wall clock at start) and verifier.
+fn advert_keys(key: &[u8], node: &str) -> anyhow::Result<(Signer, Verifier, Instant)> {
+    const _: () = assert!(advert::LEN == crate::datapath::ADVERT_LEN);
+    let mut boot = [0u8; 8];
+    getrandom::fill(&mut boot).map_err(|e| anyhow::anyhow!("advert boot id: {e}"))?;
+    let epoch_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let signer = Signer::new(key, node, boot, epoch_ns);
+    let verifier = Verifier::new(key, node);
+    match (signer, verifier) {
+        (Some(s), Some(v)) => Ok((s, v, Instant::now())),
+        _ => anyhow::bail!("ha.key_file: empty key"),
     }
 }
 

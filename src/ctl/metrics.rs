@@ -468,6 +468,15 @@ fn ha_metrics(e: &mut Exp, rt: &Runtime, ha: &HaMgr) {
         e.single(name, kind, help, v);
     }
     sync_dropped(e, rt, ha);
+    let name = "lvsd_ha_adverts_refused_total";
+    e.family(
+        name,
+        "counter",
+        "Data-network adverts refused (forged, altered, replayed, malformed), by reason.",
+    );
+    for (reason, n) in ha.adverts_refused() {
+        e.sample(name, &[("reason", reason)], n);
+    }
 }
 
 /// Sync records not replicated, by reason: `behind` (a worker's sync ring

@@ -400,46 +400,52 @@ impl<F: Frame> Engine<F> {
         }
     }
 
-    /// Send one advert (VRRPv3 format, TTL 255, to 224.0.0.18) out of every
-    /// data port: "this director is active, with this priority".
-    pub fn send_adverts<A: FrameAlloc<Frame = F>>(
+    /// Send one advert (VRRPv3 format, TTL 255, to 224.0.0.18) out of
+    /// `port`: `body` is the IP payload, built and authenticated by the
+    /// management side.
+    pub fn send_advert<A: FrameAlloc<Frame = F>>(
         &mut self,
+        port: PortId,
+        body: &[u8; super::sync::ADVERT_LEN],
         snap: &Snapshot,
         alloc: &mut A,
-        interval_cs: u16,
     ) {
-        for (i, pv) in snap.ports.iter().enumerate() {
-            let Some(mut f) = alloc.alloc() else { return };
-            if !f.append(MIN_FRAME) {
-                continue;
-            }
-            let data = f.data_mut();
-            data.fill(0);
-            let _ = ethernet::emit_header(
-                data,
-                MacAddr(super::sync::ADVERT_MAC),
-                pv.mac,
-                EtherType::IPV4,
-            );
-            let h = ipv4::Header {
-                src: pv.addr.addr,
-                dst: super::sync::ADVERT_GROUP,
-                protocol: super::sync::ADVERT_PROTO,
-                payload_len: 8,
-                ttl: 255,
-                tos: 0xc0,
-                ident: 0,
-                dont_frag: false,
-            };
-            let ok = data
-                .get_mut(14..)
-                .is_some_and(|b| ipv4::emit_header(b, &h).is_ok())
-                && data.get_mut(34..).is_some_and(|b| {
-                    super::sync::emit_advert(b, snap.ha.vrid, snap.ha.priority, interval_cs)
+        let Some(pv) = snap.port(port) else { return };
+        let Some(mut f) = alloc.alloc() else { return };
+        let len = (ethernet::HEADER_LEN + 20 + body.len()).max(MIN_FRAME);
+        if !f.append(len) {
+            return;
+        }
+        let data = f.data_mut();
+        data.fill(0);
+        let _ = ethernet::emit_header(
+            data,
+            MacAddr(super::sync::ADVERT_MAC),
+            pv.mac,
+            EtherType::IPV4,
+        );
+        let h = ipv4::Header {
+            src: pv.addr.addr,
+            dst: super::sync::ADVERT_GROUP,
+            protocol: super::sync::ADVERT_PROTO,
+            payload_len: body.len() as u16,
+            ttl: 255,
+            tos: 0xc0,
+            ident: 0,
+            dont_frag: false,
+        };
+        let at = ethernet::HEADER_LEN;
+        let ok = data
+            .get_mut(at..)
+            .is_some_and(|b| ipv4::emit_header(b, &h).is_ok())
+            && data
+                .get_mut(at + 20..at + 20 + body.len())
+                .is_some_and(|b| {
+                    b.copy_from_slice(body);
+                    true
                 });
-            if ok {
-                self.push_out(PortId(i as u16), f);
-            }
+        if ok {
+            self.push_out(port, f);
         }
     }
 
@@ -491,15 +497,15 @@ impl<F: Frame> Engine<F> {
         {
             return Verdict::Drop(DropReason::Multicast);
         }
-        let Some((vrid, priority)) = super::sync::parse_advert(ip.payload()) else {
+        let Some((body, len)) = super::sync::parse_advert(ip.payload()) else {
             return Verdict::Drop(DropReason::L4Malformed);
         };
         if let Some(ev) = self.lb.events() {
             let _ = ev.push(super::HaEvent::Advert {
                 port,
                 src: ip.src(),
-                vrid,
-                priority,
+                len,
+                body,
             });
         }
         Verdict::Consumed

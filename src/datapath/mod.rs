@@ -30,7 +30,7 @@ pub use fast::Hint;
 pub use lb::{Lb, LbOptions};
 pub use reason::DropReason;
 pub use snapshot::{Local, PortView, RouteView, Snapshot};
-pub use sync::{EventRing, HaEvent, HaView, SyncRecord};
+pub use sync::{EventRing, HaEvent, HaView, SyncRecord, ADVERT_LEN};
 
 use crate::types::PortId;
 use std::net::Ipv4Addr;

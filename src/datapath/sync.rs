@@ -32,12 +32,14 @@ impl SyncRecord {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HaEvent {
     Sync(SyncRecord),
-    /// A VRRP-style advert from another director seen on a data port.
+    /// A VRRP-style advert from another director seen on a data port: its
+    /// first `len` bytes (at most [`ADVERT_LEN`]) of IP payload, checked
+    /// (origin, freshness) where the event is consumed.
     Advert {
         port: PortId,
         src: Ipv4Addr,
-        vrid: u8,
-        priority: u8,
+        len: u8,
+        body: [u8; ADVERT_LEN],
     },
     /// This worker finished a bulk dump of its table.
     BulkDone,
@@ -75,30 +77,23 @@ pub const ADVERT_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 /// Its multicast MAC.
 pub const ADVERT_MAC: [u8; 6] = [0x01, 0x00, 0x5e, 0x00, 0x00, 0x12];
 
-/// Write a VRRPv3-format advert body (8 bytes, no addresses) into `b`:
-/// version 3 / type 1, VRID, priority, count 0, max advert interval in
-/// centiseconds, checksum over the message.
-pub fn emit_advert(b: &mut [u8], vrid: u8, priority: u8, interval_cs: u16) -> bool {
-    let Some(b) = b.get_mut(..8) else {
-        return false;
-    };
-    b[0] = 0x31;
-    b[1] = vrid;
-    b[2] = priority;
-    b[3] = 0;
-    b[4..6].copy_from_slice(&(interval_cs & 0x0fff).to_be_bytes());
-    b[6] = 0;
-    b[7] = 0;
-    let c = crate::packet::checksum::checksum(b);
-    b[6..8].copy_from_slice(&c.to_be_bytes());
-    true
-}
+/// Length of an advert's IP payload: the VRRPv3 header and the trailer
+/// that authenticates it (built and checked by the management side, see
+/// "Adverts" in ARCHITECTURE.md).
+pub const ADVERT_LEN: usize = 48;
 
-/// Parse an advert body: (vrid, priority).
-pub fn parse_advert(b: &[u8]) -> Option<(u8, u8)> {
-    let b = b.get(..8)?;
-    (b[0] >> 4 == 3 && b[0] & 0x0f == 1 && crate::packet::checksum::checksum(b) == 0)
-        .then_some((b[1], b[2]))
+/// The advert in IP payload `b` when its VRRPv3 header is valid (version
+/// 3 / type 1, checksum over the 8 header bytes): its first bytes, at most
+/// [`ADVERT_LEN`], and their count. The trailer is not looked at here.
+pub fn parse_advert(b: &[u8]) -> Option<([u8; ADVERT_LEN], u8)> {
+    let h = b.get(..8)?;
+    if h[0] >> 4 != 3 || h[0] & 0x0f != 1 || crate::packet::checksum::checksum(h) != 0 {
+        return None;
+    }
+    let n = b.len().min(ADVERT_LEN);
+    let mut body = [0u8; ADVERT_LEN];
+    body[..n].copy_from_slice(&b[..n]);
+    Some((body, n as u8))
 }
 
 #[cfg(test)]
@@ -108,8 +103,17 @@ mod tests {
     #[test]
     fn advert_round_trip() {
         let mut b = [0u8; 8];
-        assert!(emit_advert(&mut b, 51, 150, 10));
-        assert_eq!(parse_advert(&b), Some((51, 150)));
+        b[0] = 0x31;
+        b[1] = 51;
+        b[2] = 150;
+        b[5] = 10;
+        let c = crate::packet::checksum::checksum(&b);
+        b[6..8].copy_from_slice(&c.to_be_bytes());
+        let (body, n) = parse_advert(&b).unwrap();
+        assert_eq!((n, &body[..3]), (8, &[0x31, 51, 150][..]));
+        let mut long = [0xeeu8; 60];
+        long[..8].copy_from_slice(&b);
+        assert_eq!(parse_advert(&long).unwrap().1 as usize, ADVERT_LEN);
         b[2] ^= 1;
         assert_eq!(parse_advert(&b), None, "checksum");
         assert_eq!(parse_advert(&b[..5]), None);

@@ -7,6 +7,7 @@
 //!   (`conn` holds its per-connection I/O).
 //! * [`role`] — [`role::RoleMachine`], the pure role state machine.
 //! * [`key`] — reading and checking the pre-shared key file.
+//! * [`advert`] — authenticated data-network adverts (encode, verify).
 //!
 //! Everything here runs on the management thread and never blocks.
 //!
@@ -48,6 +49,8 @@
 //! backup. If both paths are cut both nodes may become active; when either
 //! path comes back, the lower-ranked active (priority, then node name over
 //! heartbeats / source address over adverts) hears the other and steps down.
+//! Adverts are authenticated ([`advert`]): a forged, altered or replayed
+//! advert is refused and changes nothing.
 //!
 //! Typical management-loop use:
 //! ```ignore
@@ -62,6 +65,7 @@
 //! for t in roles.tick(now) { apply(t) }
 //! ```
 
+pub mod advert;
 mod conn;
 pub mod key;
 pub mod link;

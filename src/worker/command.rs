@@ -3,7 +3,7 @@
 //! gratuitous ARPs, dumping its connection table for a bulk sync. One
 //! bounded ring per worker; a full ring is counted by the sender, never
 //! waited on.
-use crate::datapath::SyncRecord;
+use crate::datapath::{SyncRecord, ADVERT_LEN};
 use crate::types::PortId;
 use crossbeam::queue::ArrayQueue;
 use std::net::Ipv4Addr;
@@ -13,8 +13,12 @@ use std::net::Ipv4Addr;
 pub enum Command {
     /// Install (or remove) a connection synced from the active director.
     Install(SyncRecord),
-    /// Send an advert out of every data port.
-    Advert { interval_cs: u16 },
+    /// Send an advert (the IP payload, built and authenticated by the
+    /// management side) out of `port`.
+    Advert {
+        port: PortId,
+        body: [u8; ADVERT_LEN],
+    },
     /// Send a gratuitous ARP for `ip` out of `port`.
     Garp { port: PortId, ip: Ipv4Addr },
     /// Dump the whole connection table as sync records (bulk sync), a

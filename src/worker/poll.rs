@@ -317,8 +317,8 @@ impl<P: PortIo, A: FrameAlloc<Frame = P::Buf>> Worker<P, A> {
                 Some(Command::Install(r)) => {
                     e.lb.install(&r, snap, &w.counters, now_ms);
                 }
-                Some(Command::Advert { interval_cs }) => {
-                    e.send_adverts(snap, &mut w.alloc, interval_cs)
+                Some(Command::Advert { port, body }) => {
+                    e.send_advert(port, &body, snap, &mut w.alloc)
                 }
                 Some(Command::Garp { port, ip }) => e.send_garp(port, ip, snap, &mut w.alloc),
                 Some(Command::Bulk) => self.bulk = Some(0),

@@ -424,7 +424,13 @@ fn adverts_built_by_one_director_are_seen_by_the_other() {
         vrid: 51,
         priority: 150,
     };
-    a.e.send_adverts(&snap, &mut a.a, 10);
+    let mut body = [0xa5u8; crate::datapath::ADVERT_LEN];
+    body[..8].copy_from_slice(&[0x31, 51, 150, 0, 0, 10, 0, 0]);
+    let c = crate::packet::checksum::checksum(&body[..8]);
+    body[6..8].copy_from_slice(&c.to_be_bytes());
+    for p in 0..2 {
+        a.e.send_advert(PortId(p), &body, &snap, &mut a.a);
+    }
     let frames: Vec<(PortId, Vec<u8>)> =
         a.e.out().drain(..).map(|(p, f)| (p, f.to_vec())).collect();
     assert_eq!(frames.len(), 2, "one per data port");
@@ -437,8 +443,8 @@ fn adverts_built_by_one_director_are_seen_by_the_other() {
         Some(HaEvent::Advert {
             port: PortId(0),
             src: Ipv4Addr::new(198, 18, 0, 1),
-            vrid: 51,
-            priority: 150
+            len: crate::datapath::ADVERT_LEN as u8,
+            body,
         })
     );
 }
