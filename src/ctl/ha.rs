@@ -22,6 +22,7 @@ use crate::datapath::{owner, HaEvent, Snapshot, SyncRecord};
 use crate::ha::link::{Event as LinkEvent, PeerLink};
 use crate::ha::msg::{self, Msg};
 use crate::ha::role::{Role, RoleConfig, RoleMachine};
+use crate::health::{Notifier, NotifyEvent};
 use crate::worker::{Command, CommandRing};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -63,8 +64,8 @@ pub struct HaMgr {
     syncing: bool,
     role_cfg: (RoleConfig, Ipv4Addr),
     started: bool,
-    /// Notify commands still running.
-    children: Vec<std::process::Child>,
+    /// Runs the role notify commands (coalesced, timed out, reaped).
+    notifier: Notifier,
 }
 
 fn to_wire(r: &SyncRecord) -> msg::SyncRecord {
@@ -108,7 +109,7 @@ impl HaMgr {
             stats: HaStats::default(),
             active_since: None,
             syncing: false,
-            children: Vec::new(),
+            notifier: Notifier::new(4),
         })
     }
 
@@ -164,8 +165,7 @@ impl HaMgr {
                 .apply(t.from, t.to, &format!("{:?}", t.reason), snap, now)
                 .or(changed);
         }
-        self.children
-            .retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+        self.notifier.reap();
         self.beat(commands, now);
         self.send_due_garps(snap, commands, now);
         changed
@@ -430,26 +430,19 @@ impl HaMgr {
             Role::Fault => self.cfg.notify_fault.clone(),
             Role::Init => None,
         };
+        let role = match to {
+            Role::Active => "active",
+            Role::Backup => "backup",
+            Role::Fault => "fault",
+            Role::Init => "init",
+        };
         if let Some(cmd) = cmd {
-            let mut parts = cmd.split_whitespace();
-            if let Some(prog) = parts.next() {
-                let role = match to {
-                    Role::Active => "active",
-                    Role::Backup => "backup",
-                    Role::Fault => "fault",
-                    Role::Init => "init",
-                };
-                match std::process::Command::new(prog)
-                    .args(parts)
-                    .arg(role)
-                    .arg(&self.cfg.node)
-                    .spawn()
-                {
-                    Ok(c) if self.children.len() < 16 => self.children.push(c),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!("notify command {cmd}: {e}"),
-                }
-            }
+            let ev = NotifyEvent::Role {
+                role,
+                node: self.cfg.node.clone(),
+                reason: why.to_string(),
+            };
+            self.notifier.notify(&cmd, &ev);
         }
         if (from == Role::Active) == (to == Role::Active) {
             tracing::info!(node = %self.cfg.node, reason = why, ?from, ?to, "HA role");
