@@ -23,6 +23,7 @@ use crate::ha::advert::{self, Refusal, Signer, Verifier};
 use crate::ha::link::{Event as LinkEvent, PeerLink};
 use crate::ha::msg::{self, Msg};
 use crate::ha::role::{Role, RoleConfig, RoleMachine};
+use crate::health::{Notifier, NotifyEvent};
 use crate::worker::{Command, CommandRing};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -69,8 +70,8 @@ pub struct HaMgr {
     syncing: bool,
     role_cfg: (RoleConfig, Ipv4Addr),
     started: bool,
-    /// Notify commands still running.
-    children: Vec<std::process::Child>,
+    /// Runs the role notify commands (coalesced, timed out, reaped).
+    notifier: Notifier,
     /// Authenticated adverts: ours, theirs, and our start (counter clock).
     adverts: (Signer, Verifier, Instant),
 }
@@ -117,7 +118,7 @@ impl HaMgr {
             stats: HaStats::default(),
             active_since: None,
             syncing: false,
-            children: Vec::new(),
+            notifier: Notifier::new(4),
             adverts,
         })
     }
@@ -174,8 +175,7 @@ impl HaMgr {
                 .apply(t.from, t.to, &format!("{:?}", t.reason), snap, now)
                 .or(changed);
         }
-        self.children
-            .retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+        self.notifier.reap();
         self.beat(snap, commands, now);
         self.send_due_garps(snap, commands, now);
         changed
@@ -503,26 +503,19 @@ impl HaMgr {
             Role::Fault => self.cfg.notify_fault.clone(),
             Role::Init => None,
         };
+        let role = match to {
+            Role::Active => "active",
+            Role::Backup => "backup",
+            Role::Fault => "fault",
+            Role::Init => "init",
+        };
         if let Some(cmd) = cmd {
-            let mut parts = cmd.split_whitespace();
-            if let Some(prog) = parts.next() {
-                let role = match to {
-                    Role::Active => "active",
-                    Role::Backup => "backup",
-                    Role::Fault => "fault",
-                    Role::Init => "init",
-                };
-                match std::process::Command::new(prog)
-                    .args(parts)
-                    .arg(role)
-                    .arg(&self.cfg.node)
-                    .spawn()
-                {
-                    Ok(c) if self.children.len() < 16 => self.children.push(c),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!("notify command {cmd}: {e}"),
-                }
-            }
+            let ev = NotifyEvent::Role {
+                role,
+                node: self.cfg.node.clone(),
+                reason: why.to_string(),
+            };
+            self.notifier.notify(&cmd, &ev);
         }
         if (from == Role::Active) == (to == Role::Active) {
             tracing::info!(node = %self.cfg.node, reason = why, ?from, ?to, "HA role");

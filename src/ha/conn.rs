@@ -7,6 +7,10 @@
 //! * `rbuf` holds at most one partial frame after `service` returns (whole
 //!   frames are consumed; an out-of-range length kills the connection at
 //!   once), so it stays below `max_read_per_poll + 4 + MAX_BODY` bytes.
+//! * Before the peer is authenticated at most `wire::PRE_AUTH_READ` bytes
+//!   are read from it, and a frame longer than the one expected next (its
+//!   Hello, then its confirm ping) is refused as soon as its length prefix
+//!   is seen.
 //! * Messages are reported only after the peer's confirm
 //!   (`authenticated`); a message before it is a protocol violation.
 //! * Once `dead` is set the connection is never read or written again.
@@ -38,6 +42,8 @@ pub(crate) struct Conn {
     pub(crate) last_rx: Instant,
     pub(crate) last_tx: Instant,
     pub(crate) authenticated: bool,
+    /// Bytes read so far (at most `wire::PRE_AUTH_READ` until authenticated).
+    pub(crate) read_total: usize,
     pub(crate) established: bool,
     pub(crate) dead: bool,
 }
@@ -48,6 +54,8 @@ pub(crate) struct Serviced {
     pub(crate) became_authenticated: bool,
     pub(crate) msgs: Vec<Msg>,
     pub(crate) failure: Option<AuthKind>,
+    /// Dropped for not completing the handshake in time.
+    pub(crate) handshake_timeout: bool,
 }
 
 impl Conn {
@@ -64,6 +72,7 @@ impl Conn {
             last_rx: now,
             last_tx: now,
             authenticated: false,
+            read_total: 0,
             established: false,
             dead: false,
         }
@@ -99,10 +108,15 @@ impl Conn {
             return out;
         }
         // Frames that arrived before EOF/error are still processed.
-        let gone = self.read(cfg.max_read_per_poll);
+        let budget = if self.authenticated {
+            cfg.max_read_per_poll
+        } else {
+            wire::PRE_AUTH_READ.saturating_sub(self.read_total)
+        };
+        let gone = self.read(budget);
         let mut off = 0;
         while !self.dead {
-            let n = match wire::frame_len(&self.rbuf[off..]) {
+            let n = match wire::frame_len_within(&self.rbuf[off..], self.frame_limit()) {
                 Ok(Some(n)) => n,
                 Ok(None) => break,
                 Err(kind) => {
@@ -166,7 +180,7 @@ impl Conn {
         if !self.authenticated
             && now.saturating_duration_since(self.opened) >= cfg.handshake_timeout
         {
-            tracing::warn!(dir = ?self.dir, "ha link: handshake timeout");
+            out.handshake_timeout = true;
             self.dead = true;
             return out;
         }
@@ -188,16 +202,32 @@ impl Conn {
         out
     }
 
-    /// Reads up to `budget` bytes; true on EOF or a socket error.
+    /// The largest frame acceptable next: a Hello before the peer's Hello,
+    /// then its confirm ping, anything once authenticated.
+    fn frame_limit(&self) -> usize {
+        if self.authenticated {
+            wire::LEN_PREFIX + wire::MAX_BODY
+        } else if self.peer.is_none() {
+            wire::MAX_HELLO_FRAME
+        } else {
+            wire::PING_FRAME
+        }
+    }
+
+    /// Reads up to `budget` bytes (exactly: never more, so that a peer
+    /// not yet authenticated cannot make us buffer more than
+    /// `wire::PRE_AUTH_READ`); true on EOF or a socket error.
     fn read(&mut self, budget: usize) -> bool {
-        let mut buf = vec![0u8; 64 * 1024];
+        let mut buf = vec![0u8; budget.min(64 * 1024)];
         let mut total = 0;
         while total < budget {
-            match self.stream.read(&mut buf) {
+            let want = (budget - total).min(buf.len());
+            match self.stream.read(&mut buf[..want]) {
                 Ok(0) => return true,
                 Ok(n) => {
                     self.rbuf.extend_from_slice(&buf[..n]);
                     total += n;
+                    self.read_total = self.read_total.saturating_add(n);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}

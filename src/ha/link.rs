@@ -33,7 +33,13 @@
 //!   [`Event::AuthFailure`], and the connection is closed.
 //! * The send queue of the session never exceeds `max_queue_bytes` (plus
 //!   one ping); `send` reports `Full` and counts `dropped` instead.
-//! * At most `max_pending` unauthenticated incoming connections are kept.
+//! * Incoming connections are accepted only from the peer's IP address
+//!   (others are closed at once and counted in `refused_addr`).
+//! * At most `max_pending` unauthenticated incoming connections are kept;
+//!   each reads at most `wire::PRE_AUTH_READ` bytes before authenticating
+//!   and lives at most `handshake_timeout`.
+//! * Refusals are logged at most once per reason per 10 s, with the count
+//!   of those suppressed ([`RateLog`]).
 //! * Reconnect backoff doubles from `backoff_min` to `backoff_max` and
 //!   resets when a session is established.
 
@@ -44,6 +50,7 @@ use std::time::{Duration, Instant};
 
 use crate::ha::conn::{Conn, Dir};
 use crate::ha::msg::Msg;
+use crate::ha::ratelog::RateLog;
 use crate::ha::wire::{self, AuthKey, AuthKind, AuthStats, SealError, Session};
 
 /// Link tuning; `LinkConfig::default()` is sensible.
@@ -55,7 +62,7 @@ pub struct LinkConfig {
     pub backoff_max: Duration,
     /// Timeout of one outgoing connect attempt (1 s).
     pub connect_timeout: Duration,
-    /// Hello + confirm must complete within this (2 s).
+    /// Hello + confirm must complete within this (1 s).
     pub handshake_timeout: Duration,
     /// Send a ping when idle this long (250 ms).
     pub keepalive_interval: Duration,
@@ -63,7 +70,8 @@ pub struct LinkConfig {
     pub idle_timeout: Duration,
     /// Bound of the session's send queue in bytes (8 MiB).
     pub max_queue_bytes: usize,
-    /// Most unauthenticated incoming connections kept at once (8).
+    /// Most unauthenticated incoming connections kept at once (4); a new
+    /// one from the peer's address evicts the oldest.
     pub max_pending: usize,
     /// Most bytes read from one connection per poll (4 MiB).
     pub max_read_per_poll: usize,
@@ -75,11 +83,11 @@ impl Default for LinkConfig {
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(1),
-            handshake_timeout: Duration::from_secs(2),
+            handshake_timeout: Duration::from_secs(1),
             keepalive_interval: Duration::from_millis(250),
             idle_timeout: Duration::from_secs(3),
             max_queue_bytes: 8 << 20,
-            max_pending: 8,
+            max_pending: 4,
             max_read_per_poll: 4 << 20,
         }
     }
@@ -138,6 +146,13 @@ pub struct LinkStats {
     pub disconnects: u64,
     /// Connections dropped for not completing the handshake in time.
     pub handshake_timeouts: u64,
+    /// Incoming connections refused: not from the peer's address.
+    pub refused_addr: u64,
+    /// Unauthenticated incoming connections closed to make room for a
+    /// newer one (all pre-auth slots were taken).
+    pub evicted: u64,
+    /// Most bytes read from one connection before it authenticated.
+    pub pre_auth_read_max: usize,
     /// Outgoing connect attempts that failed.
     pub dial_failures: u64,
     /// Bytes waiting in the session's send queue.
@@ -161,6 +176,8 @@ pub struct PeerLink {
     dial: Dial,
     backoff: Duration,
     stats: LinkStats,
+    /// Refusals are logged at most once per reason per 10 s.
+    refusals: RateLog,
 }
 
 impl PeerLink {
@@ -220,6 +237,7 @@ impl PeerLink {
             },
             backoff,
             stats: LinkStats::default(),
+            refusals: RateLog::default(),
         })
     }
 
@@ -295,7 +313,19 @@ impl PeerLink {
             if let Some(kind) = s.failure {
                 self.stats.auth.record(kind);
                 events.push(Event::AuthFailure(kind));
-                tracing::warn!(kind = %kind, dir = ?self.conns[i].dir, "ha link: frame refused, dropping connection");
+                if let Some(n) = self.refusals.allow("frame", now) {
+                    tracing::warn!(kind = %kind, dir = ?self.conns[i].dir, suppressed = n, "ha link: frame refused, dropping connection");
+                }
+            }
+            if s.handshake_timeout {
+                self.stats.handshake_timeouts += 1;
+                if let Some(n) = self.refusals.allow("handshake", now) {
+                    tracing::warn!(dir = ?self.conns[i].dir, suppressed = n, "ha link: handshake timeout");
+                }
+            }
+            if !self.conns[i].authenticated {
+                let r = self.conns[i].read_total;
+                self.stats.pre_auth_read_max = self.stats.pre_auth_read_max.max(r);
             }
             if s.became_authenticated && !self.conns[i].dead {
                 self.choose(i, now, &mut events);
@@ -354,19 +384,7 @@ impl PeerLink {
     fn accept(&mut self, now: Instant) {
         for _ in 0..64 {
             match self.listener.accept() {
-                Ok((stream, from)) => {
-                    let pending = self
-                        .conns
-                        .iter()
-                        .filter(|c| c.dir == Dir::Incoming && !c.authenticated)
-                        .count();
-                    if pending >= self.cfg.max_pending {
-                        tracing::warn!(%from, "ha link: too many pending connections, refusing");
-                        let _ = stream.shutdown(Shutdown::Both);
-                        continue;
-                    }
-                    self.add_conn(stream, Dir::Incoming, now);
-                }
+                Ok((stream, from)) => self.admit(stream, from, now),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -375,6 +393,37 @@ impl PeerLink {
                 }
             }
         }
+    }
+
+    /// An accepted connection: only from the peer's address, into a
+    /// pre-auth slot (the oldest unauthenticated one is evicted when all
+    /// are taken: the real peer authenticates within a round trip, a
+    /// trickler never does).
+    fn admit(&mut self, stream: TcpStream, from: SocketAddr, now: Instant) {
+        if from.ip() != self.peer_addr.ip() {
+            self.stats.refused_addr += 1;
+            if let Some(n) = self.refusals.allow("address", now) {
+                tracing::warn!(%from, suppressed = n, "ha link: connection not from the peer's address, refused");
+            }
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        }
+        let pending = |c: &Conn| c.dir == Dir::Incoming && !c.authenticated && !c.dead;
+        if self.conns.iter().filter(|c| pending(c)).count() >= self.cfg.max_pending.max(1) {
+            if let Some(old) = self
+                .conns
+                .iter_mut()
+                .filter(|c| pending(c))
+                .min_by_key(|c| c.opened)
+            {
+                old.dead = true;
+                self.stats.evicted += 1;
+            }
+            if let Some(n) = self.refusals.allow("slots", now) {
+                tracing::warn!(%from, suppressed = n, "ha link: all pre-auth slots taken, evicting the oldest");
+            }
+        }
+        self.add_conn(stream, Dir::Incoming, now);
     }
 
     fn dial(&mut self, now: Instant) {

@@ -35,9 +35,11 @@
 //! malformed frame is refused, counted in [`wire::AuthStats`], and the
 //! connection dropped. Nothing from a connection is delivered before it is
 //! authenticated and chosen, so a peer with the wrong key gets nothing
-//! through. Frames are limited to 1 MiB. At most `max_pending` (8)
-//! unauthenticated incoming connections are held, each for at most
-//! `handshake_timeout`; our own outgoing dial is never blocked by them. The link gives integrity and
+//! through. Frames are limited to 1 MiB. Incoming connections are taken
+//! only from the peer's IP address; at most `max_pending` (4)
+//! unauthenticated ones are held (a newer one evicts the oldest), each for
+//! at most `handshake_timeout` (1 s) and 256 bytes read; our own outgoing
+//! dial is never blocked by them. Refusals are logged rate-limited. The link gives integrity and
 //! freshness, not confidentiality: the management network must be trusted
 //! not to mind reading connection tuples.
 //!
@@ -70,6 +72,7 @@ mod conn;
 pub mod key;
 pub mod link;
 pub mod msg;
+pub mod ratelog;
 pub mod role;
 pub mod wire;
 

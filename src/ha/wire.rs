@@ -65,6 +65,17 @@ pub const MIN_BODY: usize = HEADER_LEN + TAG_LEN;
 pub const MAX_BODY: usize = 1 << 20;
 /// Largest payload that fits in a frame.
 pub const MAX_PAYLOAD: usize = MAX_BODY - MIN_BODY;
+/// The largest Hello frame on the wire (a 64-byte node name): a frame
+/// announcing more before the peer's Hello is refused at once.
+pub const MAX_HELLO_FRAME: usize =
+    LEN_PREFIX + MIN_BODY + 1 + crate::ha::msg::MAX_NODE_LEN + 1 + NONCE_LEN;
+/// A ping (the confirm) on the wire: the only frame allowed between the
+/// peer's Hello and its authentication.
+pub const PING_FRAME: usize = LEN_PREFIX + MIN_BODY;
+/// Most bytes read from a connection before the peer has proven the key
+/// (its Hello and its confirm must fit).
+pub const PRE_AUTH_READ: usize = 256;
+const _: () = assert!(MAX_HELLO_FRAME + PING_FRAME <= PRE_AUTH_READ);
 /// Link-internal keepalive/confirmation frame (empty payload); never
 /// surfaced as a [`Msg`].
 pub const TYPE_PING: u8 = 0x7f;
@@ -204,13 +215,19 @@ pub struct FrameView<'a> {
 /// (prefix included) is at the start of `buf`, `Ok(None)` when more bytes are
 /// needed, `Err(Malformed)` when the length prefix is out of range.
 pub fn frame_len(buf: &[u8]) -> Result<Option<usize>, AuthKind> {
+    frame_len_within(buf, LEN_PREFIX + MAX_BODY)
+}
+
+/// [`frame_len`] with a tighter bound: a frame announcing more than `max`
+/// bytes (prefix included) is `Err(Malformed)`.
+pub fn frame_len_within(buf: &[u8], max: usize) -> Result<Option<usize>, AuthKind> {
     let Some(prefix) = buf.get(..LEN_PREFIX) else {
         return Ok(None);
     };
     let mut p = [0u8; LEN_PREFIX];
     p.copy_from_slice(prefix);
     let body = u32::from_be_bytes(p) as usize;
-    if !(MIN_BODY..=MAX_BODY).contains(&body) {
+    if !(MIN_BODY..=MAX_BODY).contains(&body) || LEN_PREFIX + body > max {
         return Err(AuthKind::Malformed);
     }
     let total = LEN_PREFIX + body;

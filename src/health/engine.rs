@@ -5,7 +5,8 @@
 //! * Single-threaded: no thread per check; sockets are non-blocking, exec
 //!   checks are child processes polled with `try_wait` (at most
 //!   `max_exec` running; further ones wait in a FIFO and their timeout
-//!   starts when they are spawned). A child past its deadline is killed and
+//!   starts when they are spawned). A child past its deadline has its whole
+//!   process group killed (see `child`) and is
 //!   reaped later, never waited for synchronously.
 //! * Each target has at most one probe in flight and exactly one live timer
 //!   entry: its next due time while idle, its deadline while probing
@@ -321,6 +322,8 @@ impl HealthEngine {
             Probe::Dgram(d) => drop(d),
             Probe::Exec(mut c) => {
                 if kill {
+                    // The whole group: a script's own children too.
+                    super::child::kill_group(&c);
                     let _ = c.kill();
                 }
                 self.zombies.push(c);

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+pub mod child;
 pub mod engine;
 pub mod notify;
 pub mod policy;

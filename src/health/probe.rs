@@ -24,7 +24,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 
 /// Where and from where to probe.
@@ -399,22 +399,20 @@ impl DgramProbe {
     }
 }
 
-/// Spawns an exec check: no shell, stdin/stdout/stderr to /dev/null,
-/// env `LVSD_REAL_ADDR`, `LVSD_REAL_PORT`, `LVSD_REAL`.
+/// Spawns an exec check: no shell, stdin/stdout/stderr to /dev/null, the
+/// rules of [`child`](super::child) (cleared environment, own process
+/// group), env `LVSD_REAL_ADDR`, `LVSD_REAL_PORT`, `LVSD_REAL`.
 pub fn spawn_exec(plan: &Plan, dst: SocketAddrV4) -> Result<Child, StartError> {
     let Plan::Exec { command, args, .. } = plan else {
         return Err(StartError::Verdict(Verdict::Fail(
             "not an exec check".into(),
         )));
     };
-    Command::new(command)
+    super::child::isolate(&mut Command::new(command))
         .args(args)
         .env("LVSD_REAL_ADDR", dst.ip().to_string())
         .env("LVSD_REAL_PORT", dst.port().to_string())
         .env("LVSD_REAL", dst.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .map_err(|e| {
             if is_local(&e) {

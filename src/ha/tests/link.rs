@@ -285,3 +285,119 @@ fn drop_yields_disconnected_then_reconnects() {
     }));
     assert_eq!(messages(&evs[0])[0], &heartbeat("b", 100, 9));
 }
+
+/// A log sink for one test thread (see `tracing::subscriber::with_default`).
+#[derive(Clone, Default)]
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for LogSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A connection to `to` from the loopback address `from`.
+fn connect_from(from: Ipv4Addr, to: SocketAddr) -> std::io::Result<TcpStream> {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    s.bind(&SocketAddr::from((from, 0)).into())?;
+    s.connect(&to.into())?;
+    Ok(s.into())
+}
+
+#[test]
+fn hostile_pre_auth_clients_do_not_delay_the_session() {
+    let sink = LogSink::default();
+    let w = sink.clone();
+    let sub = tracing_subscriber::fmt()
+        .with_writer(move || w.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(sub, || hostile_pre_auth(&sink));
+}
+
+fn hostile_pre_auth(sink: &LogSink) {
+    let (la, aa) = bind0();
+    let (lb, ab) = bind0();
+    // A's own dial goes nowhere (same IP, closed port): the session can only
+    // form through A's listener, past the hostile clients.
+    let (dead, nowhere) = bind0();
+    drop(dead);
+    let mut a = link(la, nowhere, KEY, "a", 200);
+    // Each trickler sends a plausible Hello, one byte per 100 ms: a length
+    // prefix of 120, then filler.
+    let mut tricklers: Vec<(TcpStream, usize)> = (0..8)
+        .map(|_| (TcpStream::connect(aa).unwrap(), 0))
+        .collect();
+    let hello_ish = |k: usize| if k < 4 { [0, 0, 0, 120][k] } else { 0x55 };
+    // A length prefix announcing 1 MiB, then the megabyte, before any Hello.
+    let mut big = TcpStream::connect(aa).unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut f = (crate::ha::wire::MAX_BODY as u32).to_be_bytes().to_vec();
+        f.resize(4 + crate::ha::wire::MAX_BODY, 0x55);
+        let _ = big.write_all(&f);
+    });
+    // Strangers (another loopback address): refused at once, logged once.
+    let strangers: Vec<_> = (0..20)
+        .filter_map(|_| connect_from(Ipv4Addr::new(127, 0, 0, 2), aa).ok())
+        .collect();
+    let mut last_trickle = Instant::now();
+    let mut trickle = |t: &mut Vec<(TcpStream, usize)>| {
+        if last_trickle.elapsed() >= Duration::from_millis(100) {
+            last_trickle = Instant::now();
+            // A closed trickler comes straight back: the slots stay full.
+            for (s, k) in t.iter_mut() {
+                if s.write(&[hello_ish(*k)]).is_ok() {
+                    *k += 1;
+                } else if let Ok(n) = TcpStream::connect(aa) {
+                    *s = n;
+                    *k = 0;
+                }
+            }
+        }
+    };
+    // Longer than the handshake timeout: the first tricklers have timed out
+    // and come back, so the slots hold fresh ones when B dials.
+    let warm = Instant::now() + Duration::from_millis(1200);
+    while Instant::now() < warm {
+        a.poll(Instant::now());
+        trickle(&mut tricklers);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut b = link(lb, aa, KEY, "b", 100);
+    let t0 = Instant::now();
+    while !(a.is_connected() && b.is_connected()) && t0.elapsed() < LIMIT {
+        a.poll(Instant::now());
+        b.poll(Instant::now());
+        trickle(&mut tricklers);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let took = t0.elapsed();
+    assert!(
+        a.is_connected() && b.is_connected(),
+        "no session: {:?}",
+        a.stats()
+    );
+    // The bar is 1 s; a loopback handshake takes milliseconds, so half of
+    // it leaves room for a loaded machine yet fails if B has to wait for a
+    // trickler's handshake timeout.
+    assert!(
+        took <= Duration::from_millis(500),
+        "session after {took:?}: {:?}",
+        a.stats()
+    );
+    let _ = ab;
+    let st = a.stats();
+    assert!(st.pre_auth_read_max <= 256, "{st:?}");
+    assert_eq!(st.refused_addr, strangers.len() as u64, "{st:?}");
+    assert!(st.auth.malformed >= 1, "the 1 MiB frame is refused: {st:?}");
+    drop(strangers);
+    drop(tricklers);
+    let _ = writer.join();
+    let log = String::from_utf8_lossy(&sink.0.lock().unwrap()).to_string();
+    let lines = log.lines().filter(|l| l.contains("ha link:")).count();
+    assert!(lines <= 6, "{lines} log lines:\n{log}");
+}

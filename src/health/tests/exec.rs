@@ -135,3 +135,39 @@ fn timeout_kills_and_slots_are_bounded() {
         eng.run_once(Duration::from_millis(5));
     }
 }
+
+#[test]
+fn timeout_kills_the_checks_grandchildren() {
+    let dir = std::env::temp_dir().join(format!("lvsd-exec-group-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pidfile = dir.join("grandchild");
+    let script = format!("sleep 30 & echo $! > {}; sleep 30", pidfile.display());
+    let mut eng = HealthEngine::new().unwrap();
+    let p = CheckParams {
+        timeout: Duration::from_millis(150),
+        ..params(10_000, 1, 1)
+    };
+    eng.add_target(target(1, 80, exec("sh", &["-c", &script], false), p))
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    while eng.target_status(1).unwrap().last_result.is_none() {
+        eng.run_once(Duration::from_millis(5));
+        assert!(Instant::now() < end, "the check never timed out");
+    }
+    assert_eq!(detail(&eng, 1), "timeout after 150ms");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let stat = format!("/proc/{}/stat", pid.trim());
+    // Gone, or a zombie waiting for its new parent: not sleeping on.
+    loop {
+        eng.run_once(Duration::from_millis(5));
+        let state = std::fs::read_to_string(&stat).unwrap_or_default();
+        let state = state.rsplit(')').next().unwrap_or("").trim_start();
+        if state.is_empty() || state.starts_with('Z') {
+            break;
+        }
+        assert!(Instant::now() < end, "grandchild still runs: {state}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
