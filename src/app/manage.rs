@@ -43,7 +43,7 @@ pub(super) fn run(
     rt: &mut Runtime,
     d: &Director,
     signals: &Signals,
-    servers: &Servers,
+    servers: &mut Servers,
 ) -> anyhow::Result<()> {
     let port_names: Vec<(String, &Port)> = m
         .ports
@@ -64,24 +64,30 @@ pub(super) fn run(
         rt.health.wake_on(ms.fd())?;
     }
     while !signals.stopping() {
+        let started = Instant::now();
         signals.drain();
         t.periodic(m, rt, d);
         if signals.reload.swap(false, Ordering::Relaxed) {
             // SIGHUP: re-read the file (refused while runtime changes are unsaved).
             let _ = rt.reload(false);
         }
-        let mut more = servers.control.poll(rt);
-        if let Some(ms) = &servers.metrics {
-            more |= ms.poll(rt, &port_names, d.pool());
+        // The sockets are served without blocking; `soon` is how long the
+        // loop may sleep before a client with work in progress needs it.
+        let mut soon = servers.control.poll(rt);
+        if let Some(ms) = &mut servers.metrics {
+            soon = soon.min(ms.poll(rt, &port_names, d.pool()));
         }
         if signals.dump.swap(false, Ordering::Relaxed) {
             dump_connections(rt);
         }
         rt.poll_ha();
+        if let Some(ms) = &mut servers.metrics {
+            ms.note_iteration(started.elapsed());
+        }
         // Health checks run here, in the management loop's idle time; the
         // wait ends early for a check's socket or timer, a control or
         // metrics connection, or a signal.
-        rt.poll_health(t.wait(rt, more));
+        rt.poll_health(t.wait(rt, soon));
     }
     Ok(())
 }
@@ -107,17 +113,15 @@ impl Timers {
     }
 
     /// How long the loop may sleep: until the next timer, at most
-    /// `MGMT_HA_POLL` with HA, not at all when a socket has more work.
-    fn wait(&self, rt: &Runtime, more: bool) -> Duration {
+    /// `MGMT_HA_POLL` with HA, at most `soon` (a socket's client has work
+    /// in progress, or more connections wait).
+    fn wait(&self, rt: &Runtime, soon: Duration) -> Duration {
         let due = (self.last_links_check + LINK_CHECK_EVERY).min(self.last_rates + RATES_EVERY);
         let mut wait = due.saturating_duration_since(Instant::now());
         if rt.ha.is_some() {
             wait = wait.min(MGMT_HA_POLL);
         }
-        if more {
-            wait = Duration::ZERO;
-        }
-        wait
+        wait.min(soon)
     }
 }
 
