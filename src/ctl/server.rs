@@ -27,7 +27,7 @@ const DEADLINE: Duration = Duration::from_secs(5);
 const COLLECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Listing rows formatted per slice, and the time budget of the slices of
 /// one loop iteration.
-const ROWS_PER_SLICE: usize = 1024;
+const ROWS_PER_SLICE: usize = 128;
 const SLICE_BUDGET: Duration = Duration::from_millis(3);
 /// Formatting pauses while this much output waits for the client.
 const OUT_HIGH_WATER: usize = 256 << 10;

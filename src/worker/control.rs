@@ -83,11 +83,13 @@ impl Collection {
         if missing > 0 && Instant::now() < self.deadline {
             return None;
         }
-        let rows = self
-            .answers
-            .iter_mut()
-            .flat_map(|a| a.take().unwrap_or_default());
-        Some((rows.collect(), missing))
+        // Moved, not copied row by row: a million rows stay a memcpy.
+        let total = self.answers.iter().flatten().map(Vec::len).sum();
+        let mut rows = Vec::with_capacity(total);
+        for a in &mut self.answers {
+            rows.append(&mut a.take().unwrap_or_default());
+        }
+        Some((rows, missing))
     }
 }
 
