@@ -338,3 +338,138 @@ pub fn request(path: &Path, env: &Envelope) -> anyhow::Result<Response> {
     BufReader::new(&s).read_line(&mut resp)?;
     Ok(serde_json::from_str(&resp)?)
 }
+
+/// The server against real sockets and a stand-in worker: bounded request
+/// lines, the client cap, a silent client that costs nothing, and a
+/// streamed listing byte for byte the single-line response.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::net::Ipv4Addr;
+
+    const CONFIG: &str = "[dpdk]\nlcores = \"0-1\"\n[[port]]\nname = \"ext\"\ndevice = \"net_tap0\"\naddress = \"10.0.0.1/8\"\n";
+
+    fn setup(tag: &str) -> (Runtime, ControlServer, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("lvsd-ctl-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let m = crate::config::load(CONFIG).expect("config");
+        let links = crate::worker::Links::new(1);
+        let rt = Runtime::new(dir.join("lvsd.toml"), m, Vec::new(), links).expect("runtime");
+        let sock = dir.join("ctl.sock");
+        let srv = ControlServer::bind(&sock).expect("bind");
+        (rt, srv, sock)
+    }
+
+    /// Poll until `done` (at most 20 s); the longest poll.
+    fn serve_until(rt: &mut Runtime, srv: &mut ControlServer, done: impl Fn() -> bool) -> Duration {
+        let mut longest = Duration::ZERO;
+        let end = Instant::now() + Duration::from_secs(20);
+        while !done() && Instant::now() < end {
+            let t = Instant::now();
+            srv.poll(rt);
+            longest = longest.max(t.elapsed());
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        assert!(done(), "not done in time");
+        longest
+    }
+
+    fn read_all(mut s: UnixStream) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = s.read_to_end(&mut v);
+            v
+        })
+    }
+
+    #[test]
+    fn a_line_over_the_limit_gets_a_clear_error_and_the_connection_closed() {
+        let (mut rt, mut srv, sock) = setup("big");
+        let mut c = UnixStream::connect(&sock).expect("connect");
+        let r = read_all(c.try_clone().expect("clone"));
+        let w = std::thread::spawn(move || {
+            let _ = c.write_all(&vec![b'x'; MAX_LINE + 4096]);
+        });
+        serve_until(&mut rt, &mut srv, || r.is_finished());
+        let _ = w.join();
+        let got = String::from_utf8(r.join().expect("reader")).expect("utf8");
+        assert!(
+            got.starts_with(r#"{"ok":false,"error":"request too large: "#) && got.ends_with("}\n"),
+            "{got}"
+        );
+    }
+
+    #[test]
+    fn beyond_the_cap_a_connection_is_closed_at_once_and_silent_clients_cost_nothing() {
+        let (mut rt, mut srv, sock) = setup("cap");
+        let held: Vec<UnixStream> = (0..MAX_CLIENTS)
+            .map(|_| UnixStream::connect(&sock).expect("connect"))
+            .collect();
+        let mut longest = Duration::ZERO;
+        for _ in 0..20 {
+            let t = Instant::now();
+            srv.poll(&mut rt);
+            longest = longest.max(t.elapsed());
+        }
+        assert_eq!(srv.clients.len(), MAX_CLIENTS);
+        let extra = UnixStream::connect(&sock).expect("connect");
+        let r = read_all(extra);
+        let t = Instant::now();
+        serve_until(&mut rt, &mut srv, || r.is_finished());
+        assert!(t.elapsed() < Duration::from_secs(1), "closed at once");
+        assert!(r.join().expect("reader").is_empty());
+        assert!(longest < Duration::from_millis(50), "{longest:?}");
+        drop(held);
+    }
+
+    fn row(i: u32) -> ConnRecord {
+        ConnRecord {
+            proto: 6,
+            state: 1,
+            template: false,
+            active: true,
+            caddr: Ipv4Addr::from(0x0a00_0000 + i),
+            cport: (i % 60000) as u16 + 1024,
+            vaddr: Ipv4Addr::new(198, 18, 0, 100),
+            vport: 80,
+            raddr: Ipv4Addr::new(198, 18, 1, 11),
+            rport: 8080,
+            expires_ms: 900_000,
+        }
+    }
+
+    #[test]
+    fn a_streamed_listing_is_byte_for_byte_the_single_line_response() {
+        let (mut rt, mut srv, sock) = setup("list");
+        let rows: Vec<ConnRecord> = (0..20_000).map(row).collect();
+        let mb = rt.mailboxes[0].clone();
+        let answer = rows.clone();
+        let worker = std::thread::spawn(move || {
+            let end = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < end {
+                if let Some(g) = mb.pending() {
+                    mb.answer(g, answer);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        let mut c = UnixStream::connect(&sock).expect("connect");
+        let env = Envelope {
+            version: VERSION,
+            request: Request::Connections,
+        };
+        let mut line = serde_json::to_vec(&env).expect("encode");
+        line.push(b'\n');
+        c.write_all(&line).expect("send");
+        let r = read_all(c);
+        let longest = serve_until(&mut rt, &mut srv, || r.is_finished());
+        worker.join().expect("worker");
+        let data: Vec<_> = rows.iter().map(super::super::listing::conn_data).collect();
+        let mut want = serde_json::to_vec(&Response::data(serde_json::json!(data))).expect("json");
+        want.push(b'\n');
+        assert!(r.join().expect("reader") == want, "streamed bytes differ");
+        assert!(longest < Duration::from_millis(50), "{longest:?}");
+    }
+}
