@@ -123,11 +123,11 @@ pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
     let mut d = Director::bring_up(&m, signals.stop.clone())?;
     let links = worker::Links::new(d.worker_count());
     let mut rt = Runtime::new(path, m.clone(), d.macs.clone(), links.clone())?;
-    let servers = bind_servers(&m)?;
+    let mut servers = bind_servers(&m)?;
     d.start_workers(&m, &rt.published, &links)?;
     fail_point("workers")?;
     tracing::info!(workers = d.worker_count(), "lvsd running");
-    manage::run(&m, &mut rt, &d, &signals, &servers)?;
+    manage::run(&m, &mut rt, &d, &signals, &mut servers)?;
     drop(servers);
     d.stop_workers();
     report(&m, d.ports(), &links.counters);

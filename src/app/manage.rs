@@ -24,6 +24,11 @@ const RATES_EVERY: Duration = Duration::from_secs(2);
 /// (perf/RESULTS.md, fifth pass).
 const MGMT_HA_POLL: Duration = Duration::from_millis(5);
 
+/// A management loop iteration longer than this is logged (at most once
+/// per `SLOW_LOG_EVERY`), with where its time went.
+const SLOW_ITERATION: Duration = Duration::from_millis(20);
+const SLOW_LOG_EVERY: Duration = Duration::from_secs(10);
+
 /// The management side's sockets.
 pub(super) struct Servers {
     pub(super) control: ControlServer,
@@ -35,6 +40,7 @@ struct Timers {
     last_links: Vec<bool>,
     last_rates: Instant,
     last_links_check: Instant,
+    last_slow_log: Instant,
 }
 
 /// Run the management loop until a stop signal.
@@ -43,7 +49,7 @@ pub(super) fn run(
     rt: &mut Runtime,
     d: &Director,
     signals: &Signals,
-    servers: &Servers,
+    servers: &mut Servers,
 ) -> anyhow::Result<()> {
     let port_names: Vec<(String, &Port)> = m
         .ports
@@ -55,6 +61,7 @@ pub(super) fn run(
         last_links: vec![false; d.ports().len()],
         last_rates: Instant::now(),
         last_links_check: Instant::now() - LINK_CHECK_EVERY,
+        last_slow_log: Instant::now() - SLOW_LOG_EVERY,
     };
     // The loop sleeps in the health engine's wait until a socket, a signal
     // or a timer needs it (see `MGMT_HA_POLL` for the one exception).
@@ -64,24 +71,44 @@ pub(super) fn run(
         rt.health.wake_on(ms.fd())?;
     }
     while !signals.stopping() {
+        let started = Instant::now();
         signals.drain();
         t.periodic(m, rt, d);
         if signals.reload.swap(false, Ordering::Relaxed) {
             // SIGHUP: re-read the file (refused while runtime changes are unsaved).
             let _ = rt.reload(false);
         }
-        let mut more = servers.control.poll(rt);
-        if let Some(ms) = &servers.metrics {
-            more |= ms.poll(rt, &port_names, d.pool());
+        // The sockets are served without blocking; `soon` is how long the
+        // loop may sleep before a client with work in progress needs it.
+        let before_control = started.elapsed();
+        let mut soon = servers.control.poll(rt);
+        let before_metrics = started.elapsed();
+        if let Some(ms) = &mut servers.metrics {
+            soon = soon.min(ms.poll(rt, &port_names, d.pool()));
         }
+        let after_metrics = started.elapsed();
         if signals.dump.swap(false, Ordering::Relaxed) {
             dump_connections(rt);
         }
         rt.poll_ha();
+        let took = started.elapsed();
+        if let Some(ms) = &mut servers.metrics {
+            ms.note_iteration(took);
+        }
+        if took > SLOW_ITERATION && t.last_slow_log.elapsed() >= SLOW_LOG_EVERY {
+            t.last_slow_log = Instant::now();
+            tracing::warn!(
+                took = ?took,
+                timers = ?before_control,
+                control = ?(before_metrics - before_control),
+                metrics = ?(after_metrics - before_metrics),
+                "slow management loop iteration"
+            );
+        }
         // Health checks run here, in the management loop's idle time; the
         // wait ends early for a check's socket or timer, a control or
         // metrics connection, or a signal.
-        rt.poll_health(t.wait(rt, more));
+        rt.poll_health(t.wait(rt, soon));
     }
     Ok(())
 }
@@ -107,17 +134,15 @@ impl Timers {
     }
 
     /// How long the loop may sleep: until the next timer, at most
-    /// `MGMT_HA_POLL` with HA, not at all when a socket has more work.
-    fn wait(&self, rt: &Runtime, more: bool) -> Duration {
+    /// `MGMT_HA_POLL` with HA, at most `soon` (a socket's client has work
+    /// in progress, or more connections wait).
+    fn wait(&self, rt: &Runtime, soon: Duration) -> Duration {
         let due = (self.last_links_check + LINK_CHECK_EVERY).min(self.last_rates + RATES_EVERY);
         let mut wait = due.saturating_duration_since(Instant::now());
         if rt.ha.is_some() {
             wait = wait.min(MGMT_HA_POLL);
         }
-        if more {
-            wait = Duration::ZERO;
-        }
-        wait
+        wait.min(soon)
     }
 }
 

@@ -13,13 +13,38 @@ use crate::dpdk::port::PortStats;
 use crate::dpdk::{Mempool, Port};
 use std::borrow::Borrow;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::time::Duration;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
 
-/// The metrics listener.
+/// The metrics listener, served without blocking from the management loop:
+/// each scraper has its own buffers and [`SCRAPE_DEADLINE`] for the whole
+/// exchange; a request head is at most [`MAX_HEAD`] bytes; at most
+/// [`MAX_SCRAPERS`] are served at once (beyond, a connection is closed at
+/// once).
 pub struct MetricsServer {
     listener: TcpListener,
+    scrapers: Vec<Scraper>,
+    /// The longest management loop iteration since the previous scrape.
+    loop_max: Duration,
+}
+
+/// The longest request head.
+pub const MAX_HEAD: usize = 8 << 10;
+/// Scrapers served at once.
+pub const MAX_SCRAPERS: usize = 64;
+/// The time a scraper has for its whole exchange.
+const SCRAPE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// One connected scraper.
+struct Scraper {
+    stream: TcpStream,
+    head: Vec<u8>,
+    out: Vec<u8>,
+    sent: usize,
+    answered: bool,
+    deadline: Instant,
 }
 
 struct Exp(String);
@@ -502,46 +527,156 @@ impl MetricsServer {
         let listener =
             TcpListener::bind(addr).map_err(|e| anyhow::anyhow!("metrics.listen {addr}: {e}"))?;
         listener.set_nonblocking(true)?;
-        Ok(MetricsServer { listener })
+        Ok(MetricsServer {
+            listener,
+            scrapers: Vec::new(),
+            loop_max: Duration::ZERO,
+        })
     }
 
     /// The listening socket, for the management loop's wait.
     pub fn fd(&self) -> std::os::fd::RawFd {
-        std::os::fd::AsRawFd::as_raw_fd(&self.listener)
+        self.listener.as_raw_fd()
     }
 
-    /// Answer the pending scrapes, at most 8 per call; `true` when more may
-    /// be waiting (as [`ControlServer::poll`](super::server::ControlServer::poll)).
-    pub fn poll(&self, rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> bool {
+    /// One management loop iteration took `d` (its work, not its wait).
+    pub fn note_iteration(&mut self, d: Duration) {
+        self.loop_max = self.loop_max.max(d);
+    }
+
+    /// Accept new scrapers and advance each one without blocking; returns
+    /// the longest the loop may wait (as
+    /// [`ControlServer::poll`](super::server::ControlServer::poll)).
+    pub fn poll(&mut self, rt: &Runtime, ports: &[(String, &Port)], pool: &Mempool) -> Duration {
+        let mut wait = Duration::MAX;
+        if self.accept(rt) {
+            wait = Duration::ZERO;
+        }
+        let mut scrapers = std::mem::take(&mut self.scrapers);
+        scrapers.retain_mut(|s| {
+            if !s.answered {
+                match s.read() {
+                    Some(true) => {
+                        let out = self.answer(&s.head, rt, ports, pool);
+                        s.out = out;
+                        s.answered = true;
+                    }
+                    Some(false) => {}
+                    None => return false,
+                }
+            }
+            let flushed = s.flush();
+            let open = flushed.is_ok() && Instant::now() < s.deadline;
+            if open && s.answered && s.sent == s.out.len() {
+                return false;
+            }
+            if open && s.answered {
+                wait = wait.min(Duration::from_millis(1));
+            }
+            open
+        });
+        self.scrapers = scrapers;
+        wait
+    }
+
+    /// Accept at most 8 connections; `true` when more may be waiting.
+    fn accept(&mut self, rt: &Runtime) -> bool {
         for _ in 0..8 {
-            let Ok((mut s, _)) = self.listener.accept() else {
+            let Ok((stream, _)) = self.listener.accept() else {
                 return false;
             };
-            let _ = s.set_nonblocking(false);
-            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-            let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
-            let mut buf = [0u8; 2048];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let req = String::from_utf8_lossy(&buf[..n]);
-            let path = req.split_whitespace().nth(1).unwrap_or("");
-            let (status, body, ctype) = if path == "/metrics" || path.starts_with("/metrics?") {
-                (
-                    "200 OK",
-                    render(rt, ports, pool),
-                    "text/plain; version=0.0.4; charset=utf-8",
-                )
-            } else {
-                (
-                    "404 Not Found",
-                    "not found: try /metrics\n".to_string(),
-                    "text/plain",
-                )
-            };
-            let head = format!("HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(body.as_bytes());
+            if self.scrapers.len() >= MAX_SCRAPERS || stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let _ = rt.health.wake_on(stream.as_raw_fd());
+            self.scrapers.push(Scraper {
+                stream,
+                head: Vec::new(),
+                out: Vec::new(),
+                sent: 0,
+                answered: false,
+                deadline: Instant::now() + SCRAPE_DEADLINE,
+            });
         }
         true
+    }
+
+    /// The HTTP response to request `head`: the exposition for /metrics
+    /// (which restarts the loop's longest-iteration window), else 404.
+    fn answer(
+        &mut self,
+        head: &[u8],
+        rt: &Runtime,
+        ports: &[(String, &Port)],
+        pool: &Mempool,
+    ) -> Vec<u8> {
+        let req = String::from_utf8_lossy(head);
+        let path = req.split_whitespace().nth(1).unwrap_or("");
+        let (status, body, ctype) = if path == "/metrics" || path.starts_with("/metrics?") {
+            let mut body = render(rt, ports, pool);
+            let mut e = Exp(String::new());
+            e.family(LOOP_MAX, "gauge", LOOP_MAX_HELP);
+            let _ = writeln!(e.0, "{LOOP_MAX} {}", self.loop_max.as_secs_f64());
+            body.push_str(&e.0);
+            self.loop_max = Duration::ZERO;
+            ("200 OK", body, "text/plain; version=0.0.4; charset=utf-8")
+        } else {
+            (
+                "404 Not Found",
+                "not found: try /metrics\n".to_string(),
+                "text/plain",
+            )
+        };
+        let head = format!("HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+        let mut out = head.into_bytes();
+        out.extend_from_slice(body.as_bytes());
+        out
+    }
+}
+
+/// The management loop's longest iteration, rendered at scrape time.
+const LOOP_MAX: &str = "lvsd_mgmt_loop_max_seconds";
+const LOOP_MAX_HELP: &str = "The longest management loop iteration (its work, not its wait for events) since the previous scrape of /metrics (since start for the first).";
+
+impl Scraper {
+    /// Read what arrived: `Some(true)` once the head is complete (or the
+    /// scraper stopped sending), `None` when the connection is to close
+    /// (closed, failed, or a head over [`MAX_HEAD`]).
+    fn read(&mut self) -> Option<bool> {
+        let mut buf = [0u8; 2048];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => return (!self.head.is_empty()).then_some(true),
+                Ok(n) => {
+                    self.head.extend_from_slice(&buf[..n]);
+                    if self.head.len() > MAX_HEAD {
+                        return None;
+                    }
+                    let h = &self.head;
+                    if h.windows(4).any(|w| w == b"\r\n\r\n") || h.windows(2).any(|w| w == b"\n\n")
+                    {
+                        return Some(true);
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Some(false),
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Write what the socket takes.
+    fn flush(&mut self) -> std::io::Result<()> {
+        while self.sent < self.out.len() {
+            match self.stream.write(&self.out[self.sent..]) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 }
 

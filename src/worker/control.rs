@@ -38,26 +38,63 @@ impl Mailbox {
 /// Workers that do not answer in time are left out (and named in the
 /// returned count of missing answers).
 pub fn collect(boxes: &[std::sync::Arc<Mailbox>], timeout: Duration) -> (Vec<ConnRecord>, usize) {
-    let gens: Vec<u64> = boxes
-        .iter()
-        .map(|b| b.request.fetch_add(1, Ordering::AcqRel) + 1)
-        .collect();
-    let deadline = Instant::now() + timeout;
-    let mut rows = Vec::new();
-    let mut missing = 0;
-    for (b, g) in boxes.iter().zip(gens) {
-        while b.done.load(Ordering::Acquire) < g && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
+    let mut c = Collection::start(boxes, timeout);
+    loop {
+        if let Some(done) = c.poll(boxes) {
+            return done;
         }
-        if b.done.load(Ordering::Acquire) >= g {
-            if let Ok(mut r) = b.rows.lock() {
-                rows.append(&mut r);
-            }
-        } else {
-            missing += 1;
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A listing request in flight, polled without waiting (the management
+/// loop keeps serving heartbeats meanwhile): every worker was asked, and
+/// the answers are gathered as each worker's `done` generation catches up.
+pub struct Collection {
+    gens: Vec<u64>,
+    /// Each worker's answer, once it came (kept in worker order).
+    answers: Vec<Option<Vec<ConnRecord>>>,
+    deadline: Instant,
+}
+
+impl Collection {
+    /// Ask every worker; answers later than `timeout` count as missing.
+    pub fn start(boxes: &[std::sync::Arc<Mailbox>], timeout: Duration) -> Collection {
+        Collection {
+            gens: boxes
+                .iter()
+                .map(|b| b.request.fetch_add(1, Ordering::AcqRel) + 1)
+                .collect(),
+            answers: vec![None; boxes.len()],
+            deadline: Instant::now() + timeout,
         }
     }
-    (rows, missing)
+
+    /// Take the answers that arrived; once every worker answered (or the
+    /// deadline passed) the rows and the count of workers that did not.
+    pub fn poll(&mut self, boxes: &[std::sync::Arc<Mailbox>]) -> Option<(Vec<ConnRecord>, usize)> {
+        for ((b, g), slot) in boxes.iter().zip(&self.gens).zip(&mut self.answers) {
+            if slot.is_none() && b.done.load(Ordering::Acquire) >= *g {
+                let rows = b.rows.lock().map(|mut r| std::mem::take(&mut *r));
+                *slot = Some(rows.unwrap_or_default());
+            }
+        }
+        let missing = self.answers.iter().filter(|a| a.is_none()).count();
+        if missing > 0 && Instant::now() < self.deadline {
+            return None;
+        }
+        // Moved, not copied row by row: one worker's rows are taken as
+        // they are, several are a memcpy each.
+        if let [only] = &mut self.answers[..] {
+            return Some((only.take().unwrap_or_default(), missing));
+        }
+        let total = self.answers.iter().flatten().map(Vec::len).sum();
+        let mut rows = Vec::with_capacity(total);
+        for a in &mut self.answers {
+            rows.append(&mut a.take().unwrap_or_default());
+        }
+        Some((rows, missing))
+    }
 }
 
 /// This worker's connections as listing records (allocates: only on

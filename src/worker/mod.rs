@@ -14,7 +14,7 @@ mod publish;
 mod rings;
 
 pub use command::{Command, CommandRing};
-pub use control::{collect, Mailbox};
+pub use control::{collect, Collection, Mailbox};
 pub use io::{DpdkPorts, PortIo};
 pub use publish::Published;
 pub use rings::{Rings, Xfer};
