@@ -10,7 +10,7 @@
 //!   addresses served, and gratuitous ARPs go out for each of them
 //!   (`garp.repeat` at once, again after `garp.delay`). Each role change
 //!   runs the matching `notify_active` / `notify_backup` / `notify_fault`
-//!   command, when configured, with the role and node appended.
+//!   command, when configured, with the role, node and reason appended.
 //! - While active, workers report every connection creation, state change
 //!   and removal; they are batched to the peer within one management loop
 //!   iteration (~5 ms). A backup that (re)connects asks for a bulk dump,
@@ -19,6 +19,7 @@
 //!   (same owner function on both directors).
 use crate::config::ha::Ha;
 use crate::datapath::{owner, HaEvent, Snapshot, SyncRecord};
+use crate::ha::bulk::{Answer, BulkSync};
 use crate::ha::link::{Event as LinkEvent, PeerLink};
 use crate::ha::msg::{self, Msg};
 use crate::ha::role::{Role, RoleConfig, RoleMachine};
@@ -59,8 +60,8 @@ pub struct HaMgr {
     pub stats: HaStats,
     /// When this director last became active (for the takeover log line).
     pub active_since: Option<Instant>,
-    /// A bulk sync from the peer is in progress (role held in fault).
-    syncing: bool,
+    /// Our side of the bulk-sync handshake.
+    bulk: BulkSync,
     role_cfg: (RoleConfig, Ipv4Addr),
     started: bool,
     /// Notify commands still running.
@@ -107,7 +108,7 @@ impl HaMgr {
             batch: Vec::with_capacity(msg::MAX_RECORDS_PER_MSG),
             stats: HaStats::default(),
             active_since: None,
-            syncing: false,
+            bulk: BulkSync::default(),
             children: Vec::new(),
         })
     }
@@ -199,25 +200,16 @@ impl HaMgr {
         match ev {
             LinkEvent::Connected => {
                 tracing::info!(peer = %self.cfg.peer, "HA peer connected");
-                if self.is_active() {
-                    return None;
+                let hold = LINK_GRACE.max(2 * self.cfg.dead_interval);
+                if self.bulk.connected(&mut self.role, now, hold) {
+                    let _ = self.link.send(Msg::BulkRequest);
                 }
-                let _ = self.link.send(Msg::BulkRequest);
-                // Hold back (no takeover, no preemption) until the
-                // peer's table is here, so a returning director
-                // does not take the VIPs before it knows their
-                // connections.
-                self.syncing = true;
-                let t = self.role.set_fault(true, now)?;
-                self.apply(t.from, t.to, "bulk sync in progress", snap, now)
+                None
             }
             LinkEvent::Disconnected => {
                 tracing::warn!(peer = %self.cfg.peer, "HA peer disconnected");
-                if !std::mem::take(&mut self.syncing) {
-                    return None;
-                }
-                let t = self.role.set_fault(false, now)?;
-                self.apply(t.from, t.to, "peer lost during bulk sync", snap, now)
+                self.bulk.disconnected();
+                None
             }
             LinkEvent::AuthFailure(kind) => {
                 tracing::warn!(peer = %self.cfg.peer, ?kind, "HA peer refused (authentication)");
@@ -243,15 +235,22 @@ impl HaMgr {
                 ..
             } => {
                 let t = self.role.heartbeat(&node, priority, state, now)?;
-                Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now))
+                self.apply(t.from, t.to, &format!("{:?}", t.reason), snap, now)
             }
             Msg::SyncRecords(recs) => {
                 self.install_records(&recs, commands);
                 None
             }
             Msg::BulkRequest => {
-                if self.is_active() {
-                    self.start_bulk_to_peer(commands);
+                match self.bulk.request(&self.role) {
+                    Answer::Dump { generation } => self.start_bulk_to_peer(generation, commands),
+                    Answer::Empty { generation } => {
+                        let _ = self.link.send(Msg::BulkStart { generation });
+                        let _ = self.link.send(Msg::BulkEnd {
+                            generation,
+                            count: 0,
+                        });
+                    }
                 }
                 None
             }
@@ -259,7 +258,7 @@ impl HaMgr {
                 tracing::info!(generation, "bulk sync from the peer started");
                 None
             }
-            Msg::BulkEnd { generation, count } => self.bulk_received(generation, count, snap, now),
+            Msg::BulkEnd { generation, count } => self.bulk_received(generation, count),
             Msg::Hello { .. } => None,
         }
     }
@@ -281,8 +280,8 @@ impl HaMgr {
     }
 
     /// The peer asked for our table: every worker dumps its connections.
-    fn start_bulk_to_peer(&mut self, commands: &[Arc<CommandRing>]) {
-        self.bulk_generation += 1;
+    fn start_bulk_to_peer(&mut self, generation: u64, commands: &[Arc<CommandRing>]) {
+        self.bulk_generation = generation;
         self.bulk_count = 0;
         self.bulk_pending = commands.len();
         let _ = self.link.send(Msg::BulkStart {
@@ -294,23 +293,12 @@ impl HaMgr {
         tracing::info!("bulk sync to the peer started");
     }
 
-    /// The peer's table is all here: preemption and takeover are allowed
-    /// again. `Some(active)` when the role changed.
-    fn bulk_received(
-        &mut self,
-        generation: u64,
-        count: u64,
-        snap: &Snapshot,
-        now: Instant,
-    ) -> Option<bool> {
+    /// The peer's table is all here: preemption is allowed again. `Some(active)` when the role changed.
+    fn bulk_received(&mut self, generation: u64, count: u64) -> Option<bool> {
         self.stats.bulk_received += count;
         tracing::info!(generation, count, "bulk sync from the peer done");
-        if !std::mem::take(&mut self.syncing) {
-            return None;
-        }
-        self.role.hold_preempt(None);
-        let t = self.role.set_fault(false, now)?;
-        self.apply(t.from, t.to, "bulk sync done", snap, now)
+        self.bulk.end(&mut self.role);
+        None
     }
 
     /// One event from a worker; `Some(active)` when the role changed.
@@ -323,7 +311,7 @@ impl HaMgr {
                 ..
             } if vrid == self.cfg.vrid => {
                 let t = self.role.advert(priority, src, now)?;
-                Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now))
+                self.apply(t.from, t.to, &format!("{:?}", t.reason), snap, now)
             }
             HaEvent::Advert { .. } => None,
             HaEvent::Sync(r) => {
@@ -424,6 +412,7 @@ impl HaMgr {
         snap: &Snapshot,
         now: Instant,
     ) -> Option<bool> {
+        self.stats.transitions += 1;
         let cmd = match to {
             Role::Active => self.cfg.notify_active.clone(),
             Role::Backup => self.cfg.notify_backup.clone(),
@@ -443,6 +432,7 @@ impl HaMgr {
                     .args(parts)
                     .arg(role)
                     .arg(&self.cfg.node)
+                    .arg(why)
                     .spawn()
                 {
                     Ok(c) if self.children.len() < 16 => self.children.push(c),
@@ -459,7 +449,6 @@ impl HaMgr {
     }
 
     fn transition(&mut self, to: Role, why: &str, snap: &Snapshot, now: Instant) -> bool {
-        self.stats.transitions += 1;
         let active = to == Role::Active;
         if active {
             self.active_since = Some(now);

@@ -6,6 +6,7 @@
 //! * [`link`] — [`link::PeerLink`], the non-blocking TCP control link
 //!   (`conn` holds its per-connection I/O).
 //! * [`role`] — [`role::RoleMachine`], the pure role state machine.
+//! * [`bulk`] — [`bulk::BulkSync`], the pure bulk-sync handshake.
 //! * [`key`] — reading and checking the pre-shared key file.
 //!
 //! Everything here runs on the management thread and never blocks.
@@ -62,6 +63,7 @@
 //! for t in roles.tick(now) { apply(t) }
 //! ```
 
+pub mod bulk;
 mod conn;
 pub mod key;
 pub mod link;
