@@ -83,6 +83,10 @@ pub(super) fn run(
         // metrics connection, or a signal.
         rt.poll_health(t.wait(rt, more));
     }
+    // Stopping: an active hands the role over at once.
+    if let Some(ha) = rt.ha.as_mut() {
+        ha.resign();
+    }
     Ok(())
 }
 

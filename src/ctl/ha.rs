@@ -128,6 +128,23 @@ impl HaMgr {
         }
     }
 
+    /// Stopping (SIGTERM): an active director tells the peer at once, so
+    /// the backup takes over within one interval instead of
+    /// `dead_interval` (keepalived's priority-0 advert on shutdown).
+    pub fn resign(&mut self) {
+        if !self.is_active() {
+            return;
+        }
+        match self.link.send(Msg::Resign) {
+            Ok(()) => {
+                tracing::warn!(node = %self.cfg.node, "HA: stopping, active role resigned to the peer")
+            }
+            Err(e) => {
+                tracing::warn!(node = %self.cfg.node, ?e, "HA: stopping, could not resign to the peer")
+            }
+        }
+    }
+
     /// Is the peer link up?
     pub fn connected(&self) -> bool {
         self.link.is_connected()
@@ -259,6 +276,11 @@ impl HaMgr {
                 None
             }
             Msg::BulkEnd { generation, count } => self.bulk_received(generation, count),
+            Msg::Resign => {
+                tracing::warn!(peer = %self.cfg.peer, "HA peer resigned the active role");
+                self.role.peer_resigned(now);
+                None
+            }
             Msg::Hello { .. } => None,
         }
     }

@@ -32,6 +32,9 @@
 //! | any    | `set_fault(true)`                                       | Fault  | `FaultRaised`        |
 //! | Fault  | `set_fault(false)` (then listens `dead` again)          | Backup | `FaultCleared`       |
 //!
+//! For one `interval` after a resign message, the resigning peer's claims
+//! still in flight (its last advert) are ignored.
+//!
 //! A "live candidate peer" is a peer whose last heartbeat (within `dead`)
 //! said Init or Backup: it will take over itself when no active exists, so
 //! of two directors started together only the higher-ranked one becomes
@@ -213,6 +216,9 @@ pub struct RoleMachine {
     last_heartbeat: Option<Instant>,
     /// The peer's last heartbeat outranks us and says it could take over.
     peer_candidate_outranks: bool,
+    /// After a resign message, claims of the peer still in flight (its last
+    /// advert) are ignored until this instant.
+    resign_quiet_until: Option<Instant>,
     peer_priority: Option<u8>,
     resigned: bool,
     preempt_since: Option<Instant>,
@@ -240,6 +246,7 @@ impl RoleMachine {
             last_active: now,
             last_heartbeat: None,
             peer_candidate_outranks: false,
+            resign_quiet_until: None,
             peer_priority: None,
             resigned: false,
             preempt_since: None,
@@ -304,6 +311,7 @@ impl RoleMachine {
     pub fn peer_resigned(&mut self, now: Instant) {
         self.last_heartbeat = Some(now);
         self.peer_candidate_outranks = false;
+        self.resign_quiet_until = Some(now + self.cfg.interval);
         if self.role == Role::Backup {
             self.resigned = true;
         }
@@ -391,6 +399,9 @@ impl RoleMachine {
         tie: Option<Ordering>,
         now: Instant,
     ) -> Option<Transition> {
+        if self.resign_quiet_until.is_some_and(|u| now < u) {
+            return None;
+        }
         self.last_active = now;
         self.peer_priority = Some(prio);
         self.resigned = false;
