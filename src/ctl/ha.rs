@@ -62,6 +62,9 @@ pub struct HaMgr {
     pub active_since: Option<Instant>,
     /// Our side of the bulk-sync handshake.
     bulk: BulkSync,
+    /// The local fault the management loop reports (a data port without
+    /// link), applied on the next poll; `None`: healthy.
+    fault: Option<String>,
     role_cfg: (RoleConfig, Ipv4Addr),
     started: bool,
     /// Notify commands still running.
@@ -109,6 +112,7 @@ impl HaMgr {
             stats: HaStats::default(),
             active_since: None,
             bulk: BulkSync::default(),
+            fault: None,
             children: Vec::new(),
         })
     }
@@ -145,6 +149,25 @@ impl HaMgr {
         }
     }
 
+    /// The management loop's view of local faults: `Some(reason)` (for
+    /// example a data port without link) puts the director in FAULT on the
+    /// next poll, `None` clears it (it rejoins as backup).
+    pub fn report_fault(&mut self, fault: Option<String>) {
+        self.fault = fault;
+    }
+
+    /// Applies a raised or cleared local fault. Leaving the active role for
+    /// a fault resigns to the peer, which takes over at once.
+    fn apply_fault(&mut self, snap: &Snapshot, now: Instant) -> Option<bool> {
+        let was_active = self.is_active();
+        let t = self.role.set_fault(self.fault.is_some(), now)?;
+        if was_active {
+            let _ = self.link.send(Msg::Resign);
+        }
+        let why = self.fault.clone().unwrap_or_else(|| "fault cleared".into());
+        self.apply(t.from, t.to, &why, snap, now)
+    }
+
     /// Is the peer link up?
     pub fn connected(&self) -> bool {
         self.link.is_connected()
@@ -165,8 +188,8 @@ impl HaMgr {
         events: &[Arc<crate::datapath::EventRing>],
     ) -> Option<bool> {
         let now = Instant::now();
-        let mut changed = None;
         self.start_once(now);
+        let mut changed = self.apply_fault(snap, now);
         for ev in self.link.poll(now) {
             changed = self.on_link_event(ev, snap, commands, now).or(changed);
         }
