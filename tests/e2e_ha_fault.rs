@@ -116,6 +116,16 @@ fn data_port_link_down_moves_the_role_to_the_backup() {
         "rejoined as backup: {notified:?}\n{}",
         l.tb.log("lvsd-a")
     );
+    let again = Testbed::wait_for(Duration::from_secs(5), || {
+        l.tb.log("lvsd-a").matches("becoming ACTIVE").count() == 2
+    });
+    let la = l.tb.log("lvsd-a");
+    assert!(again, "preempted after the link returned: {la}");
+    let synced = la.rfind("bulk sync from the peer done");
+    assert!(
+        synced.is_some() && synced < la.rfind("becoming ACTIVE"),
+        "bulk sync before preempting: {la}"
+    );
     for label in ["lvsd-a", "lvsd-b"] {
         assert_eq!(
             l.tb.stop(label, libc::SIGTERM, Duration::from_secs(10)),

@@ -157,12 +157,21 @@ impl HaMgr {
     }
 
     /// Applies a raised or cleared local fault. Leaving the active role for
-    /// a fault resigns to the peer, which takes over at once.
+    /// a fault resigns to the peer, which takes over at once; coming back
+    /// asks for a bulk sync before any preemption.
     fn apply_fault(&mut self, snap: &Snapshot, now: Instant) -> Option<bool> {
         let was_active = self.is_active();
         let t = self.role.set_fault(self.fault.is_some(), now)?;
         if was_active {
             let _ = self.link.send(Msg::Resign);
+        }
+        // Back from a fault: no preemption before a fresh bulk sync.
+        let hold = LINK_GRACE.max(2 * self.cfg.dead_interval);
+        if t.to == Role::Backup
+            && self.link.is_connected()
+            && self.bulk.connected(&mut self.role, now, hold)
+        {
+            let _ = self.link.send(Msg::BulkRequest);
         }
         let why = self.fault.clone().unwrap_or_else(|| "fault cleared".into());
         self.apply(t.from, t.to, &why, snap, now)
