@@ -126,6 +126,14 @@ fn data_port_link_down_moves_the_role_to_the_backup() {
         synced.is_some() && synced < la.rfind("becoming ACTIVE"),
         "bulk sync before preempting: {la}"
     );
+    // B stepped down on hearing A: notify_backup ran with the reason.
+    let stepped = Testbed::wait_for(Duration::from_secs(3), || {
+        std::fs::read_to_string(l.tb.dir.join("notify-b"))
+            .unwrap_or_default()
+            .contains("backup lvs-b HigherRankActive")
+    });
+    let nb = std::fs::read_to_string(l.tb.dir.join("notify-b")).unwrap_or_default();
+    assert!(stepped, "notify_backup ran on the step-down: {nb:?}");
     for label in ["lvsd-a", "lvsd-b"] {
         assert_eq!(
             l.tb.stop(label, libc::SIGTERM, Duration::from_secs(10)),
