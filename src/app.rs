@@ -5,6 +5,7 @@
 //! (every mbuf must be back) before EAL cleanup releases the hugepages.
 //! The DPDK parts are owned by a [`director::Director`] whose drop order is
 //! that shutdown order, whatever step fails.
+mod carrier;
 mod director;
 mod kernel_quiet;
 mod manage;

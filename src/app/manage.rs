@@ -110,6 +110,10 @@ pub(super) fn run(
         // metrics connection, or a signal.
         rt.poll_health(t.wait(rt, soon));
     }
+    // Stopping: an active hands the role over at once.
+    if let Some(ha) = rt.ha.as_mut() {
+        ha.resign();
+    }
     Ok(())
 }
 
@@ -118,12 +122,23 @@ impl Timers {
     fn periodic(&mut self, m: &Model, rt: &mut Runtime, d: &Director) {
         if self.last_links_check.elapsed() >= LINK_CHECK_EVERY {
             self.last_links_check = Instant::now();
+            let mut down = Vec::new();
             for (i, p) in d.ports().iter().enumerate().take(m.ports.len()) {
-                let up = p.link_up();
+                let up = p.link_up() && !super::carrier::kernel_down(&m.ports[i].device);
                 if up != self.last_links[i] {
                     tracing::info!(port = %m.ports[i].name, up, "link state");
                     self.last_links[i] = up;
                 }
+                if !up {
+                    down.push(m.ports[i].name.as_str());
+                }
+            }
+            // A data port without link is a local fault: the pair's other
+            // director takes over (keepalived's track_interface).
+            if let Some(ha) = rt.ha.as_mut() {
+                ha.report_fault(
+                    (!down.is_empty()).then(|| format!("link down: {}", down.join(","))),
+                );
             }
             rt.published.collect();
         }

@@ -10,7 +10,7 @@
 //!   addresses served, and gratuitous ARPs go out for each of them
 //!   (`garp.repeat` at once, again after `garp.delay`). Each role change
 //!   runs the matching `notify_active` / `notify_backup` / `notify_fault`
-//!   command, when configured, with the role and node appended.
+//!   command, when configured, with the role, node and reason appended.
 //! - While active, workers report every connection creation, state change
 //!   and removal; they are batched to the peer within one management loop
 //!   iteration (~5 ms). A backup that (re)connects asks for a bulk dump,
@@ -20,6 +20,7 @@
 use crate::config::ha::Ha;
 use crate::datapath::{owner, HaEvent, Snapshot, SyncRecord};
 use crate::ha::advert::{self, Refusal, Signer, Verifier};
+use crate::ha::bulk::{Answer, BulkSync};
 use crate::ha::link::{Event as LinkEvent, PeerLink};
 use crate::ha::msg::{self, Msg};
 use crate::ha::role::{Role, RoleConfig, RoleMachine};
@@ -66,8 +67,11 @@ pub struct HaMgr {
     pub stats: HaStats,
     /// When this director last became active (for the takeover log line).
     pub active_since: Option<Instant>,
-    /// A bulk sync from the peer is in progress (role held in fault).
-    syncing: bool,
+    /// Our side of the bulk-sync handshake.
+    bulk: BulkSync,
+    /// The local fault the management loop reports (a data port without
+    /// link), applied on the next poll; `None`: healthy.
+    fault: Option<String>,
     role_cfg: (RoleConfig, Ipv4Addr),
     started: bool,
     /// Runs the role notify commands (coalesced, timed out, reaped).
@@ -117,7 +121,8 @@ impl HaMgr {
             batch: Vec::with_capacity(msg::MAX_RECORDS_PER_MSG),
             stats: HaStats::default(),
             active_since: None,
-            syncing: false,
+            bulk: BulkSync::default(),
+            fault: None,
             notifier: Notifier::new(4),
             adverts,
         })
@@ -136,6 +141,51 @@ impl HaMgr {
             Role::Active => "active",
             Role::Fault => "fault",
         }
+    }
+
+    /// Stopping (SIGTERM): an active director tells the peer at once, so
+    /// the backup takes over within one interval instead of
+    /// `dead_interval` (keepalived's priority-0 advert on shutdown).
+    pub fn resign(&mut self) {
+        if !self.is_active() {
+            return;
+        }
+        match self.link.send(Msg::Resign) {
+            Ok(()) => {
+                tracing::warn!(node = %self.cfg.node, "HA: stopping, active role resigned to the peer")
+            }
+            Err(e) => {
+                tracing::warn!(node = %self.cfg.node, ?e, "HA: stopping, could not resign to the peer")
+            }
+        }
+    }
+
+    /// The management loop's view of local faults: `Some(reason)` (for
+    /// example a data port without link) puts the director in FAULT on the
+    /// next poll, `None` clears it (it rejoins as backup).
+    pub fn report_fault(&mut self, fault: Option<String>) {
+        self.fault = fault;
+    }
+
+    /// Applies a raised or cleared local fault. Leaving the active role for
+    /// a fault resigns to the peer, which takes over at once; coming back
+    /// asks for a bulk sync before any preemption.
+    fn apply_fault(&mut self, snap: &Snapshot, now: Instant) -> Option<bool> {
+        let was_active = self.is_active();
+        let t = self.role.set_fault(self.fault.is_some(), now)?;
+        if was_active {
+            let _ = self.link.send(Msg::Resign);
+        }
+        // Back from a fault: no preemption before a fresh bulk sync.
+        let hold = LINK_GRACE.max(2 * self.cfg.dead_interval);
+        if t.to == Role::Backup
+            && self.link.is_connected()
+            && self.bulk.connected(&mut self.role, now, hold)
+        {
+            let _ = self.link.send(Msg::BulkRequest);
+        }
+        let why = self.fault.clone().unwrap_or_else(|| "fault cleared".into());
+        self.apply(t.from, t.to, &why, snap, now)
     }
 
     /// Is the peer link up?
@@ -158,8 +208,8 @@ impl HaMgr {
         events: &[Arc<crate::datapath::EventRing>],
     ) -> Option<bool> {
         let now = Instant::now();
-        let mut changed = None;
         self.start_once(now);
+        let mut changed = self.apply_fault(snap, now);
         for ev in self.link.poll(now) {
             changed = self.on_link_event(ev, snap, commands, now).or(changed);
         }
@@ -209,25 +259,16 @@ impl HaMgr {
         match ev {
             LinkEvent::Connected => {
                 tracing::info!(peer = %self.cfg.peer, "HA peer connected");
-                if self.is_active() {
-                    return None;
+                let hold = LINK_GRACE.max(2 * self.cfg.dead_interval);
+                if self.bulk.connected(&mut self.role, now, hold) {
+                    let _ = self.link.send(Msg::BulkRequest);
                 }
-                let _ = self.link.send(Msg::BulkRequest);
-                // Hold back (no takeover, no preemption) until the
-                // peer's table is here, so a returning director
-                // does not take the VIPs before it knows their
-                // connections.
-                self.syncing = true;
-                let t = self.role.set_fault(true, now)?;
-                self.apply(t.from, t.to, "bulk sync in progress", snap, now)
+                None
             }
             LinkEvent::Disconnected => {
                 tracing::warn!(peer = %self.cfg.peer, "HA peer disconnected");
-                if !std::mem::take(&mut self.syncing) {
-                    return None;
-                }
-                let t = self.role.set_fault(false, now)?;
-                self.apply(t.from, t.to, "peer lost during bulk sync", snap, now)
+                self.bulk.disconnected();
+                None
             }
             LinkEvent::AuthFailure(kind) => {
                 tracing::warn!(peer = %self.cfg.peer, ?kind, "HA peer refused (authentication)");
@@ -254,15 +295,22 @@ impl HaMgr {
             } => {
                 self.adverts.1.set_peer(&node);
                 let t = self.role.heartbeat(&node, priority, state, now)?;
-                Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now))
+                self.apply(t.from, t.to, &format!("{:?}", t.reason), snap, now)
             }
             Msg::SyncRecords(recs) => {
                 self.install_records(&recs, commands);
                 None
             }
             Msg::BulkRequest => {
-                if self.is_active() {
-                    self.start_bulk_to_peer(commands);
+                match self.bulk.request(&self.role) {
+                    Answer::Dump { generation } => self.start_bulk_to_peer(generation, commands),
+                    Answer::Empty { generation } => {
+                        let _ = self.link.send(Msg::BulkStart { generation });
+                        let _ = self.link.send(Msg::BulkEnd {
+                            generation,
+                            count: 0,
+                        });
+                    }
                 }
                 None
             }
@@ -270,7 +318,12 @@ impl HaMgr {
                 tracing::info!(generation, "bulk sync from the peer started");
                 None
             }
-            Msg::BulkEnd { generation, count } => self.bulk_received(generation, count, snap, now),
+            Msg::BulkEnd { generation, count } => self.bulk_received(generation, count),
+            Msg::Resign => {
+                tracing::warn!(peer = %self.cfg.peer, "HA peer resigned the active role");
+                self.role.peer_resigned(now);
+                None
+            }
             Msg::Hello { .. } => None,
         }
     }
@@ -292,8 +345,8 @@ impl HaMgr {
     }
 
     /// The peer asked for our table: every worker dumps its connections.
-    fn start_bulk_to_peer(&mut self, commands: &[Arc<CommandRing>]) {
-        self.bulk_generation += 1;
+    fn start_bulk_to_peer(&mut self, generation: u64, commands: &[Arc<CommandRing>]) {
+        self.bulk_generation = generation;
         self.bulk_count = 0;
         self.bulk_pending = commands.len();
         let _ = self.link.send(Msg::BulkStart {
@@ -305,23 +358,12 @@ impl HaMgr {
         tracing::info!("bulk sync to the peer started");
     }
 
-    /// The peer's table is all here: preemption and takeover are allowed
-    /// again. `Some(active)` when the role changed.
-    fn bulk_received(
-        &mut self,
-        generation: u64,
-        count: u64,
-        snap: &Snapshot,
-        now: Instant,
-    ) -> Option<bool> {
+    /// The peer's table is all here: preemption is allowed again. `Some(active)` when the role changed.
+    fn bulk_received(&mut self, generation: u64, count: u64) -> Option<bool> {
         self.stats.bulk_received += count;
         tracing::info!(generation, count, "bulk sync from the peer done");
-        if !std::mem::take(&mut self.syncing) {
-            return None;
-        }
-        self.role.hold_preempt(None);
-        let t = self.role.set_fault(false, now)?;
-        self.apply(t.from, t.to, "bulk sync done", snap, now)
+        self.bulk.end(&mut self.role);
+        None
     }
 
     /// One event from a worker; `Some(active)` when the role changed.
@@ -392,7 +434,7 @@ impl HaMgr {
             tracing::info!(%src, "HA: adverts from a restarted peer");
         }
         let t = self.role.advert(a.priority, src, now)?;
-        Some(self.transition(t.to, &format!("{:?}", t.reason), snap, now))
+        self.apply(t.from, t.to, &format!("{:?}", t.reason), snap, now)
     }
 
     /// Adverts refused, by reason label (metrics).
@@ -497,6 +539,7 @@ impl HaMgr {
         snap: &Snapshot,
         now: Instant,
     ) -> Option<bool> {
+        self.stats.transitions += 1;
         let cmd = match to {
             Role::Active => self.cfg.notify_active.clone(),
             Role::Backup => self.cfg.notify_backup.clone(),
@@ -525,7 +568,6 @@ impl HaMgr {
     }
 
     fn transition(&mut self, to: Role, why: &str, snap: &Snapshot, now: Instant) -> bool {
-        self.stats.transitions += 1;
         let active = to == Role::Active;
         if active {
             self.active_since = Some(now);

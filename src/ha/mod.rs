@@ -6,6 +6,7 @@
 //! * [`link`] — [`link::PeerLink`], the non-blocking TCP control link
 //!   (`conn` holds its per-connection I/O).
 //! * [`role`] — [`role::RoleMachine`], the pure role state machine.
+//! * [`bulk`] — [`bulk::BulkSync`], the pure bulk-sync handshake.
 //! * [`key`] — reading and checking the pre-shared key file.
 //! * [`advert`] — authenticated data-network adverts (encode, verify).
 //!
@@ -68,6 +69,7 @@
 //! ```
 
 pub mod advert;
+pub mod bulk;
 mod conn;
 pub mod key;
 pub mod link;

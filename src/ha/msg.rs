@@ -23,6 +23,7 @@
 //! | 4    | `BulkStart`   | `generation u64`                                                 |
 //! | 5    | `BulkEnd`     | `generation u64, count u64`                                      |
 //! | 6    | `BulkRequest` | empty                                                            |
+//! | 7    | `Resign`      | empty                                                            |
 //!
 //! `node` is UTF-8, 1..=[`MAX_NODE_LEN`] bytes. `state` is [`Role::code`].
 //!
@@ -70,6 +71,8 @@ pub mod types {
     pub const BULK_END: u8 = 5;
     /// `Msg::BulkRequest`.
     pub const BULK_REQUEST: u8 = 6;
+    /// `Msg::Resign`.
+    pub const RESIGN: u8 = 7;
 }
 
 /// Most records one `SyncRecords` message can carry within the 1 MiB limit.
@@ -120,6 +123,10 @@ pub enum Msg {
     },
     /// Ask the peer for a full-table transfer.
     BulkRequest,
+    /// The sender gives up the active role (it is stopping, or faulty): the
+    /// backup takes over at once, without waiting for `dead_interval`
+    /// (keepalived sends a priority-0 advert for the same purpose).
+    Resign,
 }
 
 /// One synchronised IPv4 connection as the wire carries it (see the module
@@ -319,6 +326,7 @@ impl Msg {
             Msg::BulkStart { .. } => types::BULK_START,
             Msg::BulkEnd { .. } => types::BULK_END,
             Msg::BulkRequest => types::BULK_REQUEST,
+            Msg::Resign => types::RESIGN,
         }
     }
 
@@ -330,7 +338,7 @@ impl Msg {
             Msg::SyncRecords(recs) => 4 + recs.len().saturating_mul(SyncRecord::LEN),
             Msg::BulkStart { .. } => 8,
             Msg::BulkEnd { .. } => 16,
-            Msg::BulkRequest => 0,
+            Msg::BulkRequest | Msg::Resign => 0,
         }
     }
 
@@ -346,7 +354,7 @@ impl Msg {
                 }
                 recs.iter().try_for_each(SyncRecord::validate)?;
             }
-            Msg::BulkStart { .. } | Msg::BulkEnd { .. } | Msg::BulkRequest => {}
+            Msg::BulkStart { .. } | Msg::BulkEnd { .. } | Msg::BulkRequest | Msg::Resign => {}
         }
         if self.payload_len() > MAX_PAYLOAD {
             return Err(DecodeError::BadValue("payload too large"));
@@ -390,7 +398,7 @@ impl Msg {
                 out.extend_from_slice(&generation.to_be_bytes());
                 out.extend_from_slice(&count.to_be_bytes());
             }
-            Msg::BulkRequest => {}
+            Msg::BulkRequest | Msg::Resign => {}
         }
     }
 
@@ -444,6 +452,7 @@ impl Msg {
                 count: r.u64()?,
             },
             types::BULK_REQUEST => Msg::BulkRequest,
+            types::RESIGN => Msg::Resign,
             other => return Err(DecodeError::UnknownType(other)),
         };
         r.finish()?;

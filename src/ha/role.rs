@@ -25,12 +25,21 @@
 //! |--------|---------------------------------------------------------|--------|----------------------|
 //! | Init   | active heard                                            | Backup | `ActivePeerSeen`     |
 //! | Init   | tick, `dead` elapsed since start                        | Backup | `StartupListenDone`  |
-//! | Backup | tick, no active heard for `dead`                        | Active | `NoActivePeer`       |
-//! | Backup | tick after an advert with priority 0 (peer resigned)    | Active | `PeerResigned`       |
+//! | Backup | tick, no active heard for `dead`, no live candidate peer outranks us | Active | `NoActivePeer` |
+//! | Backup | tick after an advert with priority 0 or a resign message | Active | `PeerResigned`      |
 //! | Backup | tick, `preempt`, active peer of lower priority heard continuously for `preempt_delay` | Active | `Preempt` |
 //! | Active | active heard that outranks us                           | Backup | `HigherRankActive`   |
 //! | any    | `set_fault(true)`                                       | Fault  | `FaultRaised`        |
 //! | Fault  | `set_fault(false)` (then listens `dead` again)          | Backup | `FaultCleared`       |
+//!
+//! For one `interval` after a resign message, the resigning peer's claims
+//! still in flight (its last advert) are ignored.
+//!
+//! A "live candidate peer" is a peer whose last heartbeat (within `dead`)
+//! said Init or Backup: it will take over itself when no active exists, so
+//! of two directors started together only the higher-ranked one becomes
+//! active (keepalived's master-down skew does the same with timers). A peer
+//! in Fault is never a candidate.
 //!
 //! Everything else leaves the role unchanged: an Active that hears a
 //! lower-ranked Active stays Active (the other steps down when it hears us);
@@ -205,6 +214,11 @@ pub struct RoleMachine {
     /// listening window, whichever is later.
     last_active: Instant,
     last_heartbeat: Option<Instant>,
+    /// The peer's last heartbeat outranks us and says it could take over.
+    peer_candidate_outranks: bool,
+    /// After a resign message, claims of the peer still in flight (its last
+    /// advert) are ignored until this instant.
+    resign_quiet_until: Option<Instant>,
     peer_priority: Option<u8>,
     resigned: bool,
     preempt_since: Option<Instant>,
@@ -231,6 +245,8 @@ impl RoleMachine {
             started: now,
             last_active: now,
             last_heartbeat: None,
+            peer_candidate_outranks: false,
+            resign_quiet_until: None,
             peer_priority: None,
             resigned: false,
             preempt_since: None,
@@ -279,11 +295,26 @@ impl RoleMachine {
             return None;
         }
         self.last_heartbeat = Some(now);
+        let tie = from_node.cmp(self.node.as_str());
+        let outranks = from_priority > self.cfg.priority
+            || (from_priority == self.cfg.priority && tie == Ordering::Greater);
+        self.peer_candidate_outranks = matches!(from_role, Role::Init | Role::Backup) && outranks;
         if from_role != Role::Active {
             return None;
         }
-        let tie = from_node.cmp(self.node.as_str());
         self.heard_active(from_priority, Some(tie), now)
+    }
+
+    /// The peer told us over the control link that it gives up the active
+    /// role (it is stopping or faulty): a backup takes over on the next
+    /// tick, without waiting for `dead_interval`.
+    pub fn peer_resigned(&mut self, now: Instant) {
+        self.last_heartbeat = Some(now);
+        self.peer_candidate_outranks = false;
+        self.resign_quiet_until = Some(now + self.cfg.interval);
+        if self.role == Role::Backup {
+            self.resigned = true;
+        }
     }
 
     /// A VRRP-style advert seen on the data network (only actives send them;
@@ -333,7 +364,9 @@ impl RoleMachine {
         if self.role == Role::Backup {
             if self.resigned {
                 out.push(self.go(Role::Active, Reason::PeerResigned, now));
-            } else if self.elapsed(self.last_active, now) >= self.cfg.dead_interval {
+            } else if self.elapsed(self.last_active, now) >= self.cfg.dead_interval
+                && !self.candidate_peer_outranks(now)
+            {
                 out.push(self.go(Role::Active, Reason::NoActivePeer, now));
             } else if let Some(since) = self.preempt_since {
                 let held = self.preempt_hold.is_some_and(|u| now < u);
@@ -343,6 +376,15 @@ impl RoleMachine {
             }
         }
         out
+    }
+
+    /// A live peer (heartbeat within `dead_interval`) that is not active,
+    /// not faulty and outranks us: it takes the role, we stay backup.
+    fn candidate_peer_outranks(&self, now: Instant) -> bool {
+        self.peer_candidate_outranks
+            && self
+                .last_heartbeat
+                .is_some_and(|t| self.elapsed(t, now) < self.cfg.dead_interval)
     }
 
     fn elapsed(&self, since: Instant, now: Instant) -> Duration {
@@ -357,6 +399,9 @@ impl RoleMachine {
         tie: Option<Ordering>,
         now: Instant,
     ) -> Option<Transition> {
+        if self.resign_quiet_until.is_some_and(|u| now < u) {
+            return None;
+        }
         self.last_active = now;
         self.peer_priority = Some(prio);
         self.resigned = false;

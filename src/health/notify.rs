@@ -4,7 +4,7 @@
 //! Invariants:
 //! * No shell: the command string is split on ASCII whitespace; the event's
 //!   arguments are appended: `up|down <service> <real ip:port>`,
-//!   `quorum_up|quorum_down <service>` or `active|backup|fault <node>`.
+//!   `quorum_up|quorum_down <service>` or `active|backup|fault <node> <reason>`.
 //!   Env `LVSD_EVENT`, `LVSD_SERVICE` and (for real events) `LVSD_REAL`;
 //!   for role events `LVSD_EVENT`, `LVSD_NODE` and `LVSD_REASON`.
 //! * Every child follows [`child`](super::child)'s rules: cleared
@@ -83,8 +83,9 @@ impl NotifyEvent {
     /// Arguments appended to the command.
     pub fn args(&self) -> Vec<String> {
         let mut v = vec![self.name().to_string()];
-        if let NotifyEvent::Role { node, .. } = self {
+        if let NotifyEvent::Role { node, reason, .. } = self {
             v.push(node.clone());
+            v.push(reason.clone());
         }
         if let Some(s) = self.service() {
             v.push(s.to_string());

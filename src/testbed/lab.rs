@@ -182,6 +182,38 @@ impl Lab {
         std::fs::write(&path, config)?;
         let p = path.to_string_lossy().to_string();
         self.tb.spawn(label, ns, lvsd, &["run", "-c", &p])?;
+        self.wait_lvsd(label)
+    }
+
+    /// Writes the configs and spawns several lvsd (`(label, ns, config)`)
+    /// in the same instant, then waits until each is running: two
+    /// directors started together.
+    pub fn start_lvsd_together(
+        &mut self,
+        lvsd: &str,
+        each: &[(&str, &str, &str)],
+    ) -> anyhow::Result<()> {
+        let mut paths = Vec::new();
+        for (label, _, config) in each {
+            let path = self.tb.dir.join(format!("{label}.toml"));
+            let mut config = config.to_string();
+            if !config.contains("[control]") {
+                config += &format!(
+                    "\n[control]\nsocket = \"{}\"\n",
+                    self.tb.dir.join(format!("{label}.sock")).display()
+                );
+            }
+            std::fs::write(&path, config)?;
+            paths.push(path.to_string_lossy().to_string());
+        }
+        for ((label, ns, _), p) in each.iter().zip(&paths) {
+            self.tb.spawn(label, ns, lvsd, &["run", "-c", p])?;
+        }
+        each.iter()
+            .try_for_each(|(label, _, _)| self.wait_lvsd(label))
+    }
+
+    fn wait_lvsd(&self, label: &str) -> anyhow::Result<()> {
         let ok = Testbed::wait_for(Duration::from_secs(30), || {
             let log = self.tb.log(label);
             log.contains("lvsd running") || log.contains("ERROR")

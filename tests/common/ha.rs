@@ -65,7 +65,7 @@ pub fn pair_lab() -> (Lab, String, std::path::PathBuf) {
         let script = l.tb.dir.join(format!("notify-{me}.sh"));
         std::fs::write(
             &script,
-            format!("#!/bin/sh\necho \"$1 $2\" >> {}\n", out.display()),
+            format!("#!/bin/sh\necho \"$*\" >> {}\n", out.display()),
         )
         .unwrap();
         let _ = lvsd::testbed::run("chmod", &["+x", &script.to_string_lossy()]);

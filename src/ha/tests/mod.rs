@@ -1,4 +1,5 @@
 //! Tests of the HA modules.
 mod link;
 mod role;
+mod startup;
 mod wire;

@@ -452,3 +452,26 @@ fn preempt_is_held_until_released_but_takeover_is_not() {
     let t = m.tick(at);
     assert_eq!((t[0].to, t[0].reason), (Role::Active, Reason::Preempt));
 }
+
+/// Graceful stop: the active's resign message makes the backup active on
+/// its next tick, with no dead_interval wait; the resigning active's last
+/// advert, still in flight, does not push it back down; a later one does.
+#[test]
+fn resign_message_hands_over_at_once_and_ignores_the_last_advert() {
+    let t0 = Instant::now();
+    let a = Ipv4Addr::new(192, 0, 2, 1);
+    let mut m = machine(node("b", 2, 100), t0);
+    assert!(m.heartbeat("a", 200, Role::Active, t0 + TICK).is_some());
+    assert_eq!(m.role(), Role::Backup);
+    let at = t0 + 2 * TICK;
+    m.peer_resigned(at);
+    let ts = m.tick(at + TICK);
+    assert_eq!(
+        ts.iter().map(|t| (t.to, t.reason)).collect::<Vec<_>>(),
+        vec![(Role::Active, Reason::PeerResigned)]
+    );
+    assert!(m.advert(200, a, at + 2 * TICK).is_none());
+    assert_eq!(m.role(), Role::Active);
+    let t = m.advert(200, a, at + INTERVAL).expect("a live peer again");
+    assert_eq!((t.to, t.reason), (Role::Backup, Reason::HigherRankActive));
+}

@@ -49,7 +49,19 @@ fn all_msgs() -> Vec<Msg> {
             count: 123_456,
         },
         Msg::BulkRequest,
+        Msg::Resign,
     ]
+}
+
+/// The resign message on the wire: type 7, empty payload; a payload is
+/// refused.
+#[test]
+fn resign_golden() {
+    let mut p = Vec::new();
+    Msg::Resign.encode_payload(&mut p);
+    assert_eq!((Msg::Resign.type_code(), p.as_slice()), (7, &[][..]));
+    assert_eq!(Msg::decode(7, &[]), Ok(Msg::Resign));
+    assert!(Msg::decode(7, &[0]).is_err());
 }
 
 /// Two sessions that completed the Hello exchange: (a, b).
