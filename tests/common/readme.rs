@@ -53,6 +53,10 @@ pub fn metric_names() -> BTreeSet<String> {
     code_spans(&readme)
         .into_iter()
         .filter(|s| s.starts_with("lvsd_"))
+        .filter(|s| {
+            s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_{},=\"".contains(c))
+        })
         .flat_map(expand)
         .collect()
 }
