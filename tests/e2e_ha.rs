@@ -22,24 +22,7 @@ fn failover_keeps_every_established_connection() {
     let (mut l, dirb, key) = pair_lab();
     let dira = l.dir.clone();
     let (ca, cb) = (config(&l, 'a', &key), config(&l, 'b', &key));
-    l.start_lvsd_in("lvsd-a", &dira, LVSD, &ca).expect("lvsd a");
-    assert!(
-        Testbed::wait_for(Duration::from_secs(5), || l
-            .tb
-            .log("lvsd-a")
-            .contains("becoming ACTIVE")),
-        "{}",
-        l.tb.log("lvsd-a")
-    );
-    l.start_lvsd_in("lvsd-b", &dirb, LVSD, &cb).expect("lvsd b");
-    assert!(
-        Testbed::wait_for(Duration::from_secs(5), || l
-            .tb
-            .log("lvsd-b")
-            .contains("HA peer connected")),
-        "{}",
-        l.tb.log("lvsd-b")
-    );
+    start_pair(&mut l, &dirb, &ca, &cb, "HA peer connected", 5);
     let c = l.clients[0].clone();
     let script = format!("{TOOLS}/client.py");
     // 200 long-lived connections echoing a numbered line every 0.2 s for

@@ -13,7 +13,6 @@ use ha::*;
 use lvsd::testbed::Testbed;
 use std::time::Duration;
 
-const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
 const PY: &str = "/usr/bin/python3";
 
 fn refused(l: &lvsd::testbed::lab::Lab, ns: &str) -> u64 {
@@ -53,24 +52,7 @@ fn forged_and_replayed_adverts_change_nothing() {
     let (mut l, dirb, key) = pair_lab();
     let dira = l.dir.clone();
     let (ca, cb) = (config(&l, 'a', &key), config(&l, 'b', &key));
-    l.start_lvsd_in("lvsd-a", &dira, LVSD, &ca).expect("lvsd a");
-    assert!(
-        Testbed::wait_for(Duration::from_secs(5), || l
-            .tb
-            .log("lvsd-a")
-            .contains("becoming ACTIVE")),
-        "{}",
-        l.tb.log("lvsd-a")
-    );
-    l.start_lvsd_in("lvsd-b", &dirb, LVSD, &cb).expect("lvsd b");
-    assert!(
-        Testbed::wait_for(Duration::from_secs(10), || l
-            .tb
-            .log("lvsd-b")
-            .contains("bulk sync from the peer done")),
-        "{}",
-        l.tb.log("lvsd-b")
-    );
+    start_pair(&mut l, &dirb, &ca, &cb, "bulk sync from the peer done", 10);
     std::thread::sleep(Duration::from_secs(1));
     let (mac_a, mac_b) = (mac(&l, &dira), mac(&l, &dirb));
     assert!(mac_a.len() == 17 && mac_b.len() == 17, "{mac_a} {mac_b}");

@@ -5,16 +5,14 @@
 //! survive. When the link returns the old active rejoins as backup, then
 //! preempts after its bulk sync.
 mod common;
-#[path = "common/lab.rs"]
-mod lab;
-use lab::*;
 #[path = "common/ha.rs"]
 mod ha;
+#[path = "common/lab.rs"]
+mod lab;
 use ha::*;
 use lvsd::testbed::Testbed;
 use std::time::Duration;
 
-const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
 /// The lab's `dead_interval_ms` (300) + 0.5 s.
 const BAR: f64 = 0.8;
 
@@ -39,43 +37,15 @@ fn data_port_link_down_moves_the_role_to_the_backup() {
     let ca = with_notify(config(&l, 'a', &key), 'a');
     let cb = with_notify(config(&l, 'b', &key), 'b');
     assert!(ca.contains("notify_fault"), "{ca}");
-    l.start_lvsd_in("lvsd-a", &dira, LVSD, &ca).expect("lvsd a");
-    let active = Testbed::wait_for(Duration::from_secs(5), || {
-        l.tb.log("lvsd-a").contains("becoming ACTIVE")
-    });
-    assert!(active, "{}", l.tb.log("lvsd-a"));
-    l.start_lvsd_in("lvsd-b", &dirb, LVSD, &cb).expect("lvsd b");
-    let synced = Testbed::wait_for(Duration::from_secs(5), || {
-        l.tb.log("lvsd-b").contains("bulk sync from the peer done")
-    });
-    assert!(synced, "{}", l.tb.log("lvsd-b"));
-    let c = l.clients[0].clone();
-    let script = format!("{TOOLS}/client.py");
-    l.tb.spawn(
-        "hold",
-        &c,
-        "python3",
-        &[&script, "hold", "198.18.0.100", "7000", "50", "8"],
-    )
-    .unwrap();
-    let up = Testbed::wait_for(Duration::from_secs(20), || {
-        established_at(&l.tb.log("hold")).is_some()
-    });
-    assert!(up, "{}", l.tb.log("hold"));
+    start_pair(&mut l, &dirb, &ca, &cb, "bulk sync from the peer done", 5);
+    hold_streams(&mut l, "hold", 50, 8);
     std::thread::sleep(Duration::from_secs(1));
     let down = now();
     l.tb.exec_ok(&dira, "ip", &["link", "set", "lv-ext", "down"])
         .expect("link down");
-    let took = Testbed::wait_for(Duration::from_secs(3), || {
-        l.tb.log("lvsd-b").contains("becoming ACTIVE")
-    });
+    let after = b_active_after(&l, down);
     let (la, lb) = (l.tb.log("lvsd-a"), l.tb.log("lvsd-b"));
-    assert!(took, "B:\n{lb}\nA:\n{la}");
-    let line = lb
-        .lines()
-        .find(|x| x.contains("becoming ACTIVE"))
-        .unwrap_or("");
-    let after = log_time(line, down).unwrap_or(f64::MAX) - down;
+    assert!(lb.contains("becoming ACTIVE"), "B:\n{lb}\nA:\n{la}");
     eprintln!("link down to backup active in {:.0} ms", after * 1000.0);
     assert!(
         after < BAR,
@@ -88,19 +58,7 @@ fn data_port_link_down_moves_the_role_to_the_backup() {
     });
     let notified = std::fs::read_to_string(l.tb.dir.join("notify-a")).unwrap_or_default();
     assert!(faulted, "notify_fault ran with the reason: {notified:?}");
-    assert!(
-        Testbed::wait_for(Duration::from_secs(20), || l
-            .tb
-            .log("hold")
-            .contains("counts")),
-        "hold finished"
-    );
-    let h = last_json(&l.tb.log("hold"));
-    assert_eq!(
-        (h["errors"].as_u64(), h["echo_errors"].as_u64()),
-        (Some(0), Some(0)),
-        "every stream survived the fault: {h}"
-    );
+    streams_intact(&l, "hold", 20, "the fault");
     // The link returns: A rejoins as backup, then (preempt, priority 150)
     // takes the role back after its bulk sync.
     l.tb.exec_ok(&dira, "ip", &["link", "set", "lv-ext", "up"])

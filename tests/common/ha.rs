@@ -86,3 +86,79 @@ pub fn write_key(path: &std::path::Path, key: &str) {
     std::fs::write(path, key).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
+
+/// Start A (`ca`) and wait until it is active, then B (`cb`) in `dirb` and
+/// wait up to `b_wait` for `b_ready` in its log.
+pub fn start_pair(l: &mut Lab, dirb: &str, ca: &str, cb: &str, b_ready: &str, b_wait: u64) {
+    use lvsd::testbed::Testbed;
+    use std::time::Duration;
+    let lvsd = env!("CARGO_BIN_EXE_lvsd");
+    let dira = l.dir.clone();
+    l.start_lvsd_in("lvsd-a", &dira, lvsd, ca).expect("lvsd a");
+    let active = Testbed::wait_for(Duration::from_secs(5), || {
+        l.tb.log("lvsd-a").contains("becoming ACTIVE")
+    });
+    assert!(active, "{}", l.tb.log("lvsd-a"));
+    l.start_lvsd_in("lvsd-b", dirb, lvsd, cb).expect("lvsd b");
+    let ready = Testbed::wait_for(Duration::from_secs(b_wait), || {
+        l.tb.log("lvsd-b").contains(b_ready)
+    });
+    assert!(ready, "{}", l.tb.log("lvsd-b"));
+}
+
+/// `client.py hold` from the first client as process `label`: `n`
+/// long-lived streams for `secs`; returns once they are established.
+pub fn hold_streams(l: &mut Lab, label: &str, n: u32, secs: u32) {
+    use lvsd::testbed::Testbed;
+    use std::time::Duration;
+    let c = l.clients[0].clone();
+    let script = format!("{TOOLS}/client.py");
+    let (n, secs) = (n.to_string(), secs.to_string());
+    l.tb.spawn(
+        label,
+        &c,
+        "python3",
+        &[&script, "hold", "198.18.0.100", "7000", &n, &secs],
+    )
+    .unwrap();
+    let up = Testbed::wait_for(Duration::from_secs(20), || {
+        established_at(&l.tb.log(label)).is_some()
+    });
+    assert!(up, "{}", l.tb.log(label));
+}
+
+/// Wait for the streams of `label` to finish and assert every one of them
+/// survived (`what` names the event in the message).
+pub fn streams_intact(l: &Lab, label: &str, wait: u64, what: &str) {
+    use lvsd::testbed::Testbed;
+    use std::time::Duration;
+    assert!(
+        Testbed::wait_for(Duration::from_secs(wait), || l
+            .tb
+            .log(label)
+            .contains("counts")),
+        "{label} finished"
+    );
+    let h = last_json(&l.tb.log(label));
+    assert_eq!(
+        (h["errors"].as_u64(), h["echo_errors"].as_u64()),
+        (Some(0), Some(0)),
+        "every stream survived {what}: {h}"
+    );
+}
+
+/// Seconds from `since` to B's "becoming ACTIVE" log line (waits up to
+/// 3 s for it; `f64::MAX` when it never came).
+pub fn b_active_after(l: &Lab, since: f64) -> f64 {
+    use lvsd::testbed::Testbed;
+    use std::time::Duration;
+    Testbed::wait_for(Duration::from_secs(3), || {
+        l.tb.log("lvsd-b").contains("becoming ACTIVE")
+    });
+    let logb = l.tb.log("lvsd-b");
+    let line = logb
+        .lines()
+        .find(|x| x.contains("becoming ACTIVE"))
+        .unwrap_or("");
+    log_time(line, since).unwrap_or(f64::MAX) - since
+}
