@@ -18,12 +18,10 @@ pub(super) struct KernelQuiet {
 
 /// The interface a `net_af_packet` vdev reads (`iface=`), if `dev` is one.
 pub(super) fn af_packet_iface(dev: &Device) -> Option<&str> {
-    let Device::Vdev(spec) = dev else { return None };
-    let mut parts = spec.split(',');
-    if !parts.next()?.starts_with("net_af_packet") {
+    if !dev.vdev_name()?.starts_with("net_af_packet") {
         return None;
     }
-    parts.find_map(|kv| kv.strip_prefix("iface="))
+    super::carrier::iface_of(dev)
 }
 
 /// An nftables identifier from the EAL file prefix (letters, digits, `_`).
