@@ -20,7 +20,6 @@ use std::net::SocketAddrV4;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const DEFAULT_SOCKET: &str = "/run/lvsd/lvsd.sock";
 
 fn die(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("{msg}");
@@ -313,7 +312,7 @@ fn socket_path(args: &mut Vec<String>) -> Result<PathBuf, String> {
         Some(file) => lvsd::config::load_file(&file)
             .map(|m| m.control.socket)
             .map_err(|e| format!("lvsadm: {}: {e}", file.display())),
-        None => Ok(PathBuf::from(DEFAULT_SOCKET)),
+        None => Ok(PathBuf::from(lvsd::config::DEFAULT_SOCKET)),
     }
 }
 
