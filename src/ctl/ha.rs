@@ -135,12 +135,7 @@ impl HaMgr {
 
     /// The role as text (status, metrics).
     pub fn role_name(&self) -> &'static str {
-        match self.role.role() {
-            Role::Init => "init",
-            Role::Backup => "backup",
-            Role::Active => "active",
-            Role::Fault => "fault",
-        }
+        self.role.role().as_str()
     }
 
     /// Stopping (SIGTERM): an active director tells the peer at once, so
@@ -546,12 +541,7 @@ impl HaMgr {
             Role::Fault => self.cfg.notify_fault.clone(),
             Role::Init => None,
         };
-        let role = match to {
-            Role::Active => "active",
-            Role::Backup => "backup",
-            Role::Fault => "fault",
-            Role::Init => "init",
-        };
+        let role = to.as_str();
         if let Some(cmd) = cmd {
             let ev = NotifyEvent::Role {
                 role,

@@ -93,14 +93,21 @@ impl Role {
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Role {
+    /// The role's name in logs, status, metrics and notify arguments.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Role::Init => "init",
             Role::Backup => "backup",
             Role::Active => "active",
             Role::Fault => "fault",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
