@@ -171,6 +171,14 @@ impl Lab {
         lvsd: &str,
         config: &str,
     ) -> anyhow::Result<()> {
+        let p = self.write_config(label, config)?;
+        self.tb.spawn(label, ns, lvsd, &["run", "-c", &p])?;
+        self.wait_lvsd(label)
+    }
+
+    /// Writes `<label>.toml` (with a control socket `<label>.sock` unless
+    /// the config has `[control]`); its path.
+    fn write_config(&self, label: &str, config: &str) -> anyhow::Result<String> {
         let path = self.tb.dir.join(format!("{label}.toml"));
         let mut config = config.to_string();
         if !config.contains("[control]") {
@@ -180,9 +188,7 @@ impl Lab {
             );
         }
         std::fs::write(&path, config)?;
-        let p = path.to_string_lossy().to_string();
-        self.tb.spawn(label, ns, lvsd, &["run", "-c", &p])?;
-        self.wait_lvsd(label)
+        Ok(path.to_string_lossy().to_string())
     }
 
     /// Writes the configs and spawns several lvsd (`(label, ns, config)`)
@@ -195,16 +201,7 @@ impl Lab {
     ) -> anyhow::Result<()> {
         let mut paths = Vec::new();
         for (label, _, config) in each {
-            let path = self.tb.dir.join(format!("{label}.toml"));
-            let mut config = config.to_string();
-            if !config.contains("[control]") {
-                config += &format!(
-                    "\n[control]\nsocket = \"{}\"\n",
-                    self.tb.dir.join(format!("{label}.sock")).display()
-                );
-            }
-            std::fs::write(&path, config)?;
-            paths.push(path.to_string_lossy().to_string());
+            paths.push(self.write_config(label, config)?);
         }
         for ((label, ns, _), p) in each.iter().zip(&paths) {
             self.tb.spawn(label, ns, lvsd, &["run", "-c", p])?;
