@@ -296,6 +296,9 @@ impl HaMgr {
                 self.install_records(&recs, commands);
                 None
             }
+            // A dump to the peer in progress answers a repeated request
+            // too (restarting it lost the count of the records in flight).
+            Msg::BulkRequest if self.bulk_pending > 0 => None,
             Msg::BulkRequest => {
                 match self.bulk.request(&self.role) {
                     Answer::Dump { generation } => self.start_bulk_to_peer(generation, commands),

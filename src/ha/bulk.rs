@@ -45,10 +45,11 @@ pub struct BulkSync {
 
 impl BulkSync {
     /// Our control link connected. Returns true when a `BulkRequest` must
-    /// be sent (we are not active); preemption is then held until the
+    /// be sent (we are not active and have not asked on this link yet: one
+    /// transfer answers both); preemption is then held until the
     /// peer's `BulkEnd`, or `now + hold` at the latest.
     pub fn connected(&mut self, role: &mut RoleMachine, now: Instant, hold: Duration) -> bool {
-        if role.role() == Role::Active {
+        if role.role() == Role::Active || self.awaiting {
             return false;
         }
         self.awaiting = true;

@@ -339,3 +339,24 @@ fn simultaneous_start_both_request_bulk_one_active_after_dead_interval() {
     assert!(h.d.iter().all(|d| !d.as_ref().unwrap().bulk.awaiting()));
     assert_eq!(h.both_active_at, None);
 }
+
+/// A director that asked for the peer's table does not ask again on the
+/// same link (a second request restarted the peer's dump and lost its
+/// count); a new link asks again.
+#[test]
+fn one_bulk_request_per_link() {
+    let now = Instant::now();
+    let cfg = RoleConfig {
+        priority: 100,
+        preempt: true,
+        preempt_delay: Duration::ZERO,
+        interval: INTERVAL,
+        dead_interval: DEAD,
+    };
+    let mut m = RoleMachine::new(cfg, "b", Ipv4Addr::new(198, 18, 0, 3), now);
+    let mut b = BulkSync::default();
+    assert!(b.connected(&mut m, now, GRACE));
+    assert!(!b.connected(&mut m, now, GRACE), "asked twice on one link");
+    b.disconnected();
+    assert!(b.connected(&mut m, now, GRACE), "a new link asks again");
+}
