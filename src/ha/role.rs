@@ -196,6 +196,22 @@ pub enum Reason {
     FaultCleared,
 }
 
+impl Reason {
+    /// The reason's name in status output and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::ActivePeerSeen => "active_peer_seen",
+            Reason::StartupListenDone => "startup_listen_done",
+            Reason::NoActivePeer => "no_active_peer",
+            Reason::PeerResigned => "peer_resigned",
+            Reason::Preempt => "preempt",
+            Reason::HigherRankActive => "higher_rank_active",
+            Reason::FaultRaised => "fault_raised",
+            Reason::FaultCleared => "fault_cleared",
+        }
+    }
+}
+
 /// One role change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition {
