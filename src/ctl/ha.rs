@@ -21,14 +21,19 @@ use crate::config::ha::Ha;
 use crate::datapath::{owner, HaEvent, Snapshot, SyncRecord};
 use crate::ha::advert::{self, Refusal, Signer, Verifier};
 use crate::ha::bulk::{Answer, BulkSync};
+use crate::ha::history::History;
 use crate::ha::link::{Event as LinkEvent, PeerLink};
 use crate::ha::msg::{self, Msg};
-use crate::ha::role::{Role, RoleConfig, RoleMachine};
+use crate::ha::role::{Role, RoleConfig, RoleMachine, Transition};
 use crate::health::{Notifier, NotifyEvent};
 use crate::worker::{Command, CommandRing};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+mod status;
+use status::PeerSeen;
+pub use status::{unix_ms, WorkerSync};
 
 /// How long a starting director holds preemption for its control link to
 /// connect (at least twice the dead interval); see `RoleMachine::hold_preempt`.
@@ -49,6 +54,9 @@ pub struct HaStats {
     pub transitions: u64,
     pub bulk_sent: u64,
     pub bulk_received: u64,
+    /// Bulk syncs completed to / from the peer.
+    pub bulk_syncs_sent: u64,
+    pub bulk_syncs_received: u64,
     /// Data-network adverts refused, by `advert::Refusal::ALL` order.
     pub adverts_refused: [u64; 4],
 }
@@ -78,6 +86,10 @@ pub struct HaMgr {
     notifier: Notifier,
     /// Authenticated adverts: ours, theirs, and our start (counter clock).
     adverts: (Signer, Verifier, Instant),
+    /// The last role transitions (`lvsadm show ha`, metrics).
+    history: History,
+    /// When the peer was last heard, and what it said (`lvsadm show ha`).
+    seen: PeerSeen,
 }
 
 fn to_wire(r: &SyncRecord) -> msg::SyncRecord {
@@ -125,6 +137,8 @@ impl HaMgr {
             fault: None,
             notifier: Notifier::new(4),
             adverts,
+            history: History::default(),
+            seen: PeerSeen::new(now),
         })
     }
 
@@ -180,7 +194,8 @@ impl HaMgr {
             let _ = self.link.send(Msg::BulkRequest);
         }
         let why = self.fault.clone().unwrap_or_else(|| "fault cleared".into());
-        self.apply(t.from, t.to, &why, snap, now)
+        let detail = self.fault.clone();
+        self.apply(t, &why, detail.as_deref(), snap)
     }
 
     /// Is the peer link up?
@@ -217,7 +232,7 @@ impl HaMgr {
         self.flush_batch();
         for t in self.role.tick(now) {
             changed = self
-                .apply(t.from, t.to, &format!("{:?}", t.reason), snap, now)
+                .apply(t, &format!("{:?}", t.reason), None, snap)
                 .or(changed);
         }
         self.notifier.reap();
@@ -233,6 +248,7 @@ impl HaMgr {
             return;
         }
         self.started = true;
+        self.seen.started = now;
         let (rc, addr) = self.role_cfg.clone();
         self.role = RoleMachine::new(rc, self.cfg.node.clone(), addr, now);
         // Adverts may be seen before the control link is up: no
@@ -254,6 +270,7 @@ impl HaMgr {
         match ev {
             LinkEvent::Connected => {
                 tracing::info!(peer = %self.cfg.peer, "HA peer connected");
+                self.seen.link_changed = Some((now, SystemTime::now()));
                 let hold = LINK_GRACE.max(2 * self.cfg.dead_interval);
                 if self.bulk.connected(&mut self.role, now, hold) {
                     let _ = self.link.send(Msg::BulkRequest);
@@ -262,6 +279,7 @@ impl HaMgr {
             }
             LinkEvent::Disconnected => {
                 tracing::warn!(peer = %self.cfg.peer, "HA peer disconnected");
+                self.seen.link_changed = Some((now, SystemTime::now()));
                 self.bulk.disconnected();
                 None
             }
@@ -289,10 +307,12 @@ impl HaMgr {
                 ..
             } => {
                 self.adverts.1.set_peer(&node);
+                self.seen.heartbeat(&node, priority, state, now);
                 let t = self.role.heartbeat(&node, priority, state, now)?;
-                self.apply(t.from, t.to, &format!("{:?}", t.reason), snap, now)
+                self.apply(t, &format!("{:?}", t.reason), None, snap)
             }
             Msg::SyncRecords(recs) => {
+                self.seen.records = Some(now);
                 self.install_records(&recs, commands);
                 None
             }
@@ -308,6 +328,7 @@ impl HaMgr {
                             generation,
                             count: 0,
                         });
+                        self.stats.bulk_syncs_sent += 1;
                     }
                 }
                 None
@@ -359,6 +380,7 @@ impl HaMgr {
     /// The peer's table is all here: preemption is allowed again. `Some(active)` when the role changed.
     fn bulk_received(&mut self, generation: u64, count: u64) -> Option<bool> {
         self.stats.bulk_received += count;
+        self.stats.bulk_syncs_received += 1;
         tracing::info!(generation, count, "bulk sync from the peer done");
         self.bulk.end(&mut self.role);
         None
@@ -408,7 +430,10 @@ impl HaMgr {
             return None;
         }
         let a = match self.adverts.1.verify(body, src, port) {
-            Ok(a) => a,
+            Ok(a) => {
+                self.seen.advert = Some(now);
+                a
+            }
             Err(r) => {
                 if let Some(i) = Refusal::ALL.iter().position(|x| *x == r) {
                     self.stats.adverts_refused[i] += 1;
@@ -432,7 +457,7 @@ impl HaMgr {
             tracing::info!(%src, "HA: adverts from a restarted peer");
         }
         let t = self.role.advert(a.priority, src, now)?;
-        self.apply(t.from, t.to, &format!("{:?}", t.reason), snap, now)
+        self.apply(t, &format!("{:?}", t.reason), None, snap)
     }
 
     /// Adverts refused, by reason label (metrics).
@@ -451,6 +476,7 @@ impl HaMgr {
             count: self.bulk_count,
         });
         self.stats.bulk_sent += self.bulk_count;
+        self.stats.bulk_syncs_sent += 1;
         tracing::info!(count = self.bulk_count, "bulk sync to the peer done");
     }
 
@@ -529,15 +555,18 @@ impl HaMgr {
 
     /// A role change: run the notify command; `Some(active)` when the
     /// director starts or stops serving (the snapshot must be republished).
+    /// `why` is the notify reason, `detail` what the history keeps beyond
+    /// the transition's reason (the fault).
     fn apply(
         &mut self,
-        from: Role,
-        to: Role,
+        t: Transition,
         why: &str,
+        detail: Option<&str>,
         snap: &Snapshot,
-        now: Instant,
     ) -> Option<bool> {
+        let (from, to, now) = (t.from, t.to, t.at);
         self.stats.transitions += 1;
+        self.history.record(&t, SystemTime::now(), detail);
         let cmd = match to {
             Role::Active => self.cfg.notify_active.clone(),
             Role::Backup => self.cfg.notify_backup.clone(),
