@@ -76,6 +76,22 @@ fn failover_keeps_every_established_connection() {
         "takeover: kill -9 to backup active in {:.0} ms",
         takeover * 1000.0
     );
+    // `lvsadm show ha` on the new active: its role, the takeover and its
+    // reason, the link to the dead peer down, the peer's last word; the
+    // metrics carry the same figures.
+    let shown = check_show_ha(
+        &l,
+        "lvsd-b",
+        &dirb,
+        "active",
+        "backup",
+        "no_active_peer",
+        false,
+    );
+    assert!(
+        shown.contains("(said ACTIVE (MASTER), priority 150)"),
+        "{shown}"
+    );
     assert!(
         Testbed::wait_for(Duration::from_secs(25), || l
             .tb
@@ -154,6 +170,16 @@ fn failover_keeps_every_established_connection() {
         .tb
         .log("lvsd-b")
         .contains("leaving active role")));
+    check_show_ha(&l, "lvsd-a", &dira, "active", "backup", "preempt", true);
+    check_show_ha(
+        &l,
+        "lvsd-b",
+        &dirb,
+        "backup",
+        "active",
+        "higher_rank_active",
+        true,
+    );
     assert!(
         Testbed::wait_for(Duration::from_secs(25), || l
             .tb
