@@ -219,3 +219,81 @@ impl HaMgr {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ctl::proto::{HaStatusData, Request, Response};
+    use crate::ctl::runtime::Runtime;
+    use std::os::unix::fs::PermissionsExt;
+
+    const PORT: &str =
+        "[[port]]\nname = \"ext\"\ndevice = \"net_null0\"\naddress = \"198.18.0.2/24\"\n";
+
+    /// A runtime without workers, with `[ha]` when `ha`.
+    fn runtime(ha: bool) -> Runtime {
+        let dir = std::env::temp_dir().join(format!("lvsd-ha-status-{}-{ha}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let key = dir.join("ha.key");
+        std::fs::write(&key, "0123456789abcdef0123456789abcdef\n").expect("key file");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("key mode");
+        let mut text = format!("[dpdk]\nlcores = \"0-1\"\n\n{PORT}");
+        if ha {
+            text += &format!(
+                "\n[ha]\nnode = \"lvs-a\"\npriority = 150\npreempt = false\npeer = \"127.0.0.1:9\"\nlisten = \"127.0.0.1:0\"\nkey_file = \"{}\"\n",
+                key.display()
+            );
+        }
+        let m = crate::config::load(&text).expect("config");
+        let links = crate::worker::Links::new(0);
+        let rt = Runtime::new(dir.join("lvsd.toml"), m, Vec::new(), links).expect("runtime");
+        let _ = std::fs::remove_dir_all(&dir);
+        rt
+    }
+
+    #[test]
+    fn the_ha_request_says_not_configured_without_ha() {
+        let mut rt = runtime(false);
+        assert_eq!(
+            rt.handle(Request::Ha),
+            Response::data(serde_json::json!({ "configured": false }))
+        );
+    }
+
+    #[test]
+    fn the_ha_request_answers_the_pairs_state() {
+        let mut rt = runtime(true);
+        let r = rt.handle(Request::Ha);
+        assert!(r.ok, "{r:?}");
+        let s: HaStatusData = serde_json::from_value(r.data.expect("data")).expect("HaStatusData");
+        assert!(s.configured);
+        assert_eq!((s.node.as_str(), s.role.as_str()), ("lvs-a", "init"));
+        assert_eq!(
+            (s.priority, s.effective_priority, s.preempt),
+            (150, 150, false)
+        );
+        assert_eq!((s.interval_ms, s.dead_interval_ms), (100, 300));
+        assert_eq!(s.peer.address, "127.0.0.1:9");
+        assert!(!s.peer.connected);
+        assert_eq!(
+            (
+                s.peer.heartbeat_age_ms,
+                s.peer.advert_age_ms,
+                s.peer.link_changed_unix_ms
+            ),
+            (None, None, None)
+        );
+        let keys = |m: &std::collections::BTreeMap<String, u64>| {
+            m.keys().cloned().collect::<Vec<_>>().join(",")
+        };
+        assert_eq!(
+            keys(&s.peer.adverts_refused),
+            "bad_mac,malformed,replay,unknown_sender"
+        );
+        assert_eq!(
+            keys(&s.peer.link_refused),
+            "bad_mac,evicted,handshake_timeout,malformed,not_peer_address,replayed"
+        );
+        assert_eq!(keys(&s.sync.dropped), "behind,install_full,no_peer");
+        assert_eq!((s.transitions_total, s.transitions.len()), (0, 0));
+    }
+}
