@@ -193,17 +193,18 @@ pub fn sample(body: &str, series: &str) -> Option<f64> {
 }
 
 /// `lvsadm show ha` on `label` (in namespace `ns`) against the facts: the
-/// role and, newest first, the transition into it with its reason; the
-/// peer link up or down as `connected` says; and the metrics scrape
-/// carrying the same figures. Returns the text for further checks.
+/// role and, newest first, the transition `(from, role, reason)` into it;
+/// the peer link up or down as `connected` says; both the transition and
+/// the link's last change after `after` (Unix seconds: the event that
+/// caused them); and the metrics scrape carrying the same figures. Returns
+/// the text for further checks.
 pub fn check_show_ha(
     l: &Lab,
     label: &str,
     ns: &str,
-    role: &str,
-    from: &str,
-    reason: &str,
+    (from, role, reason): (&str, &str, &str),
     connected: bool,
+    after: f64,
 ) -> String {
     use lvsd::testbed::Testbed;
     use std::time::Duration;
@@ -252,7 +253,24 @@ pub fn check_show_ha(
         "  link: down since "
     };
     assert!(text.contains(link), "{text}");
+    let after_ms = (after * 1000.0) as u64;
+    let (changed, at) = (&v["peer"]["link_changed_unix_ms"], &newest["at_unix_ms"]);
+    assert!(
+        changed.as_u64().is_some_and(|t| t >= after_ms)
+            && at.as_u64().is_some_and(|t| t >= after_ms),
+        "link changed at {changed} and the transition at {at}, after {after_ms}: {v}"
+    );
     let body = scrape(l, ns);
+    for (series, ms) in [
+        ("lvsd_ha_peer_link_changed_timestamp_seconds", changed),
+        ("lvsd_ha_last_transition_timestamp_seconds", at),
+    ] {
+        let (m, j) = (sample(&body, series), ms.as_f64().map(|t| t / 1000.0));
+        assert!(
+            m.zip(j).is_some_and(|(m, j)| (m - j).abs() < 0.002),
+            "{series}: {m:?} against show ha {j:?}"
+        );
+    }
     let series = format!(
         "lvsd_ha_transitions_by_reason_total{{from=\"{from}\",to=\"{role}\",reason=\"{reason}\"}}"
     );
