@@ -59,7 +59,7 @@ fn peer(o: &mut String, s: &HaStatusData) {
     };
     let _ = writeln!(
         o,
-        "  link: {link}; {} sessions up, {} lost",
+        "  link: {link}; sessions: {} established, {} lost",
         p.connects, p.disconnects
     );
     let said = match (&p.role, p.priority) {
@@ -298,7 +298,7 @@ HA node lvs-b: ACTIVE (MASTER) for 12.3s
   interval 100ms, dead interval 300ms
   fault: none
 Peer 198.18.9.1:5511 (node lvs-a)
-  link: down since 2026-12-07 21:50:01.123 UTC (12.4s ago); 1 sessions up, 1 lost
+  link: down since 2026-12-07 21:50:01.123 UTC (12.4s ago); sessions: 1 established, 1 lost
   last heartbeat: 12.4s ago (said ACTIVE (MASTER), priority 150)
   last advert: never
   adverts refused: bad_mac 2, replay 0
