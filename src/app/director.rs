@@ -121,6 +121,7 @@ impl Director {
         let rings = Arc::new(Rings::new(n, 4096));
         self.workers.rings = Some(rings.clone());
         let startup = Arc::new(Startup::default());
+        let real_loads = Arc::new(crate::datapath::real_load::RealLoads::default());
         let epoch = Instant::now();
         for (i, &lcore) in self.lcores.iter().enumerate() {
             let setup = WorkerSetup {
@@ -149,6 +150,7 @@ impl Director {
                 },
                 commands: links.commands[i].clone(),
                 events: links.events[i].clone(),
+                real_loads: real_loads.clone(),
                 startup: startup.clone(),
             };
             dpdk::lcore::launch(lcore, move || worker::run(setup))?;

@@ -313,7 +313,7 @@ impl HaMgr {
             }
             Msg::SyncRecords(recs) => {
                 self.seen.records = Some(now);
-                self.install_records(&recs, commands);
+                self.install_records(&recs, snap, commands);
                 None
             }
             // A dump to the peer in progress answers a repeated request
@@ -348,12 +348,17 @@ impl HaMgr {
     }
 
     /// Hand the peer's records to the workers that own their clients.
-    fn install_records(&mut self, recs: &[msg::SyncRecord], commands: &[Arc<CommandRing>]) {
+    fn install_records(
+        &mut self,
+        recs: &[msg::SyncRecord],
+        snap: &Snapshot,
+        commands: &[Arc<CommandRing>],
+    ) {
         let workers = commands.len().max(1);
         self.stats.records_received += recs.len() as u64;
         for r in recs {
             let r = from_wire(r);
-            let o = owner::of_client(r.conn.caddr, r.conn.cport, workers);
+            let o = owner::of_record(snap, &r.conn, workers);
             if commands
                 .get(o)
                 .is_none_or(|q| q.push(Command::Install(r)).is_err())

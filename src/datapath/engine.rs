@@ -270,11 +270,17 @@ impl<F: Frame> Engine<F> {
     #[inline(never)]
     fn with_owner(&self, h: Hint, data: &[u8], snap: &Snapshot) -> Hint {
         let n = self.workers;
-        let owner = match h.fast_client() {
-            Some((a, p)) => Some(owner::of_client(a, p, n)),
+        let to_vip = |k: crate::conn::ConnKey| {
+            owner::to_vip(snap, k.proto, (k.caddr, k.cport), (k.vaddr, k.vport), n)
+        };
+        let owner = match h.fast_tuple() {
+            Some((t, true)) => Some(to_vip(t)),
+            Some((t, false)) => Some(owner::to_client(snap, t.caddr, t.vaddr, t.vport, n)),
             None => match prefetch_key(data, snap) {
-                Some(PrefetchKey::Client(k)) => Some(owner::of_client(k.caddr, k.cport, n)),
-                Some(PrefetchKey::Reply(k)) => Some(owner::of_client(k.caddr, k.cport, n)),
+                Some(PrefetchKey::Client(k)) => Some(to_vip(k)),
+                Some(PrefetchKey::Reply(k)) => {
+                    Some(owner::to_client(snap, k.raddr, k.caddr, k.cport, n))
+                }
                 Some(PrefetchKey::Own) => None,
                 None => owner::of_frame(data, snap, n),
             },

@@ -1,6 +1,7 @@
 //! Whole loop iterations of two workers on in-memory ports (no DPDK): the
 //! real engine, a NAT service, the redirect rings between the workers.
 use crate::datapath::neigh::NeighConfig;
+use crate::datapath::real_load::RealLoads;
 use crate::datapath::topology::{self, Registry};
 use crate::datapath::{owner, Counters, EventRing};
 use crate::frame::{Frame, VecAlloc, VecFrame};
@@ -156,6 +157,7 @@ fn two_workers(io: &MemPorts) -> Vec<TestWorker> {
     let rings = Arc::new(Rings::new(2, 64));
     let startup = Arc::new(Startup::default());
     let stop = Arc::new(AtomicBool::new(false));
+    let real_loads = Arc::new(RealLoads::default());
     (0..2u16)
         .map(|i| {
             let setup = WorkerSetup {
@@ -180,6 +182,7 @@ fn two_workers(io: &MemPorts) -> Vec<TestWorker> {
                 kernel_ports: Vec::new(),
                 commands: Arc::new(CommandRing::new(16)),
                 events: Arc::new(EventRing::new(1024)),
+                real_loads: real_loads.clone(),
                 startup: startup.clone(),
             };
             Worker::new(setup).expect("worker")
