@@ -224,6 +224,90 @@ pub fn of_frame(data: &[u8], snap: &Snapshot, workers: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::datapath::topology::{self, Registry};
+
+    /// A snapshot with `services` (`(port, persistence netmask, real
+    /// address last bytes)`) on VIP 198.18.0.100.
+    fn snapshot(services: &[(u16, Option<&str>, &[u8])]) -> Snapshot {
+        let mut c = String::from(
+            "[dpdk]\nlcores = \"0-2\"\n[[port]]\nname = \"ext\"\ndevice = \"net_null0\"\n\
+             address = \"198.18.0.1/24\"\n[[port]]\nname = \"int\"\ndevice = \"net_null1\"\n\
+             address = \"198.18.1.1/24\"\n",
+        );
+        for (port, mask, reals) in services {
+            c += &format!(
+                "[[service]]\nprotocol = \"tcp\"\nvip = \"198.18.0.100\"\nport = {port}\nmethod = \"nat\"\n"
+            );
+            if let Some(m) = mask {
+                c += &format!("persistence = {{ timeout = 60, netmask = \"{m}\" }}\n");
+            }
+            for r in *reals {
+                c += &format!("  [[service.real]]\n  address = \"198.18.1.{r}\"\n  port = 8080\n");
+            }
+        }
+        let m = crate::config::load(&c).expect("config");
+        topology::build(&m, &[], 1, &mut Registry::default(), &Default::default()).expect("snap")
+    }
+
+    #[test]
+    fn services_sharing_a_real_share_the_widest_persistence_group() {
+        let snap = snapshot(&[
+            (80, Some("255.255.255.0"), &[11]),
+            (81, None, &[11, 12]),
+            (82, Some("255.255.0.0"), &[12]),
+            (83, None, &[13]),
+            (84, Some("255.255.255.255"), &[14]),
+        ]);
+        let g = &snap.services.grouping;
+        let pos = |port| snap.services.find(6, VIP, port).unwrap();
+        let m16 = Some(Ipv4Addr::new(255, 255, 0, 0));
+        for port in [80, 81, 82] {
+            assert_eq!(g.of_service(pos(port)), m16, "port {port}");
+        }
+        assert_eq!(g.of_service(pos(83)), None);
+        assert_eq!(g.of_service(pos(84)), Some(Ipv4Addr::BROADCAST));
+        assert_eq!(g.of_real(Ipv4Addr::new(198, 18, 1, 12)), m16);
+        assert_eq!(g.of_real(Ipv4Addr::new(198, 18, 1, 13)), None);
+
+        // One client net: one owner for every connection, both directions,
+        // and for its template (masked address, port 0) and synced records.
+        let (r11, r13) = (Ipv4Addr::new(198, 18, 1, 11), Ipv4Addr::new(198, 18, 1, 13));
+        let mut owners = std::collections::BTreeSet::new();
+        let mut spread = std::collections::BTreeSet::new();
+        for i in 0..64u16 {
+            let c = Ipv4Addr::new(198, 51, (i % 4) as u8, 2 + (i % 3) as u8);
+            let p = 1024 + i * 977;
+            for vport in [80, 81, 82] {
+                owners.insert(to_vip(&snap, 6, (c, p), (VIP, vport), 4));
+            }
+            owners.insert(to_client(&snap, r11, c, p, 4));
+            let rec = ConnRecord {
+                proto: 6,
+                state: 0,
+                template: true,
+                active: false,
+                caddr: c & Ipv4Addr::new(255, 255, 255, 0),
+                cport: 0,
+                vaddr: VIP,
+                vport: 80,
+                raddr: r11,
+                rport: 8080,
+                expires_ms: 0,
+            };
+            owners.insert(of_record(&snap, &rec, 4));
+            spread.insert(to_vip(&snap, 6, (c, p), (VIP, 83), 4));
+            assert_eq!(
+                to_vip(&snap, 6, (c, p), (VIP, 83), 4),
+                to_client(&snap, r13, c, p, 4),
+                "ungrouped: both directions by the endpoint"
+            );
+        }
+        assert_eq!(owners.len(), 1, "{owners:?}");
+        assert!(spread.len() > 1, "ungrouped flows spread: {spread:?}");
+        assert!(snapshot(&[(80, None, &[11])]).services.grouping.is_empty());
+    }
+
+    const VIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 100);
 
     #[test]
     fn spread_and_stable() {
