@@ -8,6 +8,11 @@
 //!   exactly the connections in it that are bound to a live real: every
 //!   insert binds (+1 inactive), every activity change moves one count,
 //!   every removal unbinds (through `on_remove`).
+//! - The shared totals ([`RealLoads`]) count every connection of every
+//!   worker by real id: a new connection's real is claimed there before
+//!   the insert (given back if the insert fails), every removal unbinds it,
+//!   so thresholds limit the real, not the worker. OVERLOAD in `loads` is
+//!   copied from there before each pick of a service with thresholds.
 //! - Loads and scheduler states are indexed by service position in the
 //!   current snapshot; a new snapshot generation rebuilds them by stable
 //!   real id (`rebind`), so counts survive reloads.

@@ -375,3 +375,92 @@ fn shared_totals_return_to_zero_when_connections_of_both_workers_expire() {
         w.finish();
     }
 }
+
+const LC: &str = r#"
+[[service]]
+protocol = "tcp"
+vip = "198.18.0.100"
+port = 80
+method = "nat"
+scheduler = "lc"
+  [[service.real]]
+  address = "198.18.1.11"
+  port = 8080
+  [[service.real]]
+  address = "198.18.1.12"
+  port = 8080
+  [[service.real]]
+  address = "198.18.1.13"
+  port = 8080
+"#;
+
+/// Handshakes for `clients`: SYN, the real's SYN-ACK, the client's ACK.
+fn establish(io: &MemPorts, ws: &mut [TestWorker], clients: &[(Ipv4Addr, u16)]) {
+    arrive(io, EXT, syns(clients, 80), |i| (i % 2) as u16);
+    rounds(ws, 30);
+    let to_reals = sent(io);
+    assert_eq!(to_reals.len(), clients.len());
+    arrive(io, INT, syn_acks(&to_reals), |i| (i % 2) as u16);
+    rounds(ws, 30);
+    assert_eq!(sent(io).len(), clients.len());
+    let acks = (clients.iter())
+        .map(|&c| tcp_frame(EXT_MAC, CLIENT_MAC, c, (VIP, 80), tcp::Flags::ACK))
+        .collect();
+    arrive(io, EXT, acks, |i| (i % 2) as u16);
+    rounds(ws, 30);
+    assert_eq!(sent(io).len(), clients.len());
+}
+
+/// Active connections of each real, all workers together (the listing's
+/// ActiveConn).
+fn active(ws: &[TestWorker]) -> Vec<u64> {
+    [11, 12, 13]
+        .map(|last| {
+            let id = real_id(ws, real(last), 8080);
+            ws.iter()
+                .map(|w| w.w.counters.real(id).unwrap().active.get())
+                .sum()
+        })
+        .to_vec()
+}
+
+fn spread(v: &[u64]) -> u64 {
+    v.iter().max().unwrap() - v.iter().min().unwrap()
+}
+
+/// lc (and wlc) count per worker: each worker balances the connections it
+/// owns, so the real's totals may differ by up to one connection per worker
+/// more than a single lc would let them. The bound, measured: 300
+/// connections, then a third of them reset and 100 new ones.
+#[test]
+fn lc_over_two_workers_stays_within_one_connection_per_worker() {
+    let io = mem_ports();
+    let mut ws = two_workers_with(&io, &config(LC));
+    let clients: Vec<(Ipv4Addr, u16)> = (0..400u32)
+        .map(|i| {
+            let a = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 51, 0, 1)) + i * 7);
+            (a, 1024 + (i * 7919 % 60000) as u16)
+        })
+        .collect();
+    establish(&io, &mut ws, &clients[..300]);
+    let first = active(&ws);
+    assert_eq!(first.iter().sum::<u64>(), 300);
+    let resets = (clients[..300].iter().step_by(3))
+        .map(|&c| tcp_frame(EXT_MAC, CLIENT_MAC, c, (VIP, 80), tcp::Flags::RST))
+        .collect();
+    arrive(&io, EXT, resets, |i| (i % 2) as u16);
+    rounds(&mut ws, 30);
+    assert_eq!(sent(&io).len(), 100);
+    establish(&io, &mut ws, &clients[300..]);
+    let then = active(&ws);
+    assert_eq!(then.iter().sum::<u64>(), 300);
+    eprintln!("lc over 2 workers, active per real: {first:?}, after churn {then:?}");
+    assert!(
+        spread(&first) <= 2 && spread(&then) <= 2,
+        "{first:?} {then:?}"
+    );
+    assert_eq!(drops(&ws), 0);
+    for w in ws {
+        w.finish();
+    }
+}
