@@ -295,6 +295,14 @@ mod tests {
                 expires_ms: 0,
             };
             owners.insert(of_record(&snap, &rec, 4));
+            let synced = ConnRecord {
+                template: false,
+                caddr: c,
+                cport: p,
+                vport: 81,
+                ..rec
+            };
+            owners.insert(of_record(&snap, &synced, 4));
             spread.insert(to_vip(&snap, 6, (c, p), (VIP, 83), 4));
             assert_eq!(
                 to_vip(&snap, 6, (c, p), (VIP, 83), 4),
