@@ -111,8 +111,9 @@ pub(super) fn run(
         rt.poll_health(t.wait(rt, soon));
     }
     // Stopping: an active hands the role over at once.
+    let snap = rt.snapshot();
     if let Some(ha) = rt.ha.as_mut() {
-        ha.resign();
+        ha.resign(&snap, &rt.commands);
     }
     Ok(())
 }

@@ -34,6 +34,14 @@ use std::time::{Duration, Instant};
 /// connect (at least twice the dead interval); see `RoleMachine::hold_preempt`.
 const LINK_GRACE: Duration = Duration::from_secs(1);
 
+/// An advert's priority 0: "the active is giving up the role" (VRRP's
+/// shutdown advert, keepalived's `VRRP_PRIO_STOP`).
+const PRIORITY_STOP: u8 = 0;
+
+/// How long a stopping director waits for the first worker to take its
+/// priority-0 adverts (a worker visits its command ring every few µs).
+const RESIGN_SEND_WAIT: Duration = Duration::from_millis(100);
+
 /// Counters of the HA machinery (exported as metrics).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HaStats {
@@ -140,18 +148,28 @@ impl HaMgr {
 
     /// Stopping (SIGTERM): an active director tells the peer at once, so
     /// the backup takes over within one interval instead of
-    /// `dead_interval` (keepalived's priority-0 advert on shutdown).
-    pub fn resign(&mut self) {
+    /// `dead_interval`: a resign message on the peer link and a priority-0
+    /// advert on every data port (keepalived's shutdown advert), which
+    /// reaches a backup that lost the peer link. Returns once the first
+    /// worker has taken the adverts from its ring (at most
+    /// `RESIGN_SEND_WAIT`): the workers must stop only after that.
+    pub fn resign(&mut self, snap: &Snapshot, commands: &[Arc<CommandRing>]) {
         if !self.is_active() {
             return;
         }
+        self.send_adverts(snap, commands, Instant::now(), PRIORITY_STOP);
         match self.link.send(Msg::Resign) {
             Ok(()) => {
                 tracing::warn!(node = %self.cfg.node, "HA: stopping, active role resigned to the peer")
             }
             Err(e) => {
-                tracing::warn!(node = %self.cfg.node, ?e, "HA: stopping, could not resign to the peer")
+                tracing::warn!(node = %self.cfg.node, ?e, "HA: stopping, resigned by advert only (peer link: {e})")
             }
+        }
+        let waited = Instant::now();
+        while commands.first().is_some_and(|q| !q.is_empty()) && waited.elapsed() < RESIGN_SEND_WAIT
+        {
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -163,13 +181,20 @@ impl HaMgr {
     }
 
     /// Applies a raised or cleared local fault. Leaving the active role for
-    /// a fault resigns to the peer, which takes over at once; coming back
+    /// a fault resigns to the peer (resign message and priority-0 adverts),
+    /// which takes over at once; coming back
     /// asks for a bulk sync before any preemption.
-    fn apply_fault(&mut self, snap: &Snapshot, now: Instant) -> Option<bool> {
+    fn apply_fault(
+        &mut self,
+        snap: &Snapshot,
+        commands: &[Arc<CommandRing>],
+        now: Instant,
+    ) -> Option<bool> {
         let was_active = self.is_active();
         let t = self.role.set_fault(self.fault.is_some(), now)?;
         if was_active {
             let _ = self.link.send(Msg::Resign);
+            self.send_adverts(snap, commands, now, PRIORITY_STOP);
         }
         // Back from a fault: no preemption before a fresh bulk sync.
         let hold = LINK_GRACE.max(2 * self.cfg.dead_interval);
@@ -204,7 +229,7 @@ impl HaMgr {
     ) -> Option<bool> {
         let now = Instant::now();
         self.start_once(now);
-        let mut changed = self.apply_fault(snap, now);
+        let mut changed = self.apply_fault(snap, commands, now);
         for ev in self.link.poll(now) {
             changed = self.on_link_event(ev, snap, commands, now).or(changed);
         }
@@ -468,19 +493,25 @@ impl HaMgr {
             advert_seq: 0,
         });
         if self.role.should_send_adverts() {
-            self.send_adverts(snap, commands, now);
+            self.send_adverts(snap, commands, now, self.cfg.priority);
         }
     }
 
     /// One authenticated advert per data port (each signed with that
-    /// port's source address), sent by the first worker.
-    fn send_adverts(&mut self, snap: &Snapshot, commands: &[Arc<CommandRing>], now: Instant) {
+    /// port's source address) with `priority`, sent by the first worker.
+    fn send_adverts(
+        &mut self,
+        snap: &Snapshot,
+        commands: &[Arc<CommandRing>],
+        now: Instant,
+        priority: u8,
+    ) {
         let Some(q) = commands.first() else { return };
         let cs = (self.cfg.interval.as_millis() / 10).clamp(1, 4095) as u16;
         let (signer, _, born) = &mut self.adverts;
         let counter = signer.next_counter(now.saturating_duration_since(*born));
         for (i, p) in snap.ports.iter().enumerate() {
-            let body = signer.seal(self.cfg.vrid, self.cfg.priority, cs, p.addr.addr, counter);
+            let body = signer.seal(self.cfg.vrid, priority, cs, p.addr.addr, counter);
             let _ = q.push(Command::Advert {
                 port: crate::types::PortId(i as u16),
                 body,
