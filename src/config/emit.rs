@@ -160,6 +160,22 @@ fn emit_ha(o: &mut String, h: &super::ha::Ha) {
             let _ = writeln!(o, "{k} = {}", q(c));
         }
     }
+    if !h.track.is_empty() {
+        let entries: Vec<String> = h
+            .track
+            .iter()
+            .map(|t| {
+                format!(
+                    "{{ command = {}, interval_ms = {}, fall = {}, rise = {} }}",
+                    q(&t.command),
+                    t.interval.as_millis(),
+                    t.fall,
+                    t.rise
+                )
+            })
+            .collect();
+        let _ = writeln!(o, "track = [{}]", entries.join(", "));
+    }
     o.push('\n');
 }
 

@@ -329,6 +329,16 @@ fn ha(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawHa {
         notify_active: f.string("notify_active"),
         notify_backup: f.string("notify_backup"),
         notify_fault: f.string("notify_fault"),
+        track: f.tables("track", track),
+    })
+}
+
+fn track(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawTrack {
+    with(cx, p, t, |f| RawTrack {
+        command: f.string("command"),
+        interval_ms: f.int("interval_ms"),
+        fall: f.int("fall"),
+        rise: f.int("rise"),
     })
 }
 
