@@ -11,6 +11,9 @@
 //!   (`garp.repeat` at once, again after `garp.delay`). Each role change
 //!   runs the matching `notify_active` / `notify_backup` / `notify_fault`
 //!   command, when configured, with the role, node and reason appended.
+//! - A data port without link, or a failed `[ha] track` command, is a
+//!   local fault: the director enters FAULT (an active resigns with a
+//!   resign message and priority-0 adverts) until it clears.
 //! - While active, workers report every connection creation, state change
 //!   and removal; they are batched to the peer within one management loop
 //!   iteration (~5 ms). A backup that (re)connects asks for a bulk dump,
@@ -24,6 +27,7 @@ use crate::ha::bulk::{Answer, BulkSync};
 use crate::ha::link::{Event as LinkEvent, PeerLink};
 use crate::ha::msg::{self, Msg};
 use crate::ha::role::{Role, RoleConfig, RoleMachine};
+use crate::health::track::Tracker;
 use crate::health::{Notifier, NotifyEvent};
 use crate::worker::{Command, CommandRing};
 use std::net::Ipv4Addr;
@@ -86,6 +90,8 @@ pub struct HaMgr {
     notifier: Notifier,
     /// Authenticated adverts: ours, theirs, and our start (counter clock).
     adverts: (Signer, Verifier, Instant),
+    /// The `[ha] track` commands; a failed one is a local fault too.
+    tracker: Tracker,
 }
 
 fn to_wire(r: &SyncRecord) -> msg::SyncRecord {
@@ -120,7 +126,6 @@ impl HaMgr {
             role_cfg: (rc, own_addr),
             started: false,
             link,
-            cfg,
             last_beat: now,
             garp_at: Vec::new(),
             bulk_pending: 0,
@@ -133,6 +138,8 @@ impl HaMgr {
             fault: None,
             notifier: Notifier::new(4),
             adverts,
+            tracker: Tracker::new(&cfg.track, now),
+            cfg,
         })
     }
 
@@ -175,7 +182,8 @@ impl HaMgr {
 
     /// The management loop's view of local faults: `Some(reason)` (for
     /// example a data port without link) puts the director in FAULT on the
-    /// next poll, `None` clears it (it rejoins as backup).
+    /// next poll, `None` clears it (it rejoins as backup) unless a tracked
+    /// command is failed.
     pub fn report_fault(&mut self, fault: Option<String>) {
         self.fault = fault;
     }
@@ -191,7 +199,10 @@ impl HaMgr {
         now: Instant,
     ) -> Option<bool> {
         let was_active = self.is_active();
-        let t = self.role.set_fault(self.fault.is_some(), now)?;
+        // Polled every time: it reaps and starts the tracked commands.
+        let tracked = self.tracker.poll(now);
+        let fault = self.fault.clone().or(tracked);
+        let t = self.role.set_fault(fault.is_some(), now)?;
         if was_active {
             let _ = self.link.send(Msg::Resign);
             self.send_adverts(snap, commands, now, PRIORITY_STOP);
@@ -204,7 +215,7 @@ impl HaMgr {
         {
             let _ = self.link.send(Msg::BulkRequest);
         }
-        let why = self.fault.clone().unwrap_or_else(|| "fault cleared".into());
+        let why = fault.unwrap_or_else(|| "fault cleared".into());
         self.apply(t.from, t.to, &why, snap, now)
     }
 
