@@ -98,6 +98,9 @@ pub(super) fn run(
         if signals.dump.swap(false, Ordering::Relaxed) {
             dump_connections(rt);
         }
+        // Children started from here on run as the running configuration
+        // says (a reload may have changed it).
+        crate::health::child::set_run_as(rt.model.children.run_as.as_ref());
         rt.poll_ha();
         let took = started.elapsed();
         if let Some(ms) = &mut servers.metrics {

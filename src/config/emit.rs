@@ -42,6 +42,9 @@ pub fn emit(m: &Model) -> String {
         emit_ha(&mut o, h);
     }
     emit_management(&mut o, m);
+    if let Some(r) = &m.children.run_as {
+        let _ = writeln!(o, "[children]\nrun_as = {}\n", q(&r.user));
+    }
     for s in &m.services {
         emit_service(&mut o, s);
     }

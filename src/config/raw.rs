@@ -20,6 +20,13 @@ pub struct RawConfig {
     pub control: RawControl,
     pub metrics: RawMetrics,
     pub ha: Option<RawHa>,
+    pub children: RawChildren,
+}
+
+/// `[children]`
+#[derive(Debug, Default)]
+pub struct RawChildren {
+    pub run_as: Option<String>,
 }
 
 /// `[ha]`

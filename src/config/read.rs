@@ -209,6 +209,7 @@ pub fn config(cx: &mut Ctx, doc: &toml_edit::Table) -> RawConfig {
         control: f.table("control", control).unwrap_or_default(),
         metrics: f.table("metrics", metrics).unwrap_or_default(),
         ha: f.table("ha", ha),
+        children: f.table("children", children).unwrap_or_default(),
     };
     f.finish();
     raw
@@ -310,6 +311,12 @@ fn metrics(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawMetrics {
     with(cx, p, t, |f| RawMetrics {
         listen: f.string("listen"),
         enabled: f.bool("enabled"),
+    })
+}
+
+fn children(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawChildren {
+    with(cx, p, t, |f| RawChildren {
+        run_as: f.string("run_as"),
     })
 }
 
