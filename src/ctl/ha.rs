@@ -170,7 +170,7 @@ impl HaMgr {
                 tracing::warn!(node = %self.cfg.node, "HA: stopping, active role resigned to the peer")
             }
             Err(e) => {
-                tracing::warn!(node = %self.cfg.node, ?e, "HA: stopping, resigned by advert only (peer link: {e})")
+                tracing::warn!(node = %self.cfg.node, "HA: stopping, resigned by advert only (peer link: {e})")
             }
         }
         let waited = Instant::now();
@@ -188,10 +188,11 @@ impl HaMgr {
         self.fault = fault;
     }
 
-    /// Applies a raised or cleared local fault. Leaving the active role for
-    /// a fault resigns to the peer (resign message and priority-0 adverts),
-    /// which takes over at once; coming back
-    /// asks for a bulk sync before any preemption.
+    /// Applies a raised or cleared local fault (the reported one, else a
+    /// failed tracked command). Leaving the active role for a fault resigns
+    /// to the peer (resign message and priority-0 adverts), which takes
+    /// over at once; coming back asks for a bulk sync before any
+    /// preemption.
     fn apply_fault(
         &mut self,
         snap: &Snapshot,
