@@ -42,6 +42,9 @@ pub fn emit(m: &Model) -> String {
         emit_ha(&mut o, h);
     }
     emit_management(&mut o, m);
+    if let Some(r) = &m.children.run_as {
+        let _ = writeln!(o, "[children]\nrun_as = {}\n", q(&r.user));
+    }
     for s in &m.services {
         emit_service(&mut o, s);
     }
@@ -159,6 +162,22 @@ fn emit_ha(o: &mut String, h: &super::ha::Ha) {
         if let Some(c) = v {
             let _ = writeln!(o, "{k} = {}", q(c));
         }
+    }
+    if !h.track.is_empty() {
+        let entries: Vec<String> = h
+            .track
+            .iter()
+            .map(|t| {
+                format!(
+                    "{{ command = {}, interval_ms = {}, fall = {}, rise = {} }}",
+                    q(&t.command),
+                    t.interval.as_millis(),
+                    t.fall,
+                    t.rise
+                )
+            })
+            .collect();
+        let _ = writeln!(o, "track = [{}]", entries.join(", "));
     }
     o.push('\n');
 }

@@ -32,6 +32,7 @@
 
 pub mod check_def;
 mod checks;
+pub mod children;
 mod ctx;
 pub mod emit;
 pub mod error;

@@ -26,6 +26,8 @@ pub struct Model {
     pub metrics: Metrics,
     /// `[ha]`: active/backup pairing; `None` = standalone (always active).
     pub ha: Option<super::ha::Ha>,
+    /// `[children]`: the user child processes run as.
+    pub children: super::children::Children,
 }
 
 /// `[control]`: the control socket lvsadm talks to.

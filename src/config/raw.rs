@@ -20,6 +20,13 @@ pub struct RawConfig {
     pub control: RawControl,
     pub metrics: RawMetrics,
     pub ha: Option<RawHa>,
+    pub children: RawChildren,
+}
+
+/// `[children]`
+#[derive(Debug, Default)]
+pub struct RawChildren {
+    pub run_as: Option<String>,
 }
 
 /// `[ha]`
@@ -39,6 +46,16 @@ pub struct RawHa {
     pub notify_active: Option<String>,
     pub notify_backup: Option<String>,
     pub notify_fault: Option<String>,
+    pub track: Vec<RawTrack>,
+}
+
+/// `ha.track = [{ command, interval_ms, fall, rise }]`
+#[derive(Debug, Default)]
+pub struct RawTrack {
+    pub command: Option<String>,
+    pub interval_ms: Option<i64>,
+    pub fall: Option<i64>,
+    pub rise: Option<i64>,
 }
 
 /// `ha.garp = { repeat, delay_ms }`

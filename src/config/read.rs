@@ -209,6 +209,7 @@ pub fn config(cx: &mut Ctx, doc: &toml_edit::Table) -> RawConfig {
         control: f.table("control", control).unwrap_or_default(),
         metrics: f.table("metrics", metrics).unwrap_or_default(),
         ha: f.table("ha", ha),
+        children: f.table("children", children).unwrap_or_default(),
     };
     f.finish();
     raw
@@ -313,6 +314,12 @@ fn metrics(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawMetrics {
     })
 }
 
+fn children(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawChildren {
+    with(cx, p, t, |f| RawChildren {
+        run_as: f.string("run_as"),
+    })
+}
+
 fn ha(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawHa {
     with(cx, p, t, |f| RawHa {
         node: f.string("node"),
@@ -329,6 +336,16 @@ fn ha(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawHa {
         notify_active: f.string("notify_active"),
         notify_backup: f.string("notify_backup"),
         notify_fault: f.string("notify_fault"),
+        track: f.tables("track", track),
+    })
+}
+
+fn track(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawTrack {
+    with(cx, p, t, |f| RawTrack {
+        command: f.string("command"),
+        interval_ms: f.int("interval_ms"),
+        fall: f.int("fall"),
+        rise: f.int("rise"),
     })
 }
 

@@ -1,7 +1,8 @@
 //! Semantic validation: turns a [`RawConfig`] into a [`Model`], collecting
 //! every mistake (with key path and line) instead of stopping at the first.
 //! Each section has its own validator (`globals`, `ports`, `services`,
-//! `reals`, `checks`, `ha`, `mgmt`); this file runs them in order.
+//! `reals`, `checks`, `ha`, `mgmt`, `children`); this file runs them in
+//! order.
 //!
 //! [`validate_model`] applies the rules that a model edited at runtime can
 //! break (ranges, references, uniqueness) to the model itself; the messages
@@ -32,6 +33,7 @@ pub fn validate(cx: &mut Ctx, raw: RawConfig) -> Model {
     let services = validate_services(cx, raw.service, &infos);
     let (control, metrics) = super::mgmt::validate(cx, &raw.control, &raw.metrics);
     let ha = raw.ha.as_ref().and_then(|h| super::ha::validate(cx, h));
+    let children = super::children::validate(cx, &raw.children);
     Model {
         dpdk,
         ports,
@@ -45,6 +47,7 @@ pub fn validate(cx: &mut Ctx, raw: RawConfig) -> Model {
         control,
         metrics,
         ha,
+        children,
     }
 }
 

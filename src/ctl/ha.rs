@@ -11,6 +11,9 @@
 //!   (`garp.repeat` at once, again after `garp.delay`). Each role change
 //!   runs the matching `notify_active` / `notify_backup` / `notify_fault`
 //!   command, when configured, with the role, node and reason appended.
+//! - A data port without link, or a failed `[ha] track` command, is a
+//!   local fault: the director enters FAULT (an active resigns with a
+//!   resign message and priority-0 adverts) until it clears.
 //! - While active, workers report every connection creation, state change
 //!   and removal; they are batched to the peer within one management loop
 //!   iteration (~5 ms). A backup that (re)connects asks for a bulk dump,
@@ -25,6 +28,7 @@ use crate::ha::history::History;
 use crate::ha::link::{Event as LinkEvent, PeerLink};
 use crate::ha::msg::{self, Msg};
 use crate::ha::role::{Role, RoleConfig, RoleMachine, Transition};
+use crate::health::track::Tracker;
 use crate::health::{Notifier, NotifyEvent};
 use crate::worker::{Command, CommandRing};
 use std::net::Ipv4Addr;
@@ -38,6 +42,14 @@ pub use status::{unix_ms, WorkerSync};
 /// How long a starting director holds preemption for its control link to
 /// connect (at least twice the dead interval); see `RoleMachine::hold_preempt`.
 const LINK_GRACE: Duration = Duration::from_secs(1);
+
+/// An advert's priority 0: "the active is giving up the role" (VRRP's
+/// shutdown advert, keepalived's `VRRP_PRIO_STOP`).
+const PRIORITY_STOP: u8 = 0;
+
+/// How long a stopping director waits for the first worker to take its
+/// priority-0 adverts (a worker visits its command ring every few µs).
+const RESIGN_SEND_WAIT: Duration = Duration::from_millis(100);
 
 /// Counters of the HA machinery (exported as metrics).
 #[derive(Debug, Default, Clone, Copy)]
@@ -90,6 +102,8 @@ pub struct HaMgr {
     history: History,
     /// When the peer was last heard, and what it said (`lvsadm show ha`).
     seen: PeerSeen,
+    /// The `[ha] track` commands; a failed one is a local fault too.
+    tracker: Tracker,
 }
 
 fn to_wire(r: &SyncRecord) -> msg::SyncRecord {
@@ -124,7 +138,6 @@ impl HaMgr {
             role_cfg: (rc, own_addr),
             started: false,
             link,
-            cfg,
             last_beat: now,
             garp_at: Vec::new(),
             bulk_pending: 0,
@@ -139,6 +152,8 @@ impl HaMgr {
             adverts,
             history: History::default(),
             seen: PeerSeen::new(now),
+            tracker: Tracker::new(&cfg.track, now),
+            cfg,
         })
     }
 
@@ -154,36 +169,58 @@ impl HaMgr {
 
     /// Stopping (SIGTERM): an active director tells the peer at once, so
     /// the backup takes over within one interval instead of
-    /// `dead_interval` (keepalived's priority-0 advert on shutdown).
-    pub fn resign(&mut self) {
+    /// `dead_interval`: a resign message on the peer link and a priority-0
+    /// advert on every data port (keepalived's shutdown advert), which
+    /// reaches a backup that lost the peer link. Returns once the first
+    /// worker has taken the adverts from its ring (at most
+    /// `RESIGN_SEND_WAIT`): the workers must stop only after that.
+    pub fn resign(&mut self, snap: &Snapshot, commands: &[Arc<CommandRing>]) {
         if !self.is_active() {
             return;
         }
+        self.send_adverts(snap, commands, Instant::now(), PRIORITY_STOP);
         match self.link.send(Msg::Resign) {
             Ok(()) => {
                 tracing::warn!(node = %self.cfg.node, "HA: stopping, active role resigned to the peer")
             }
             Err(e) => {
-                tracing::warn!(node = %self.cfg.node, ?e, "HA: stopping, could not resign to the peer")
+                tracing::warn!(node = %self.cfg.node, "HA: stopping, resigned by advert only (peer link: {e})")
             }
+        }
+        let waited = Instant::now();
+        while commands.first().is_some_and(|q| !q.is_empty()) && waited.elapsed() < RESIGN_SEND_WAIT
+        {
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
     /// The management loop's view of local faults: `Some(reason)` (for
     /// example a data port without link) puts the director in FAULT on the
-    /// next poll, `None` clears it (it rejoins as backup).
+    /// next poll, `None` clears it (it rejoins as backup) unless a tracked
+    /// command is failed.
     pub fn report_fault(&mut self, fault: Option<String>) {
         self.fault = fault;
     }
 
-    /// Applies a raised or cleared local fault. Leaving the active role for
-    /// a fault resigns to the peer, which takes over at once; coming back
-    /// asks for a bulk sync before any preemption.
-    fn apply_fault(&mut self, snap: &Snapshot, now: Instant) -> Option<bool> {
+    /// Applies a raised or cleared local fault (the reported one, else a
+    /// failed tracked command). Leaving the active role for a fault resigns
+    /// to the peer (resign message and priority-0 adverts), which takes
+    /// over at once; coming back asks for a bulk sync before any
+    /// preemption.
+    fn apply_fault(
+        &mut self,
+        snap: &Snapshot,
+        commands: &[Arc<CommandRing>],
+        now: Instant,
+    ) -> Option<bool> {
         let was_active = self.is_active();
-        let t = self.role.set_fault(self.fault.is_some(), now)?;
+        // Polled every time: it reaps and starts the tracked commands.
+        let tracked = self.tracker.poll(now);
+        let fault = self.fault.clone().or(tracked);
+        let t = self.role.set_fault(fault.is_some(), now)?;
         if was_active {
             let _ = self.link.send(Msg::Resign);
+            self.send_adverts(snap, commands, now, PRIORITY_STOP);
         }
         // Back from a fault: no preemption before a fresh bulk sync.
         let hold = LINK_GRACE.max(2 * self.cfg.dead_interval);
@@ -193,9 +230,8 @@ impl HaMgr {
         {
             let _ = self.link.send(Msg::BulkRequest);
         }
-        let why = self.fault.clone().unwrap_or_else(|| "fault cleared".into());
-        let detail = self.fault.clone();
-        self.apply(t, &why, detail.as_deref(), snap)
+        let why = fault.clone().unwrap_or_else(|| "fault cleared".into());
+        self.apply(t, &why, fault.as_deref(), snap)
     }
 
     /// Is the peer link up?
@@ -219,7 +255,7 @@ impl HaMgr {
     ) -> Option<bool> {
         let now = Instant::now();
         self.start_once(now);
-        let mut changed = self.apply_fault(snap, now);
+        let mut changed = self.apply_fault(snap, commands, now);
         for ev in self.link.poll(now) {
             changed = self.on_link_event(ev, snap, commands, now).or(changed);
         }
@@ -499,19 +535,25 @@ impl HaMgr {
             advert_seq: 0,
         });
         if self.role.should_send_adverts() {
-            self.send_adverts(snap, commands, now);
+            self.send_adverts(snap, commands, now, self.cfg.priority);
         }
     }
 
     /// One authenticated advert per data port (each signed with that
-    /// port's source address), sent by the first worker.
-    fn send_adverts(&mut self, snap: &Snapshot, commands: &[Arc<CommandRing>], now: Instant) {
+    /// port's source address) with `priority`, sent by the first worker.
+    fn send_adverts(
+        &mut self,
+        snap: &Snapshot,
+        commands: &[Arc<CommandRing>],
+        now: Instant,
+        priority: u8,
+    ) {
         let Some(q) = commands.first() else { return };
         let cs = (self.cfg.interval.as_millis() / 10).clamp(1, 4095) as u16;
         let (signer, _, born) = &mut self.adverts;
         let counter = signer.next_counter(now.saturating_duration_since(*born));
         for (i, p) in snap.ports.iter().enumerate() {
-            let body = signer.seal(self.cfg.vrid, self.cfg.priority, cs, p.addr.addr, counter);
+            let body = signer.seal(self.cfg.vrid, priority, cs, p.addr.addr, counter);
             let _ = q.push(Command::Advert {
                 port: crate::types::PortId(i as u16),
                 body,

@@ -32,8 +32,8 @@
 //! | any    | `set_fault(true)`                                       | Fault  | `FaultRaised`        |
 //! | Fault  | `set_fault(false)` (then listens `dead` again)          | Backup | `FaultCleared`       |
 //!
-//! For one `interval` after a resign message, the resigning peer's claims
-//! still in flight (its last advert) are ignored.
+//! For one `interval` after a resign message or a priority-0 advert, the
+//! resigning peer's claims still in flight (its last adverts) are ignored.
 //!
 //! A "live candidate peer" is a peer whose last heartbeat (within `dead`)
 //! said Init or Backup: it will take over itself when no active exists, so
@@ -352,6 +352,9 @@ impl RoleMachine {
             return None;
         }
         if from_priority == 0 {
+            // Its adverts of other ports, sent just before, may still be
+            // in flight: ignored for one interval, as after a resign message.
+            self.resign_quiet_until = Some(now + self.cfg.interval);
             if self.role == Role::Backup {
                 self.resigned = true;
             }

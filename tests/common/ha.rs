@@ -336,3 +336,41 @@ pub fn check_show_ha(
     }
     text
 }
+
+/// `client.py httplog` from the first client as process `label`: HTTP
+/// fetches through the VIP back to back for `secs`.
+pub fn start_fetches(l: &mut Lab, label: &str, secs: u32) {
+    let c = l.clients[0].clone();
+    let script = format!("{TOOLS}/client.py");
+    let secs = secs.to_string();
+    l.tb.spawn(
+        label,
+        &c,
+        "python3",
+        &[&script, "httplog", "198.18.0.100", "80", &secs],
+    )
+    .unwrap();
+}
+
+/// Waits for the fetches of `label` to finish; returns how many of those
+/// that started after `from` (seconds since the epoch) succeeded and how
+/// many failed.
+pub fn fetches_after(l: &Lab, label: &str, from: f64) -> (usize, usize) {
+    use lvsd::testbed::Testbed;
+    use std::time::Duration;
+    let done = Testbed::wait_for(Duration::from_secs(30), || {
+        last_json(&l.tb.log(label))["log"].is_array()
+    });
+    assert!(done, "{label} finished: {}", l.tb.log(label));
+    let v = last_json(&l.tb.log(label));
+    let after: Vec<&serde_json::Value> = v["log"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|e| e[0].as_f64().unwrap_or(0.0) > from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let failed = after.iter().filter(|e| e[1] == "ERR").count();
+    (after.len() - failed, failed)
+}

@@ -154,6 +154,7 @@ macro_rules! rule {
 }
 
 mod check_rules;
+mod ha_rules;
 mod model_rules;
 mod rules;
 mod service_rules;
