@@ -62,7 +62,8 @@ pub struct Dpdk {
     pub args: Vec<String>,
     /// 1..=512.
     pub burst: u16,
-    /// >= 1023.
+    /// At least 1023 and what the ports and workers need (see
+    /// `config::mbufs`); unset in the file means that need.
     pub mbufs: u32,
 }
 

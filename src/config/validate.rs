@@ -21,8 +21,10 @@ use super::services::{check_services, validate_services};
 
 /// Validates the whole file.
 pub fn validate(cx: &mut Ctx, raw: RawConfig) -> Model {
-    let dpdk = validate_dpdk(cx, raw.dpdk);
+    let mbufs_set = raw.dpdk.as_ref().is_some_and(|d| d.mbufs.is_some());
+    let mut dpdk = validate_dpdk(cx, raw.dpdk);
     let (ports, infos) = validate_ports(cx, &raw.port);
+    super::mbufs::settle(cx, &mut dpdk, &ports, mbufs_set);
     let neighbors = validate_neighbors(cx, &raw.neighbor, &infos);
     let routes = validate_routes(cx, &raw.route, &infos);
     let arp = validate_arp(cx, &raw.arp);
