@@ -31,6 +31,7 @@ pub fn validate(cx: &mut Ctx, raw: RawConfig) -> Model {
     let log = validate_log(cx, raw.log);
     let timeouts = validate_timeouts(cx, &raw.timeouts);
     let conn = validate_conn(cx, &raw.conn);
+    let limits = super::limits::validate(cx, &raw.limits);
     let services = validate_services(cx, raw.service, &infos);
     let (control, metrics) = super::mgmt::validate(cx, &raw.control, &raw.metrics);
     let ha = raw.ha.as_ref().and_then(|h| super::ha::validate(cx, h));
@@ -43,6 +44,7 @@ pub fn validate(cx: &mut Ctx, raw: RawConfig) -> Model {
         log,
         timeouts,
         conn,
+        limits,
         services,
         control,
         metrics,
