@@ -567,15 +567,16 @@ impl<F: Frame> Engine<F> {
         };
         let (oper, sha, spa, tpa) = (pkt.oper(), pkt.sha(), pkt.spa(), pkt.tpa());
         let for_us = snap.answers_arp(port, tpa);
-        // Learn like Linux: create an entry when the ARP is addressed to us,
-        // otherwise only refresh one we already have.
+        // Learn like Linux: create an entry for a request addressed to us,
+        // otherwise only refresh one we already have (see `neigh.rs`).
+        let create = for_us && oper == arp::Operation::REQUEST;
         if my_net.contains(spa) && spa != my_net.addr && sha.is_unicast() {
             if self.learned.len() < self.learned.capacity() {
                 self.learned.push((port, spa, sha));
             }
             let (counters, out) = (&self.counters, &mut self.out);
             self.neigh
-                .learn(port, spa, sha, now_ms, for_us, |p, mac, f| {
+                .learn(port, spa, sha, now_ms, create, |p, mac, f| {
                     let mut f = f;
                     if write_eth(&mut f, mac, snap.port(p).map_or(MacAddr::ZERO, |v| v.mac))
                         && out.len() < out.capacity()

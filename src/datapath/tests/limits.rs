@@ -174,3 +174,52 @@ fn the_kernel_path_has_its_own_bucket_per_port() {
     // ICMP is not the kernel's: echo replies are unaffected.
     assert_eq!(r.rx(&ping_frame(MY_IP), 1, 1010).len(), 1);
 }
+
+#[test]
+fn spoofed_arp_requests_leave_room_for_a_reals_next_hop() {
+    use crate::datapath::testutil::arp_frame;
+    use crate::packet::arp;
+    let m = crate::config::load(CONFIG).expect("config");
+    let snap = topology::build(&m, &[], 1, &mut Registry::default(), &Default::default())
+        .expect("snapshot");
+    let cfg = neigh::NeighConfig {
+        capacity: 64,
+        ..Default::default()
+    };
+    let lb = Lb::new(4096, crate::conn::Timeouts::default(), 7).expect("table");
+    let mut e = Engine::new(cfg, Arc::new(Counters::default()), 64, lb);
+    let snap = Arc::new(snap);
+    e.refresh(&snap);
+    let mut a = VecAlloc::default();
+    let statics = e.neighbors().len();
+    // An unsolicited reply addressed to us creates nothing.
+    let f = arp_frame(
+        arp::Operation::REPLY,
+        std::net::Ipv4Addr::new(198, 18, 1, 99),
+        std::net::Ipv4Addr::new(198, 18, 1, 1),
+        MacAddr([2, 0, 0, 0, 1, 1]),
+    );
+    e.rx(VecFrame::new(&f), PortId(1), &snap, &mut a, 1000);
+    assert_eq!(e.counters.arp_replies_received.get(), 1);
+    assert_eq!(e.neighbors().len(), statics);
+    // 250 forged senders ask for our address: each gets its reply...
+    for i in 3..253 {
+        let spa = std::net::Ipv4Addr::new(198, 18, 0, i);
+        let f = arp_frame(arp::Operation::REQUEST, spa, MY_IP, MacAddr::BROADCAST);
+        e.rx(VecFrame::new(&f), PortId(0), &snap, &mut a, 1000);
+        e.out().clear();
+    }
+    assert_eq!(e.counters.arp_replies_sent.get(), 250);
+    // ...but they hold at most half the table.
+    assert_eq!(e.neighbors().requested_len(), 32);
+    assert_eq!(e.neighbors().len(), statics + 32);
+    // A real's next hop is resolved: an ARP request goes out for it.
+    let nh = std::net::Ipv4Addr::new(198, 18, 1, 12);
+    let pkt = VecFrame::new(&ping_frame(MY_IP));
+    e.rx_routed_for_test(pkt, PortId(1), nh, &snap, &mut a, 1000);
+    let out: Vec<_> = e.out().drain(..).map(|(_, f)| f.to_vec()).collect();
+    assert_eq!(out.len(), 1);
+    let req = arp::Packet::new_checked(&out[0][14..]).unwrap();
+    assert_eq!((req.oper(), req.tpa()), (arp::Operation::REQUEST, nh));
+    assert_eq!(e.neighbors().held_len(), 1);
+}
