@@ -164,7 +164,7 @@ impl<F> Neighbors<F> {
             },
         );
         if old.is_some_and(|e| !e.wanted) {
-            self.requested -= 1;
+            self.requested = self.requested.saturating_sub(1);
         }
     }
 
@@ -196,7 +196,7 @@ impl<F> Neighbors<F> {
             freed_requested += usize::from(stale && !e.wanted);
             !stale
         });
-        self.requested -= freed_requested;
+        self.requested = self.requested.saturating_sub(freed_requested);
         if self.map.len() < before {
             return true;
         }
@@ -211,7 +211,7 @@ impl<F> Neighbors<F> {
         };
         self.map.remove(&key);
         if !wanted {
-            self.requested -= 1;
+            self.requested = self.requested.saturating_sub(1);
         }
         true
     }
@@ -288,7 +288,7 @@ impl<F> Neighbors<F> {
             .or_insert_with(|| Entry::new(0, true));
         if !e.wanted {
             e.wanted = true;
-            self.requested -= 1;
+            self.requested = self.requested.saturating_sub(1);
         }
         let due = e
             .last_request_ms
@@ -421,7 +421,7 @@ impl<F> Neighbors<F> {
                 freed_requested += usize::from(stale && !e.wanted);
                 !stale
             });
-            self.requested -= freed_requested;
+            self.requested = self.requested.saturating_sub(freed_requested);
         }
     }
 
@@ -653,5 +653,40 @@ mod tests {
             2,
             "ip(0) and ip(101); ip(100), unresolved, waited for nothing"
         );
+    }
+
+    #[test]
+    fn random_operations_keep_the_counts_and_bounds() {
+        let mut n: Neighbors<u32> = Neighbors::new(NeighConfig {
+            max_held: 16,
+            ..big()
+        });
+        let mut x = crate::types::Xorshift::new(0x5eed);
+        let mut now = 0u64;
+        for step in 0..20_000u32 {
+            now += x.next_u64() % 7;
+            let a = ip((x.next_u64() % 200) as u32);
+            match x.next_u64() % 5 {
+                0 | 1 => n.learn(
+                    P,
+                    a,
+                    MAC2,
+                    now,
+                    x.next_u64().is_multiple_of(2),
+                    |_, _, _| {},
+                ),
+                2 => {
+                    if matches!(n.resolve(P, a, now), Resolve::Pending { .. }) {
+                        let _ = n.hold(P, a, now, step);
+                    }
+                }
+                3 => n.tick(now, |_| {}, |_, _| {}),
+                _ => n.add_static(P, ip(300 + (x.next_u64() % 4) as u32), MAC),
+            }
+            let requested = n.map.values().filter(|e| !e.wanted).count();
+            assert_eq!(n.requested, requested, "step {step}");
+            assert!(requested <= 32 && n.map.len() <= 64, "step {step}");
+            assert!(n.map.values().all(|e| !e.is_static || e.wanted));
+        }
     }
 }
