@@ -106,7 +106,7 @@ fn emit_neighbors_and_routes(o: &mut String, m: &Model) {
     }
 }
 
-/// `[arp]`, `[log]`, `[timeouts]` and `[conn]`.
+/// `[arp]`, `[log]`, `[timeouts]`, `[conn]` and `[limits]`.
 fn emit_globals(o: &mut String, m: &Model) {
     let _ = writeln!(
         o,
@@ -134,6 +134,12 @@ fn emit_globals(o: &mut String, m: &Model) {
     );
     let _ = writeln!(o, "[conn]\ncapacity = {}\nexpire_nodest_conn = {}\nexpire_quiescent_template = {}\nsloppy_tcp = {}\n",
         m.conn.capacity, m.conn.expire_nodest_conn, m.conn.expire_quiescent_template, m.conn.sloppy_tcp);
+    let l = &m.limits;
+    let _ = writeln!(
+        o,
+        "[limits]\nicmp_rate = {}\nicmp_burst = {}\nkernel_rate = {}\nkernel_burst = {}\n",
+        l.icmp.rate, l.icmp.burst, l.kernel.rate, l.kernel.burst
+    );
 }
 
 /// `[ha]`.

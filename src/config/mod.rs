@@ -38,6 +38,8 @@ pub mod emit;
 pub mod error;
 mod globals;
 pub mod ha;
+mod limits;
+pub mod mbufs;
 mod mgmt;
 pub mod model;
 pub mod net;

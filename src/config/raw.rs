@@ -16,6 +16,7 @@ pub struct RawConfig {
     pub log: RawLog,
     pub timeouts: RawTimeouts,
     pub conn: RawConn,
+    pub limits: RawLimits,
     pub service: Vec<RawService>,
     pub control: RawControl,
     pub metrics: RawMetrics,
@@ -266,4 +267,13 @@ pub struct RawReal {
 pub enum RawStatus {
     Code(i64),
     Range(String),
+}
+
+/// `[limits]`
+#[derive(Debug, Default)]
+pub struct RawLimits {
+    pub icmp_rate: Option<i64>,
+    pub icmp_burst: Option<i64>,
+    pub kernel_rate: Option<i64>,
+    pub kernel_burst: Option<i64>,
 }

@@ -205,6 +205,7 @@ pub fn config(cx: &mut Ctx, doc: &toml_edit::Table) -> RawConfig {
         log: f.table("log", log).unwrap_or_default(),
         timeouts: f.table("timeouts", timeouts).unwrap_or_default(),
         conn: f.table("conn", conn).unwrap_or_default(),
+        limits: f.table("limits", limits).unwrap_or_default(),
         service: f.tables("service", service),
         control: f.table("control", control).unwrap_or_default(),
         metrics: f.table("metrics", metrics).unwrap_or_default(),
@@ -289,6 +290,15 @@ fn timeouts(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawTimeouts {
         tcp: f.int("tcp"),
         tcp_fin: f.int("tcp_fin"),
         udp: f.int("udp"),
+    })
+}
+
+fn limits(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawLimits {
+    with(cx, p, t, |f| RawLimits {
+        icmp_rate: f.int("icmp_rate"),
+        icmp_burst: f.int("icmp_burst"),
+        kernel_rate: f.int("kernel_rate"),
+        kernel_burst: f.int("kernel_burst"),
     })
 }
 

@@ -22,14 +22,17 @@ use super::services::{check_services, validate_services};
 
 /// Validates the whole file.
 pub fn validate(cx: &mut Ctx, raw: RawConfig) -> Model {
-    let dpdk = validate_dpdk(cx, raw.dpdk);
+    let mbufs_set = raw.dpdk.as_ref().is_some_and(|d| d.mbufs.is_some());
+    let mut dpdk = validate_dpdk(cx, raw.dpdk);
     let (ports, infos) = validate_ports(cx, &raw.port);
+    super::mbufs::settle(cx, &mut dpdk, &ports, mbufs_set);
     let neighbors = validate_neighbors(cx, &raw.neighbor, &infos);
     let routes = validate_routes(cx, &raw.route, &infos);
     let arp = validate_arp(cx, &raw.arp);
     let log = validate_log(cx, raw.log);
     let timeouts = validate_timeouts(cx, &raw.timeouts);
     let conn = validate_conn(cx, &raw.conn);
+    let limits = super::limits::validate(cx, &raw.limits);
     let services = validate_services(cx, raw.service, &infos);
     let (control, metrics) = super::mgmt::validate(cx, &raw.control, &raw.metrics);
     let ha = raw.ha.as_ref().and_then(|h| super::ha::validate(cx, h));
@@ -43,6 +46,7 @@ pub fn validate(cx: &mut Ctx, raw: RawConfig) -> Model {
         log,
         timeouts,
         conn,
+        limits,
         services,
         control,
         metrics,
