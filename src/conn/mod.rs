@@ -56,7 +56,7 @@ mod template;
 
 use std::net::Ipv4Addr;
 
-pub use crate::types::FwdFlag;
+pub use crate::types::{Defense, DefenseMode, FwdFlag};
 pub use advice::{no_advice, PageAdvice};
 pub(crate) use index::Hashed;
 pub use key::{ConnKey, ReplyKey, IPPROTO_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};

@@ -30,6 +30,8 @@ pub struct LbOptions {
     pub sloppy_tcp: bool,
     pub expire_nodest_conn: bool,
     pub expire_quiescent_template: bool,
+    /// The connection table's pressure policy (`[conn] defense`).
+    pub defense: conn::Defense,
 }
 
 /// The per-worker load-balancing state.
@@ -133,6 +135,7 @@ impl Lb {
         }
         self.generation = snap.generation;
         self.conns.set_timeouts(snap.timeouts);
+        self.conns.set_defense(snap.lb.defense);
         let mut loads = Vec::with_capacity(snap.services.list.len());
         let mut states = Vec::with_capacity(snap.services.list.len());
         let mut old_states: Vec<Option<sched::State>> = self.states.drain(..).map(Some).collect();
@@ -191,7 +194,7 @@ impl Lb {
         let (loads, ev) = (&mut self.loads, self.events.as_deref());
         self.conns
             .expire_some(now_ms, budget, |c| unbind(snap, loads, counters, ev, c));
-        counters.conn_table_len.set(self.conns.len() as u64);
+        counters.publish_table(&self.conns);
     }
 
     /// A TCP/UDP packet to a VIP (`p` parsed at L3 offset `off`).
@@ -402,7 +405,7 @@ impl Lb {
             self.move_activity(real.id, now, snap, counters);
         }
         counters.sync_installed.inc();
-        counters.conn_table_len.set(self.conns.len() as u64);
+        counters.publish_table(&self.conns);
         true
     }
 
@@ -633,7 +636,7 @@ impl Lb {
             rc.inactive.inc();
         }
         counters.conns_created.inc();
-        counters.conn_table_len.set(self.conns.len() as u64);
+        counters.publish_table(&self.conns);
         Ok(id)
     }
 
