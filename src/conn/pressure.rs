@@ -10,7 +10,9 @@
 //!   - TCP through NAT: a packet from the real server (direction Output)
 //!     finds the connection ESTABLISHED (the real acknowledged the
 //!     client's handshake: a blind spoofed ACK gets a RST instead);
-//!   - UDP (and every non-TCP protocol) through NAT: the first reply;
+//!   - UDP (and every non-TCP protocol) through NAT: a client packet
+//!     after a reply (a reply alone proves nothing: the real answers a
+//!     forged source as readily as a real one);
 //!   - UDP through DR/TUN: the second packet;
 //! * the flag is only ever cleared, never set again, and records with it
 //!   take the general path (`rearm_steady` refuses them), so the fast path
@@ -47,17 +49,21 @@ fn tag(c: &Conn) -> u32 {
 }
 
 /// Does this packet prove the embryo's peer (see the module invariants)?
-/// `seen`: the record's first packet has already been through.
+/// Non-TCP: `F_SEEN` marks the first packet (DR/TUN) or a reply (NAT),
+/// and a later client packet proves the peer.
 #[inline]
-pub(crate) fn proves_peer(c: &Conn, dir: Dir, seen: bool) -> bool {
+fn proves_peer(c: &mut Conn, dir: Dir) -> bool {
     let nat = c.fwd() == FwdFlag::MASQ;
     if c.proto == IPPROTO_TCP {
-        c.state == TcpState::Established as u8 && (!nat || dir == Dir::Output)
-    } else if nat {
-        dir == Dir::Output
-    } else {
-        seen
+        return c.state == TcpState::Established as u8 && (!nat || dir == Dir::Output);
     }
+    if c.flags & F_SEEN != 0 && dir != Dir::Output {
+        return true;
+    }
+    if dir == Dir::Output || !nat {
+        c.flags |= F_SEEN;
+    }
+    false
 }
 
 /// Timeout (s) of an embryo under pressure whose normal timeout is `to`.
@@ -186,9 +192,7 @@ impl ConnTable {
         if c.flags & F_EMBRYO == 0 {
             return (to, false);
         }
-        let seen = c.flags & F_SEEN != 0;
-        c.flags |= F_SEEN;
-        if proves_peer(c, dir, seen) {
+        if proves_peer(c, dir) {
             c.flags &= !F_EMBRYO;
             return (to, false);
         }

@@ -64,8 +64,8 @@ pub(crate) const F_USED: u16 = 0x8000;
 /// Private: embryonic, not yet proven a peer (see `pressure.rs`); such a
 /// record takes the general path for every packet.
 pub(crate) const F_EMBRYO: u16 = 0x0010;
-/// Private: the first packet's transition has run (a non-NAT embryo
-/// leaves the embryonic state at its second packet).
+/// Private, non-TCP embryos: the first packet (DR/TUN) or a reply (NAT)
+/// has been seen; the next client packet proves the peer.
 pub(crate) const F_SEEN: u16 = 0x0008;
 /// Private bits, never shown or synced.
 const F_PRIVATE: u16 = F_USED | F_REPLY_DUP | F_EMBRYO | F_SEEN;

@@ -147,7 +147,7 @@ fn handshake_rules_per_method_and_protocol() {
     assert!(embryonic(&t, id));
     t.transition(id, Dir::Input, tcp_flags::ACK, 0);
     assert!(!embryonic(&t, id));
-    // NAT UDP: the first reply.
+    // NAT UDP: a client packet after a reply.
     let id = t
         .insert(&nc(IPPROTO_UDP, 4, FwdFlag::MASQ), 0, |_| {})
         .unwrap();
@@ -155,6 +155,12 @@ fn handshake_rules_per_method_and_protocol() {
     t.transition(id, Dir::Input, 0, 0);
     assert!(embryonic(&t, id));
     t.transition(id, Dir::Output, 0, 0);
+    t.transition(id, Dir::Output, 0, 0);
+    assert!(
+        embryonic(&t, id),
+        "a reply to a forged source proves nothing"
+    );
+    t.transition(id, Dir::Input, 0, 0);
     assert!(!embryonic(&t, id));
     // DR UDP: the second packet.
     let id = t
@@ -197,12 +203,13 @@ fn timeouts_shrink_under_pressure_only() {
     t.transition(e, Dir::Input, tcp_flags::ACK, S);
     assert_eq!(t.get(e).unwrap().remaining_ms(S), 900 * S, "proven: normal");
     t.transition(u, Dir::Output, 0, S);
+    t.transition(u, Dir::Input, 0, S);
     assert_eq!(
         t.get(u).unwrap().remaining_ms(S),
         300 * S,
         "replied: normal"
     );
-    assert_eq!(t.stats().shortened, base + 2);
+    assert_eq!(t.stats().shortened, base + 3, "SYN_RECV, UDP, UDP reply");
     // The sweep cuts the timer of an embryo armed before the pressure.
     let late = syn(&mut t, 10, 0, &mut Vec::new()).unwrap();
     let late_ms = t.get(late).unwrap().remaining_ms(0);
