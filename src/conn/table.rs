@@ -19,6 +19,9 @@
 //!   then; arming is a single store, so re-arming on every packet is O(1).
 //! * The sweep cursor walks slab slots round-robin; `expire_some` examines
 //!   at most `budget` slots per call.
+//! * A record with `F_EMBRYO` (defense on, not yet proven: `pressure.rs`)
+//!   may have entries in the embryo ring; the ring is never updated when a
+//!   record is removed or proven (its entries go stale, see `embryo.rs`).
 
 use super::advice::{no_advice, PageAdvice};
 use super::embryo::EmbryoRing;
