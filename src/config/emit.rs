@@ -134,6 +134,17 @@ fn emit_globals(o: &mut String, m: &Model) {
     );
     let _ = writeln!(o, "[conn]\ncapacity = {}\nexpire_nodest_conn = {}\nexpire_quiescent_template = {}\nsloppy_tcp = {}\n",
         m.conn.capacity, m.conn.expire_nodest_conn, m.conn.expire_quiescent_template, m.conn.sloppy_tcp);
+    if m.conn.defense != Defense::DEFAULT {
+        // Only when set: the default keeps the emitted text as it was.
+        o.truncate(o.trim_end().len() + 1);
+        let d = m.conn.defense;
+        let _ = writeln!(
+            o,
+            "defense = {}\ndefense_threshold = {}\n",
+            q(d.mode.as_str()),
+            d.threshold_pct
+        );
+    }
     let l = &m.limits;
     let _ = writeln!(
         o,
@@ -263,5 +274,22 @@ mod tests {
                 assert_eq!(back, m, "{}", p.display());
             }
         }
+    }
+
+    #[test]
+    fn defense_round_trips_and_default_is_not_emitted() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conf");
+        let mut m = super::super::load_file(dir.join("nat-web.toml")).unwrap();
+        assert_eq!(m.conn.defense, Defense::DEFAULT);
+        assert!(!emit(&m).contains("defense"));
+        m.conn.defense = Defense {
+            mode: DefenseMode::Always,
+            threshold_pct: 75,
+        };
+        let text = emit(&m);
+        assert!(
+            text.contains("sloppy_tcp = false\ndefense = \"always\"\ndefense_threshold = 75\n\n")
+        );
+        assert_eq!(super::super::load(&text).unwrap(), m);
     }
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::ctx::Ctx;
-use super::model::{Arp, Conn, Dpdk, Log, LogFormat, Timeouts};
+use super::model::{Arp, Conn, Defense, DefenseMode, Dpdk, Log, LogFormat, Timeouts};
 use super::net::parse_lcores;
 use super::raw::{RawArp, RawConn, RawDpdk, RawLog, RawTimeouts};
 
@@ -131,5 +131,27 @@ pub(super) fn validate_conn(cx: &mut Ctx, r: &RawConn) -> Conn {
         expire_nodest_conn: r.expire_nodest_conn.unwrap_or(false),
         expire_quiescent_template: r.expire_quiescent_template.unwrap_or(false),
         sloppy_tcp: r.sloppy_tcp.unwrap_or(false),
+        defense: validate_defense(cx, r),
+    }
+}
+
+/// `[conn] defense` and `defense_threshold` (percent of the capacity).
+fn validate_defense(cx: &mut Ctx, r: &RawConn) -> Defense {
+    let mode = cx
+        .parse("conn.defense", r.defense.as_deref(), |s| {
+            DefenseMode::from_name(s).ok_or_else(|| {
+                format!("invalid defense '{s}': expected \"auto\", \"off\" or \"always\"")
+            })
+        })
+        .unwrap_or(Defense::DEFAULT.mode);
+    Defense {
+        mode,
+        threshold_pct: cx.int(
+            "conn.defense_threshold",
+            r.defense_threshold,
+            Defense::DEFAULT.threshold_pct,
+            1,
+            100,
+        ),
     }
 }

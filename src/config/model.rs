@@ -7,7 +7,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::config::net::{Ipv4Net, Mac};
-pub use crate::types::{Method, Protocol, Rate, RateLimits, Scheduler, Timeouts};
+pub use crate::types::{
+    Defense, DefenseMode, Method, Protocol, Rate, RateLimits, Scheduler, Timeouts,
+};
 
 /// The whole validated configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,6 +198,8 @@ pub struct Conn {
     pub expire_nodest_conn: bool,
     pub expire_quiescent_template: bool,
     pub sloppy_tcp: bool,
+    /// Table-pressure policy (`defense`, `defense_threshold`).
+    pub defense: Defense,
 }
 
 /// Scheduler flags of a service, with the IPVS `IP_VS_SVC_F_SCHED*` bit values.

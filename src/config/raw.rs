@@ -150,6 +150,8 @@ pub struct RawConn {
     pub expire_nodest_conn: Option<bool>,
     pub expire_quiescent_template: Option<bool>,
     pub sloppy_tcp: Option<bool>,
+    pub defense: Option<String>,
+    pub defense_threshold: Option<i64>,
 }
 
 /// `[[service]]`

@@ -308,6 +308,8 @@ fn conn(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawConn {
         expire_nodest_conn: f.bool("expire_nodest_conn"),
         expire_quiescent_template: f.bool("expire_quiescent_template"),
         sloppy_tcp: f.bool("sloppy_tcp"),
+        defense: f.string("defense"),
+        defense_threshold: f.int("defense_threshold"),
     })
 }
 

@@ -12,8 +12,13 @@
 //!   stopped, so every slot is visited once per `capacity / budget` calls.
 //!   Removal lags the exact expiry by at most one sweep period; lookups hide
 //!   expired entries meanwhile, but a stale connection keeps its template's
-//!   `n_control` until swept.
+//!   `n_control` until swept;
+//! * under table pressure the sweep also cuts the timer of every embryonic
+//!   entry it meets to at most `DEFENSE_TIMEOUT_S` from now (`pressure.rs`),
+//!   so entries armed before the pressure began do not keep their long
+//!   timeouts.
 
+use super::pressure::clamp_embryo;
 use super::slab::{Conn, ConnId};
 use super::state::CONTROL_RETRY_S;
 use super::table::{arm, expired, tick, ConnTable};
@@ -64,11 +69,19 @@ impl ConnTable {
             return 0;
         }
         let mut removed = 0;
+        let pressure = self.under_pressure();
         for _ in 0..budget.min(cap as usize) {
             let id = self.cursor;
             self.cursor = if id + 1 >= cap { 0 } else { id + 1 };
-            if self.slab.get(id).is_some_and(|c| expired(c, t)) && self.fire(id, t, on_remove) {
-                removed += 1;
+            let Some(c) = self.slab.get_mut(id) else {
+                continue;
+            };
+            if expired(c, t) {
+                if self.fire(id, t, on_remove) {
+                    removed += 1;
+                }
+            } else if pressure && clamp_embryo(c, t) {
+                self.stats.shortened += 1;
             }
         }
         removed

@@ -20,7 +20,9 @@
 //!
 //! Invariants (see the per-file headers for details):
 //! * capacity is fixed; a full table refuses inserts ([`InsertError::Full`],
-//!   counted in [`TableStats`]) after trying to reclaim a few expired slots;
+//!   counted in [`TableStats`]) after trying to recycle its oldest
+//!   embryonic entry (defense on, `pressure.rs`) or reclaim a few expired
+//!   slots; entries that proved a peer are never evicted;
 //! * a connection is *live* at `now` iff `now < expires` or it controls other
 //!   connections (`n_control > 0`; IPVS re-arms such timers for 60 s, we do
 //!   it when the sweep meets them). Lookups return live entries only; a stale
@@ -35,14 +37,17 @@
 //!   at least once per 248 days.
 //!
 //! Memory (IPv4): 44-byte [`Conn`] + a cuckoo index sized for two entries per
-//! connection at 90 % load (8 bytes per slot) = ~61.8 bytes per connection,
-//! whatever the DR/NAT mix. [`ConnTable::memory_bytes`] reports the real
+//! connection at 90 % load (8 bytes per slot) + the embryo ring (one 8-byte
+//! entry per 4 connections) = ~63.8 bytes per connection, whatever the
+//! DR/NAT mix. [`ConnTable::memory_bytes`] reports the real
 //! allocation sizes.
 
 mod advice;
+mod embryo;
 mod expire;
 mod index;
 mod key;
+mod pressure;
 mod slab;
 mod state;
 mod sync;
@@ -51,10 +56,11 @@ mod template;
 
 use std::net::Ipv4Addr;
 
-pub use crate::types::FwdFlag;
+pub use crate::types::{Defense, DefenseMode, FwdFlag};
 pub use advice::{no_advice, PageAdvice};
 pub(crate) use index::Hashed;
 pub use key::{ConnKey, ReplyKey, IPPROTO_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
+pub use pressure::DEFENSE_TIMEOUT_S;
 pub use slab::{
     Conn, ConnId, CTPL_S_ASSURED, F_FWD_MASK, F_HASHED, F_INACTIVE, F_IN_SEQ, F_NOOUTPUT,
     F_NO_CPORT, F_ONE_PACKET, F_OUT_SEQ, F_SYNC, F_TEMPLATE, MAX_CAPACITY,
@@ -140,6 +146,12 @@ pub struct TableStats {
     pub refused_index: u64,
     /// Timers re-armed because the entry still controlled others.
     pub control_retries: u64,
+    /// Live embryonic TCP entries recycled (never completed a handshake).
+    pub evicted_tcp: u64,
+    /// Live embryonic UDP (and other non-TCP) entries recycled (unreplied).
+    pub evicted_udp: u64,
+    /// Embryonic timers armed shorter because the table was under pressure.
+    pub shortened: u64,
 }
 
 #[cfg(test)]

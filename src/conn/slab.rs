@@ -12,8 +12,10 @@
 //!   template a controller, so the two uses never overlap.
 //! * `expires` is in table ticks (10 ms, wrapping u32, see `table.rs`).
 //! * `flags` uses the IPVS `IP_VS_CONN_F_*` bit values (so sync can copy them)
-//!   plus the private bit `F_USED` (0x8000). `F_HASHED` (0x40) keeps its IPVS
-//!   meaning: the record has index entries (an invalidated template has not).
+//!   plus the private bits `F_USED` (0x8000), `F_REPLY_DUP` (0x4000),
+//!   `F_EMBRYO` (0x0010) and `F_SEEN` (0x0008), which IPVS leaves unused.
+//!   `F_HASHED` (0x40) keeps its IPVS meaning: the record has index
+//!   entries (an invalidated template has not).
 //! * ids stay below `MAX_CAPACITY`, leaving bit 31 for the index's reply tag.
 
 use std::net::Ipv4Addr;
@@ -59,8 +61,14 @@ pub const F_ONE_PACKET: u16 = 0x2000;
 pub(crate) const F_REPLY_DUP: u16 = 0x4000;
 /// Private: slot in use.
 pub(crate) const F_USED: u16 = 0x8000;
+/// Private: embryonic, not yet proven a peer (see `pressure.rs`); such a
+/// record takes the general path for every packet.
+pub(crate) const F_EMBRYO: u16 = 0x0010;
+/// Private, non-TCP embryos: the first packet (DR/TUN) or a reply (NAT)
+/// has been seen; the next client packet proves the peer.
+pub(crate) const F_SEEN: u16 = 0x0008;
 /// Private bits, never shown or synced.
-const F_PRIVATE: u16 = F_USED | F_REPLY_DUP;
+const F_PRIVATE: u16 = F_USED | F_REPLY_DUP | F_EMBRYO | F_SEEN;
 
 /// Template state bit `IP_VS_CTPL_S_ASSURED`.
 pub const CTPL_S_ASSURED: u8 = 1;

@@ -19,19 +19,23 @@
 //!   then; arming is a single store, so re-arming on every packet is O(1).
 //! * The sweep cursor walks slab slots round-robin; `expire_some` examines
 //!   at most `budget` slots per call.
+//! * A record with `F_EMBRYO` (defense on, not yet proven: `pressure.rs`)
+//!   may have entries in the embryo ring; the ring is never updated when a
+//!   record is removed or proven (its entries go stale, see `embryo.rs`).
 
 use super::advice::{no_advice, PageAdvice};
+use super::embryo::EmbryoRing;
 use super::index::{Hashed, Index};
 use super::key::{ConnKey, Kind, ReplyKey, Seed, IPPROTO_TCP, IPPROTO_UDP};
 use super::slab::{
-    Conn, ConnId, Slab, CTPL_S_ASSURED, FREE_CONN, F_HASHED, F_INACTIVE, F_NOOUTPUT, F_ONE_PACKET,
-    F_REPLY_DUP, F_SYNC, F_USED, NIL,
+    Conn, ConnId, Slab, CTPL_S_ASSURED, FREE_CONN, F_EMBRYO, F_HASHED, F_INACTIVE, F_NOOUTPUT,
+    F_ONE_PACKET, F_REPLY_DUP, F_SYNC, F_USED, NIL,
 };
 use super::state::{
     tcp_next, Dir, TcpState, TimeoutTable, Timeouts, MAX_TIMEOUT_S, NEW_CONN_TIMEOUT_S,
 };
 use super::{InsertError, NewConn, StateChange, TableError, TableStats};
-use crate::types::FwdFlag;
+use crate::types::{Defense, FwdFlag};
 
 /// Milliseconds per stored timer tick.
 pub const TICK_MS: u64 = 10;
@@ -117,6 +121,10 @@ pub struct ConnTable {
     secure_tcp: bool,
     pub(crate) cursor: u32,
     pub(crate) stats: TableStats,
+    /// Pressure policy (see `pressure.rs`) and its occupancy threshold.
+    pub(crate) defense: Defense,
+    pub(crate) pressure_at: usize,
+    pub(crate) embryos: EmbryoRing,
 }
 
 impl ConnTable {
@@ -158,6 +166,7 @@ impl ConnTable {
         let slab = Slab::new(capacity, advice).ok_or(TableError::Alloc)?;
         let entries = capacity.checked_mul(2).ok_or(TableError::TooLarge)?;
         let index = Index::new(entries, advice).map_err(|_| TableError::Alloc)?;
+        let embryos = EmbryoRing::new(capacity, advice).ok_or(TableError::Alloc)?;
         Ok(ConnTable {
             slab,
             index,
@@ -166,6 +175,9 @@ impl ConnTable {
             secure_tcp: false,
             cursor: 0,
             stats: TableStats::default(),
+            defense: Defense::OFF,
+            pressure_at: capacity,
+            embryos,
         })
     }
 
@@ -186,9 +198,9 @@ impl ConnTable {
         self.stats
     }
 
-    /// Bytes actually allocated (slab + index + BFS scratch).
+    /// Bytes actually allocated (slab + index + BFS scratch + embryo ring).
     pub fn memory_bytes(&self) -> usize {
-        self.slab.memory_bytes() + self.index.memory_bytes()
+        self.slab.memory_bytes() + self.index.memory_bytes() + self.embryos.memory_bytes()
     }
 
     /// Index entries in use (diagnostics: 1 per DR/TUN conn, 2 per NAT conn).
@@ -402,7 +414,9 @@ impl ConnTable {
     /// `INACTIVE` (+ `NOOUTPUT` unless NAT), timer 3 s. Call
     /// [`transition`](Self::transition) for the first packet right after.
     /// A stale entry with the same key is reclaimed (through `on_remove`);
-    /// when the slab is full up to [`RECLAIM_SCAN`] slots are swept first.
+    /// when the slab is full the oldest embryonic entry is recycled
+    /// (defense on, see `pressure.rs`), or else up to [`RECLAIM_SCAN`]
+    /// slots are swept. With the defense on the new entry is embryonic.
     pub fn insert(
         &mut self,
         new: &NewConn,
@@ -413,8 +427,11 @@ impl ConnTable {
         if new.key.proto != IPPROTO_UDP {
             extra &= !F_ONE_PACKET;
         }
-        let rec = Self::record(new, extra, 0, tick(now_ms), NEW_CONN_TIMEOUT_S);
-        self.insert_rec(rec, now_ms, &mut on_remove)
+        let t = tick(now_ms);
+        let rec = Self::record(new, extra, 0, t, NEW_CONN_TIMEOUT_S);
+        let id = self.insert_rec(rec, now_ms, &mut on_remove)?;
+        self.track_embryo(id.0, t, &mut on_remove);
+        Ok(id)
     }
 
     pub(crate) fn record(new: &NewConn, extra: u16, tpl: u16, t: u32, timeout_s: u32) -> Conn {
@@ -471,7 +488,7 @@ impl ConnTable {
         if rec.has_reply_entry() {
             self.share_reply_key(&mut rec, t, on_remove);
         }
-        if self.slab.is_full() {
+        if self.slab.is_full() && !self.make_room(t, on_remove) {
             self.sweep(t, RECLAIM_SCAN, on_remove);
         }
         let Some(id) = self.slab.alloc(rec) else {
@@ -544,6 +561,7 @@ impl ConnTable {
     pub fn flush(&mut self) {
         self.slab.clear();
         self.index.clear();
+        self.embryos.clear();
         self.cursor = 0;
     }
 
@@ -615,7 +633,7 @@ impl ConnTable {
         let Some(c) = self.slab.get_mut(id.0) else {
             return false;
         };
-        if c.is_template() || c.flags & F_ONE_PACKET != 0 {
+        if c.is_template() || c.flags & (F_ONE_PACKET | F_EMBRYO) != 0 {
             return false;
         }
         if c.proto == IPPROTO_TCP {
@@ -653,6 +671,7 @@ impl ConnTable {
         let t = tick(now_ms);
         let secure = self.secure_tcp;
         let timeouts = self.timeouts;
+        let pressure = self.under_pressure();
         let c = self.slab.get_mut(id.0)?;
         if c.is_template() {
             return None;
@@ -688,6 +707,7 @@ impl ConnTable {
         } else {
             timeouts.for_state(c.proto, c.state)
         };
+        let (to, shortened) = Self::embryo_step(c, dir, to, pressure);
         c.expires = arm(t, to);
         let change = StateChange {
             old,
@@ -696,6 +716,9 @@ impl ConnTable {
             is_active: c.flags & F_INACTIVE == 0,
         };
         let ctl = c.aux;
+        if shortened {
+            self.stats.shortened += 1;
+        }
         if assure {
             if let Some(ct) = self.slab.get_mut(ctl) {
                 if ct.is_template() {

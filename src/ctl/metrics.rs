@@ -330,6 +330,7 @@ fn render_text(rt: &Runtime, stats: &[(String, PortStats)], in_use: u32) -> Stri
         .collect();
     e.table(&WORKER_FAMILIES, &workers);
     drop_metrics(&mut e, &workers);
+    conn_metrics(&mut e, &workers);
     let ports: Vec<(Labels, &PortStats)> = (stats.iter())
         .map(|(n, s)| (vec![("port", n.clone())], s))
         .collect();
@@ -428,6 +429,26 @@ fn drop_metrics(e: &mut Exp, workers: &[(Labels, &Counters)]) {
             );
         }
     }
+}
+
+/// The connection tables' pressure policy, summed over the workers.
+fn conn_metrics(e: &mut Exp, workers: &[(Labels, &Counters)]) {
+    let name = "lvsd_conn_evicted_total";
+    e.family(
+        name,
+        "counter",
+        "Embryonic connection entries recycled to make room, by reason.",
+    );
+    for (i, reason) in ["tcp_embryonic", "udp_embryonic"].into_iter().enumerate() {
+        let n = workers.iter().map(|(_, c)| c.conn_evicted[i].get()).sum();
+        e.sample(name, &[("reason", reason)], n);
+    }
+    e.single(
+        "lvsd_conn_defense_shortened_total",
+        "counter",
+        "Embryonic connection timers cut short under table pressure.",
+        workers.iter().map(|(_, c)| c.conn_shortened.get()).sum(),
+    );
 }
 
 /// The process as a whole: mbufs, snapshot, reloads, health changes.

@@ -2,6 +2,7 @@
 //! load+store (no atomic read-modify-write on the fast path), read by the
 //! management side with relaxed loads. Values are monotonic.
 use super::DropReason;
+use crate::conn::ConnTable;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One single-writer counter.
@@ -84,6 +85,11 @@ pub struct Counters {
     pub conn_table_len: Counter,
     /// This worker's connection-table capacity.
     pub conn_table_capacity: Counter,
+    /// Live embryonic entries recycled by the pressure policy: TCP, then
+    /// UDP and other protocols (copies of the table's counts).
+    pub conn_evicted: [Counter; 2],
+    /// Embryonic timers cut short under table pressure.
+    pub conn_shortened: Counter,
     /// Sync records sent to the management side.
     pub sync_records: Counter,
     /// Sync records lost because the event ring was full.
@@ -116,6 +122,8 @@ impl Default for Counters {
             conns_expired: Counter::default(),
             conn_table_len: Counter::default(),
             conn_table_capacity: Counter::default(),
+            conn_evicted: Default::default(),
+            conn_shortened: Counter::default(),
             sync_records: Counter::default(),
             sync_dropped: Counter::default(),
             sync_installed: Counter::default(),
@@ -139,6 +147,15 @@ impl Counters {
     /// Drops so far for one reason.
     pub fn drops(&self, r: DropReason) -> u64 {
         self.drops[r.index()].get()
+    }
+    /// Copy the table's size and pressure-policy counts.
+    #[inline]
+    pub fn publish_table(&self, t: &ConnTable) {
+        let s = t.stats();
+        self.conn_table_len.set(t.len() as u64);
+        self.conn_evicted[0].set(s.evicted_tcp);
+        self.conn_evicted[1].set(s.evicted_udp);
+        self.conn_shortened.set(s.shortened);
     }
     /// All drops.
     pub fn total_drops(&self) -> u64 {

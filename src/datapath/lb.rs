@@ -37,6 +37,8 @@ pub struct LbOptions {
     pub sloppy_tcp: bool,
     pub expire_nodest_conn: bool,
     pub expire_quiescent_template: bool,
+    /// The connection table's pressure policy (`[conn] defense`).
+    pub defense: conn::Defense,
 }
 
 /// The per-worker load-balancing state.
@@ -144,6 +146,7 @@ impl Lb {
         }
         self.generation = snap.generation;
         self.conns.set_timeouts(snap.timeouts);
+        self.conns.set_defense(snap.lb.defense);
         let mut loads = Vec::with_capacity(snap.services.list.len());
         let mut states = Vec::with_capacity(snap.services.list.len());
         let mut old_states: Vec<Option<sched::State>> = self.states.drain(..).map(Some).collect();
@@ -209,7 +212,7 @@ impl Lb {
         let (loads, sh, ev) = (&mut self.loads, &*self.shared, self.events.as_deref());
         self.conns
             .expire_some(now_ms, budget, |c| unbind(snap, loads, sh, counters, ev, c));
-        counters.conn_table_len.set(self.conns.len() as u64);
+        counters.publish_table(&self.conns);
     }
 
     /// A TCP/UDP packet to a VIP (`p` parsed at L3 offset `off`).
@@ -419,7 +422,7 @@ impl Lb {
             self.move_activity(real.id, now, snap, counters);
         }
         counters.sync_installed.inc();
-        counters.conn_table_len.set(self.conns.len() as u64);
+        counters.publish_table(&self.conns);
         true
     }
 
@@ -664,7 +667,7 @@ impl Lb {
             rc.inactive.inc();
         }
         counters.conns_created.inc();
-        counters.conn_table_len.set(self.conns.len() as u64);
+        counters.publish_table(&self.conns);
         Ok(id)
     }
 

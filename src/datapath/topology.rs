@@ -206,6 +206,7 @@ pub fn build(
             sloppy_tcp: m.conn.sloppy_tcp,
             expire_nodest_conn: m.conn.expire_nodest_conn,
             expire_quiescent_template: m.conn.expire_quiescent_template,
+            defense: m.conn.defense,
         },
         timeouts: m.timeouts,
         ha: HaView {

@@ -6,6 +6,7 @@
 //! spellings (`"TCP"`, `"Masq"`, `-m`) live only in `crate::ipvsadm`.
 
 mod conn_record;
+mod defense;
 mod ids;
 mod method;
 mod protocol;
@@ -16,6 +17,7 @@ mod service_key;
 mod timeouts;
 
 pub use conn_record::ConnRecord;
+pub use defense::{Defense, DefenseMode};
 pub use ids::{LcoreId, PortId, QueueId, WorkerId};
 pub use method::{FwdFlag, Method};
 pub use protocol::Protocol;

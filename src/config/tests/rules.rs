@@ -388,3 +388,17 @@ rule!(
     "capacity",
     "1024..="
 );
+rule!(
+    conn_defense,
+    format!("{BASE}[conn]\ndefense = \"on\"\n"),
+    "conn.defense",
+    "defense",
+    "expected \"auto\", \"off\" or \"always\""
+);
+rule!(
+    conn_defense_threshold,
+    format!("{BASE}[conn]\ndefense_threshold = 0\n"),
+    "conn.defense_threshold",
+    "defense_threshold",
+    "1..=100"
+);
