@@ -28,6 +28,9 @@ mod notes;
 mod piranha;
 mod value;
 
+#[cfg(test)]
+mod tests;
+
 pub use lex::Loc;
 pub use notes::{Notes, Warning};
 

@@ -28,22 +28,22 @@ pub fn netmask(s: &str) -> Option<Ipv4Addr> {
 }
 
 /// keepalived's free-form hex (`Ab12f 3 456`: whitespace separates groups,
-/// an odd group gets a leading 0) as lvsd's escaped string (`\xab\x12\x0f`).
-/// `None` when a character is not hex (a `X` mask nibble included).
+/// read in pairs, a group's odd last digit is `0X`) as lvsd's escaped
+/// string (`\xab\x12\x0f\x03\x45\x06`). `None` when a character is not
+/// hex (a `X` mask nibble included).
 pub fn hex_escapes(s: &str) -> Option<String> {
     let mut out = String::new();
     for group in s.split_whitespace() {
-        let padded = if group.len() % 2 == 1 {
-            format!("0{group}")
-        } else {
-            group.to_string()
-        };
-        if !padded.chars().all(|c| c.is_ascii_hexdigit()) {
+        if !group.chars().all(|c| c.is_ascii_hexdigit()) {
             return None;
         }
-        for pair in padded.as_bytes().chunks(2) {
+        for pair in group.as_bytes().chunks(2) {
+            let hex = String::from_utf8_lossy(pair).to_ascii_lowercase();
             out.push_str("\\x");
-            out.push_str(&String::from_utf8_lossy(pair).to_ascii_lowercase());
+            if hex.len() == 1 {
+                out.push('0');
+            }
+            out.push_str(&hex);
         }
     }
     Some(out)

@@ -229,12 +229,16 @@ fn http_key(k: &Node, c: &mut RawCheck, urls: &mut usize, notes: &mut Notes) {
 
 /// One `url { ... }` block.
 fn url(n: &Node, c: &mut RawCheck, notes: &mut Notes) {
+    if let Some(k) = n.kids().iter().find(|k| k.key() == "regex_no_match") {
+        notes.warn(k, "regex_no_match: not carried (yet): lvsd's body_regex must match, so this url's regex is left out");
+    }
     for k in n.kids() {
         let a = k.arg(0).map(str::to_string);
         match k.key() {
             "path" => c.path = a,
             "digest" => c.digest = a.map(|d| d.to_ascii_lowercase()),
             "virtualhost" => c.host = a,
+            "regex" if n.kids().iter().any(|x| x.key() == "regex_no_match") => {}
             "regex" => c.body_regex = Some(k.rest()),
             "status_code" => {
                 let v: Vec<RawStatus> = k

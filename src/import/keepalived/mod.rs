@@ -233,6 +233,3 @@ fn wildcard(pat: &str, name: &str) -> bool {
     }
     p[pi..].iter().all(|&c| c == '*')
 }
-
-#[cfg(test)]
-mod tests;
