@@ -196,3 +196,85 @@ fn an_unreadable_file_is_an_error() {
     assert_eq!((code, out.as_str()), (1, ""));
     assert!(err.contains("cannot read"), "{err}");
 }
+
+/// Blocks of keepalived whose lines are values (addresses, names), not
+/// keywords.
+const LIST_BLOCKS: &[&str] = &[
+    "notification_email",
+    "group",
+    "track_interface",
+    "track_script",
+    "unicast_peer",
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "static_routes",
+    "virtual_server_group",
+];
+
+/// The keywords a sample uses (first words; `key` of `key = value`).
+fn keywords(name: &str) -> Vec<(usize, String)> {
+    let text = std::fs::read_to_string(data(name)).expect("sample");
+    let mut stack: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let l = raw.split(['#', '!']).next().unwrap_or("").trim();
+        if l.is_empty() {
+            continue;
+        }
+        let key = l
+            .split(|c: char| c.is_whitespace() || c == '=')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let in_list = stack
+            .last()
+            .is_some_and(|b| LIST_BLOCKS.contains(&b.as_str()));
+        if key != "}" && !key.is_empty() && !in_list {
+            out.push((i + 1, key.clone()));
+        }
+        if l.ends_with('{') {
+            stack.push(key);
+        } else if l == "}" {
+            stack.pop();
+        }
+    }
+    out
+}
+
+/// The README's mapping table names every keyword the samples use (the
+/// samples hold every construct the importers know).
+#[test]
+fn readme_table_names_every_keyword_of_the_samples() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let start = readme
+        .find("## Importing a keepalived, ldirectord or Piranha configuration")
+        .expect("the README's import section");
+    let section = &readme[start..];
+    let end = section[3..].find("\n## ").map_or(section.len(), |e| e + 3);
+    let words: std::collections::BTreeSet<&str> = section[..end]
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .flat_map(|span| span.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut missing = Vec::new();
+    for name in [
+        "keepalived.conf",
+        "keepalived.d/mail.conf",
+        "ldirectord.cf",
+        "lvs.cf",
+    ] {
+        for (line, k) in keywords(name) {
+            if !words.contains(k.as_str()) {
+                missing.push(format!("{name}:{line}: {k}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the README's import table does not name:\n{}",
+        missing.join("\n")
+    );
+}
