@@ -202,6 +202,11 @@ impl Draft {
             self.services.push(s);
         }
         if let Some(h) = &mut self.ha {
+            h.priority = h.priority.clamp(1, 254);
+            h.preempt_delay_ms = h.preempt_delay_ms.clamp(0, 1_000_000);
+            h.vrid = h.vrid.filter(|v| (1..=255).contains(v));
+            h.garp_repeat = h.garp_repeat.map(|v| v.clamp(1, 100));
+            h.garp_delay_ms = h.garp_delay_ms.map(|v| v.clamp(0, 600_000));
             h.interval_ms = h.interval_ms.clamp(10, 60_000);
             if let Some(d) = h.dead_interval_ms {
                 h.dead_interval_ms = Some(d.clamp(h.interval_ms + 1, 600_000).max(20));
@@ -267,6 +272,11 @@ fn settle_service(s: &mut Service, notes: &mut Notes) {
                 ),
             );
             r.weight = 65_535;
+        }
+        if let Some(c) = &mut r.check {
+            if !super::check_fit::fit(c, &r.at, notes) {
+                r.check = None;
+            }
         }
         if r.upper != 0 && r.lower >= r.upper {
             notes.warn(

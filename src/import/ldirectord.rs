@@ -10,6 +10,7 @@ use super::lex::{lex, Line, LDIRECTORD};
 use super::notes::Notes;
 use super::value::{int, netmask};
 use crate::config::raw::{RawCheck, RawStatus};
+use crate::config::MAX_TIMEOUT_S;
 use crate::types::{Method, Protocol, Scheduler};
 use std::net::Ipv4Addr;
 
@@ -257,7 +258,7 @@ fn virtual_key(
             None => notes.warn(l, "scheduler not carried: unknown to lvsd; wrr is used"),
         },
         "persistent" => {
-            let t = int(&v).unwrap_or(360).clamp(1, 31_536_000);
+            let t = int(&v).unwrap_or(360).clamp(1, MAX_TIMEOUT_S);
             s.persistence = Some((t, vk.netmask.as_ref().map_or(Ipv4Addr::BROADCAST, |m| m.1)));
         }
         "netmask" => match netmask(&v) {
@@ -342,8 +343,8 @@ impl VirtualKeys {
             _ => (self.negotiate(&service, s, notes)?, ntimeout),
         };
         c.port = self.checkport;
-        c.interval_ms = Some(set.checkinterval.unwrap_or(10) * 1000);
-        c.timeout_ms = Some(timeout * 1000);
+        c.interval_ms = Some(set.checkinterval.unwrap_or(10).saturating_mul(1000));
+        c.timeout_ms = Some(timeout.saturating_mul(1000));
         c.rise = Some(1);
         c.fall = Some(set.failurecount.unwrap_or(1).min(1000));
         c.warmup_ms = Some(0);

@@ -19,6 +19,7 @@
 //! * What the source does not say (DPDK cores, the director's ports and own
 //!   addresses, the HA key) gets a placeholder marked `EDIT` and a note.
 
+mod check_fit;
 mod draft;
 mod emit;
 mod keepalived;

@@ -11,6 +11,7 @@ use super::lex::{blocks, lex, Node, PIRANHA};
 use super::notes::Notes;
 use super::value::{int, netmask, safe_name, seconds_ms};
 use crate::config::raw::RawCheck;
+use crate::config::MAX_TIMEOUT_S;
 use crate::types::{Method, Protocol, Scheduler};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -82,9 +83,9 @@ fn global(k: &str, v: &[&str], n: &Node, g: &mut Globals, d: &mut Draft, notes: 
             _ => notes.warn(n, "network not carried: expected nat, direct or tunnel"),
         },
         "nat_router" => nat_router(v, n, d, notes),
-        "tcp_timeout" => d.timeouts.tcp = int(first).map(|t| t.clamp(1, 31_536_000)),
-        "tcpfin_timeout" => d.timeouts.tcp_fin = int(first).map(|t| t.clamp(1, 31_536_000)),
-        "udp_timeout" => d.timeouts.udp = int(first).map(|t| t.clamp(1, 31_536_000)),
+        "tcp_timeout" => d.timeouts.tcp = int(first).map(|t| t.clamp(1, MAX_TIMEOUT_S)),
+        "tcpfin_timeout" => d.timeouts.tcp_fin = int(first).map(|t| t.clamp(1, MAX_TIMEOUT_S)),
+        "udp_timeout" => d.timeouts.udp = int(first).map(|t| t.clamp(1, MAX_TIMEOUT_S)),
         "service" if first == "lvs" => {}
         "monitor_links" if first == "1" => {}
         "monitor_links" => notes.warn(n, "monitor_links = 0: not carried: lvsd always watches its data ports' links (FAULT when one is down)"),
@@ -233,7 +234,7 @@ fn virtual_key(
         "persistent" => {
             let t = int(first).unwrap_or(0);
             if t > 0 {
-                s.persistence = Some((t.min(31_536_000), s.persistence.map_or(Ipv4Addr::BROADCAST, |p| p.1)));
+                s.persistence = Some((t.min(MAX_TIMEOUT_S), s.persistence.map_or(Ipv4Addr::BROADCAST, |p| p.1)));
             }
         }
         "pmask" => match netmask(first) {

@@ -149,7 +149,7 @@ fn timers(n: &Node, ty: &str, t: &Timing, c: &mut RawCheck, notes: &mut Notes) {
         c.timeout_ms = Some(t.connect_timeout_ms.unwrap_or(dflt).clamp(1, WEEK_MS));
     }
     c.rise = Some(1);
-    c.fall = Some((retry + 1).min(1000));
+    c.fall = Some(retry.saturating_add(1).min(1000));
     c.warmup_ms = Some(t.warmup_ms.unwrap_or(interval).min(WEEK_MS));
     c.alpha = Some(t.alpha.unwrap_or(false));
     c.on_failure = Some(
@@ -169,7 +169,7 @@ fn timers(n: &Node, ty: &str, t: &Timing, c: &mut RawCheck, notes: &mut Notes) {
         |d| d.0,
     );
     if retry > 0 && dbr != interval {
-        let msg = format!("delay_before_retry ({dbr} ms) not carried: lvsd repeats a failed probe after interval_ms ({interval}), so a dead real is found after {} × interval", retry + 1);
+        let msg = format!("delay_before_retry ({dbr} ms) not carried: lvsd repeats a failed probe after interval_ms ({interval}), so a dead real is found after {} × interval", retry.saturating_add(1).min(1000));
         match &t.delay_before_retry {
             Some((_, at)) => notes.warn(at, msg),
             None => notes.warn(n, msg),

@@ -7,6 +7,7 @@ use super::super::lex::Node;
 use super::super::value::{int, netmask};
 use super::check::{checker, RealInfo, Timing};
 use super::Ctx;
+use crate::config::MAX_TIMEOUT_S;
 use crate::types::{Method, Protocol, Scheduler};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -156,7 +157,7 @@ fn service_key(k: &Node, s: &mut Service, cx: &mut Ctx) {
             }
         }
         "persistence_timeout" => {
-            let t = a.and_then(int).unwrap_or(360).clamp(1, 31_536_000);
+            let t = a.and_then(int).unwrap_or(360).clamp(1, MAX_TIMEOUT_S);
             s.persistence = Some((t, s.persistence.map_or(Ipv4Addr::BROADCAST, |p| p.1)));
         }
         "persistence_granularity" => match a.and_then(netmask) {

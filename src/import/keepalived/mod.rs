@@ -12,6 +12,7 @@ use super::draft::Draft;
 use super::lex::{blocks, lex, Line, Node, KEEPALIVED};
 use super::notes::Notes;
 use super::value::{int, seconds_ms};
+use crate::config::MAX_TIMEOUT_S;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -103,9 +104,9 @@ fn lvs_timeouts(k: &Node, cx: &mut Ctx) {
     for pair in w.chunks(2) {
         let v = pair.get(1).and_then(|v| int(v));
         match (pair[0], v) {
-            ("tcp", Some(v)) => cx.d.timeouts.tcp = Some(v.clamp(1, 31_536_000)),
-            ("tcpfin", Some(v)) => cx.d.timeouts.tcp_fin = Some(v.clamp(1, 31_536_000)),
-            ("udp", Some(v)) => cx.d.timeouts.udp = Some(v.clamp(1, 31_536_000)),
+            ("tcp", Some(v)) => cx.d.timeouts.tcp = Some(v.clamp(1, MAX_TIMEOUT_S)),
+            ("tcpfin", Some(v)) => cx.d.timeouts.tcp_fin = Some(v.clamp(1, MAX_TIMEOUT_S)),
+            ("udp", Some(v)) => cx.d.timeouts.udp = Some(v.clamp(1, MAX_TIMEOUT_S)),
             (other, _) => cx.notes.warn(
                 k,
                 format!(

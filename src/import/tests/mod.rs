@@ -10,6 +10,7 @@ use std::net::IpAddr;
 mod keepalived;
 mod ldirectord;
 mod piranha;
+mod robust;
 mod settle;
 
 /// Imports `text` as `format` (named `src.conf`), checks the output loads,
