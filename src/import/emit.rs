@@ -12,10 +12,17 @@ fn q(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 
+/// `s` safe in a TOML comment (no control characters but tab).
+fn c(s: &str) -> String {
+    s.chars()
+        .map(|x| if x.is_control() && x != '\t' { '?' } else { x })
+        .collect()
+}
+
 /// The configuration text of `d` (which must be settled).
 pub fn emit(d: &Draft) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "# Imported by `lvsd import {}`.", d.origin);
+    let _ = writeln!(o, "# Imported by `lvsd import {}`.", c(&d.origin));
     o.push_str("# Every value is written explicitly in lvsd's terms (milliseconds, method\n");
     o.push_str("# names). Lines marked EDIT are placeholders for what the source does not\n");
     o.push_str("# say (DPDK cores, ports, addresses, keys): this file passes `lvsd check`\n");
@@ -91,10 +98,10 @@ fn emit_ports(o: &mut String, d: &Draft) {
         }
         let _ = writeln!(o, "[[port]]");
         if !f.name.is_empty() {
-            let _ = writeln!(o, "# the source's interface {}", f.name);
+            let _ = writeln!(o, "# the source's interface {}", c(&f.name));
         }
         for h in &f.hints {
-            let _ = writeln!(o, "# {h}");
+            let _ = writeln!(o, "# {}", c(h));
         }
         let _ = writeln!(o, "name = {}", q(&name));
         let _ = writeln!(
@@ -114,15 +121,11 @@ fn emit_ports(o: &mut String, d: &Draft) {
 
 /// `[ha]`.
 fn emit_ha(o: &mut String, h: &Ha) {
-    for c in &h.comments {
-        let _ = writeln!(o, "# {c}");
+    for line in &h.comments {
+        let _ = writeln!(o, "# {}", c(line));
     }
     let _ = writeln!(o, "[ha]");
-    let _ = writeln!(
-        o,
-        "# from {}:{}: {}",
-        h.at.loc.file, h.at.loc.line, h.at.source
-    );
+    let _ = writeln!(o, "# from {}", from(&h.at));
     let _ = writeln!(o, "node = {}", q(&h.node));
     let _ = writeln!(o, "priority = {}", h.priority);
     let _ = writeln!(o, "preempt = {}", h.preempt);
@@ -163,6 +166,11 @@ fn emit_ha(o: &mut String, h: &Ha) {
     o.push('\n');
 }
 
+/// `file:line: source` of a comment.
+fn from(at: &super::draft::At) -> String {
+    c(&format!("{}:{}: {}", at.loc.file, at.loc.line, at.source))
+}
+
 /// `IP:port`, IPv6 in brackets.
 struct SocketAddrText(IpAddr, u16);
 
@@ -176,11 +184,7 @@ impl std::fmt::Display for SocketAddrText {
 /// server, the reals.
 fn emit_service(o: &mut String, s: &Service) {
     let _ = writeln!(o, "[[service]]");
-    let _ = writeln!(
-        o,
-        "# from {}:{}: {}",
-        s.at.loc.file, s.at.loc.line, s.at.source
-    );
+    let _ = writeln!(o, "# from {}", from(&s.at));
     let name = s
         .name
         .clone()
@@ -246,11 +250,7 @@ fn emit_check(o: &mut String, header: &str, c: &RawCheck) {
 
 fn emit_real(o: &mut String, r: &Real, with_check: bool) {
     let _ = writeln!(o, "  [[service.real]]");
-    let _ = writeln!(
-        o,
-        "  # from {}:{}: {}",
-        r.at.loc.file, r.at.loc.line, r.at.source
-    );
+    let _ = writeln!(o, "  # from {}", from(&r.at));
     let _ = writeln!(o, "  address = {}", q(&r.address.to_string()));
     let _ = writeln!(o, "  port = {}", r.port);
     let _ = writeln!(o, "  weight = {}", r.weight);

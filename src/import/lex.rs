@@ -5,7 +5,7 @@
 use super::notes::{Located, Notes};
 
 /// A place in a source file (1-based line).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Loc {
     pub file: String,
     pub line: usize,

@@ -94,8 +94,8 @@ impl std::error::Error for ImportError {}
 
 /// Imports the file at `path`.
 pub fn import_file(format: Format, path: &Path) -> Result<Imported, ImportError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
+    let bytes = std::fs::read(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
+    let text = String::from_utf8_lossy(&bytes);
     import_text(format, &path.display().to_string(), &text, path.parent())
 }
 

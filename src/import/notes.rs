@@ -3,10 +3,11 @@
 //! the skeleton the user must complete (ports, keys) that have no source
 //! line.
 use super::lex::Loc;
+use std::collections::HashSet;
 use std::fmt;
 
 /// A source construct that is not carried (or carried with a difference).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Warning {
     pub loc: Loc,
     /// The source line, trimmed.
@@ -36,6 +37,7 @@ pub struct Notes {
     pub warnings: Vec<Warning>,
     /// Skeleton notes with no source line (placeholders to edit).
     pub notes: Vec<String>,
+    given: HashSet<Warning>,
 }
 
 impl Notes {
@@ -48,7 +50,7 @@ impl Notes {
             source: at.source().to_string(),
             message: message.into(),
         };
-        if !self.warnings.contains(&w) {
+        if self.given.insert(w.clone()) {
             self.warnings.push(w);
         }
     }

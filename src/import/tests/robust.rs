@@ -58,3 +58,24 @@ fn damaged_samples_still_give_valid_configurations() {
         }
     }
 }
+
+#[test]
+fn control_characters_stay_out_of_comments() {
+    let t = "virtual_server 10.0.0.1 80 { \u{c}\n    real_server 10.1.0.1 80 {\u{1b}\n    }\n}\n";
+    let (m, _) = run(Format::Keepalived, t);
+    assert_eq!(m.services[0].reals.len(), 1);
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_read_lossily() {
+    let p = std::env::temp_dir().join(format!("lvsd-import-latin1-{}.cf", std::process::id()));
+    std::fs::write(
+        &p,
+        b"# caf\xe9\nvirtual=10.0.0.1:80\n\treal=10.1.0.1:80 gate\n",
+    )
+    .unwrap();
+    let out = super::super::import_file(Format::Ldirectord, &p);
+    let _ = std::fs::remove_file(&p);
+    let out = out.unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.toml.contains("10.1.0.1"), "{}", out.toml);
+}
