@@ -37,6 +37,8 @@ struct Globals {
     backup_active: bool,
     heartbeat_port: Option<u16>,
     keepalive_ms: Option<i64>,
+    /// Every line about the pair, warned about when there is no `[ha]`.
+    ha_lines: Vec<Node>,
     deadtime_ms: Option<i64>,
 }
 
@@ -66,6 +68,20 @@ pub fn import(name: &str, text: &str, notes: &mut Notes) -> Draft {
 fn global(k: &str, v: &[&str], n: &Node, g: &mut Globals, d: &mut Draft, notes: &mut Notes) {
     let first = v.first().copied().unwrap_or("");
     let ip = first.parse::<IpAddr>().ok();
+    if matches!(
+        k,
+        "primary"
+            | "primary_private"
+            | "backup"
+            | "backup_private"
+            | "backup_active"
+            | "heartbeat"
+            | "heartbeat_port"
+            | "keepalive"
+            | "deadtime"
+    ) {
+        g.ha_lines.push(n.clone());
+    }
     match k {
         "primary" => g.primary = ip.map(|a| (a, n.clone())),
         "primary_private" => g.primary_private = ip,
@@ -113,16 +129,16 @@ fn nat_router(v: &[&str], n: &Node, d: &mut Draft, notes: &mut Notes) {
 
 /// `[ha]` from primary/backup (this file is the primary's view).
 fn ha(g: &Globals, d: &mut Draft, notes: &mut Notes) {
-    let Some((primary, at)) = &g.primary else {
-        return;
+    let primary = match &g.primary {
+        Some((p, at)) if g.backup_active => (p, at),
+        _ => {
+            for l in &g.ha_lines {
+                notes.warn(l, format!("{}: not carried: no backup_active = 1 with a primary address, so lvsd runs standalone", l.key()));
+            }
+            return;
+        }
     };
-    if !g.backup_active {
-        notes.warn(
-            at,
-            "primary: not carried: backup_active is not 1, so lvsd runs standalone",
-        );
-        return;
-    }
+    let (primary, at) = primary;
     let interval = g.keepalive_ms.unwrap_or(6000);
     d.ha = Some(Ha {
         at: At::of(at),

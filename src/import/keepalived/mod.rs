@@ -29,6 +29,8 @@ pub(super) struct Ctx<'a> {
     pub router_id: Option<String>,
     pub garp_repeat: Option<i64>,
     pub garp_delay_ms: Option<i64>,
+    /// The global_defs lines that only matter with a vrrp_instance.
+    pub vrrp_globals: Vec<Node>,
 }
 
 /// Imports keepalived configuration `text` named `name`.
@@ -43,6 +45,7 @@ pub fn import(name: &str, text: &str, dir: Option<&Path>, notes: &mut Notes) -> 
         router_id: None,
         garp_repeat: None,
         garp_delay_ms: None,
+        vrrp_globals: Vec::new(),
     };
     for n in &tree {
         match n.key() {
@@ -62,6 +65,17 @@ pub fn import(name: &str, text: &str, dir: Option<&Path>, notes: &mut Notes) -> 
         lvs::virtual_server(n, &mut cx);
     }
     vrrp::import(&tree, &mut cx);
+    if cx.d.ha.is_none() {
+        for k in std::mem::take(&mut cx.vrrp_globals) {
+            cx.notes.warn(
+                &k,
+                format!(
+                    "{}: not carried: there is no vrrp_instance, so lvsd runs standalone",
+                    k.key()
+                ),
+            );
+        }
+    }
     for n in &tree {
         top_level_other(n, &mut cx);
     }
@@ -86,6 +100,12 @@ fn top_level_other(n: &Node, cx: &mut Ctx) {
 /// `global_defs { ... }`: router_id, gratuitous ARP, IPVS timeouts.
 fn global_defs(n: &Node, cx: &mut Ctx) {
     for k in n.kids() {
+        if matches!(
+            k.key(),
+            "router_id" | "vrrp_garp_master_delay" | "vrrp_garp_master_repeat"
+        ) {
+            cx.vrrp_globals.push(k.clone());
+        }
         match k.key() {
             "router_id" => cx.router_id = k.arg(0).map(str::to_string),
             "vrrp_garp_master_delay" => cx.garp_delay_ms = k.arg(0).and_then(seconds_ms),

@@ -593,3 +593,12 @@ virtual_server 10.0.0.1 80 {
     assert_warned(&ws, 5, "net_namespace");
     assert!(ws.iter().any(|w| w.message.contains("unmatched")));
 }
+
+#[test]
+fn vrrp_globals_without_an_instance_are_warned() {
+    let t = "global_defs {\n    router_id a\n    vrrp_garp_master_repeat 2\n}\n";
+    let (m, ws) = run(KA, t);
+    assert!(m.ha.is_none());
+    assert_warned(&ws, 2, "standalone");
+    assert_warned(&ws, 3, "standalone");
+}
