@@ -64,6 +64,19 @@ pub fn import(name: &str, text: &str, dir: Option<&Path>, notes: &mut Notes) -> 
     for n in tree.iter().filter(|n| n.key() == "virtual_server") {
         lvs::virtual_server(n, &mut cx);
     }
+    let used: Vec<&str> = tree
+        .iter()
+        .filter(|n| n.key() == "virtual_server" && n.arg(0) == Some("group"))
+        .filter_map(|n| n.arg(1))
+        .collect();
+    for g in tree.iter().filter(|n| n.key() == "virtual_server_group") {
+        if g.arg(0).is_some_and(|name| !used.contains(&name)) {
+            cx.notes.warn(
+                g,
+                "not carried: no virtual_server uses this virtual_server_group",
+            );
+        }
+    }
     vrrp::import(&tree, &mut cx);
     if cx.d.ha.is_none() {
         for k in std::mem::take(&mut cx.vrrp_globals) {

@@ -394,6 +394,9 @@ virtual_server 2001:db8::1 80 {
 }
 virtual_server group NOPE {
 }
+virtual_server_group UNUSED {
+    10.0.0.9 80
+}
 ";
     let (m, ws) = run(KA, t);
     let keys: Vec<String> = m
@@ -419,6 +422,7 @@ virtual_server group NOPE {
     assert_warned(&ws, line_of(t, "virtual_server fwmark 7"), "firewall-mark");
     assert_warned(&ws, line_of(t, "2001:db8::1"), "IPv6");
     assert_warned(&ws, line_of(t, "NOPE"), "no virtual_server_group named");
+    assert_warned(&ws, line_of(t, "UNUSED"), "no virtual_server uses");
 }
 
 #[test]
