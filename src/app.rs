@@ -21,6 +21,7 @@ use crate::packet::ethernet::MacAddr;
 use crate::worker;
 use director::Director;
 use manage::Servers;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// EAL arguments for a configuration.
@@ -121,7 +122,10 @@ fn setup_kernel_iface(m: &Model, i: usize, iface: &str, mac: MacAddr) -> anyhow:
 /// Run the director until a stop signal. Returns the process exit code.
 pub fn run(path: std::path::PathBuf, m: Model) -> anyhow::Result<i32> {
     let signals = Signals::register()?;
-    let mut d = Director::bring_up(&m, signals.stop.clone())?;
+    // The workers have their own stop flag, set only once the management
+    // loop is done: a stopping active still sends its priority-0 adverts
+    // through a worker.
+    let mut d = Director::bring_up(&m, Arc::new(AtomicBool::new(false)))?;
     let links = worker::Links::new(d.worker_count());
     let mut rt = Runtime::new(path, m.clone(), d.macs.clone(), links.clone())?;
     let mut servers = bind_servers(&m)?;

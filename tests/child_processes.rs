@@ -2,6 +2,7 @@
 //! notify events are coalesced, children are always reaped, a command past
 //! its timeout loses its whole process group. Its own test binary, so that
 //! /proc shows only the children these tests start.
+mod common;
 use lvsd::health::{Notifier, NotifyEvent};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -162,5 +163,44 @@ fn timeout_kills_the_whole_process_group() {
         );
     }
     assert!(env.contains("LVSD_REASON=flap 0"), "{env}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `[children] run_as`: a notify command runs as that user (and its
+/// primary group), here `nobody`, writing `id -u` and `id -g` to a file in
+/// a directory it can write.
+#[test]
+fn a_notify_runs_as_the_run_as_user() {
+    if common::need_root() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tmpdir("run-as");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = dir.join("ids");
+    let cmd = script(&dir, &format!("echo $(id -u) $(id -g) > {}", out.display()));
+    let m = lvsd::config::load(
+        "[dpdk]\nlcores = \"0-1\"\n\n[[port]]\nname = \"ext\"\ndevice = \"net_af_packet0\"\naddress = \"198.18.0.1/24\"\n\n[children]\nrun_as = \"nobody\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let run_as = m.children.run_as.expect("run_as");
+    lvsd::health::child::set_run_as(Some(&run_as));
+    let mut n = Notifier::with_timeout(4, Duration::from_secs(5));
+    let started = n.notify(&cmd, &role(0));
+    lvsd::health::child::set_run_as(None);
+    assert!(started, "notify started");
+    let end = Instant::now() + Duration::from_secs(5);
+    while n.running() > 0 && Instant::now() < end {
+        n.reap();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let ids = std::fs::read_to_string(&out).unwrap_or_default();
+    assert_eq!(
+        ids.trim(),
+        format!("{} {}", run_as.uid, run_as.gid),
+        "the notify ran as nobody"
+    );
+    assert_ne!(run_as.uid, 0);
     let _ = std::fs::remove_dir_all(&dir);
 }

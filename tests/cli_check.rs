@@ -112,3 +112,34 @@ fn seven_mistakes_of_seven_kinds_in_one_run() {
         );
     }
 }
+
+#[test]
+fn too_few_mbufs_name_the_field_and_the_number_needed() {
+    let ports = "[[port]]\nname = \"ext\"\ndevice = \"net_af_packet0,iface=lv-ext\"\naddress = \"198.18.0.1/24\"\nrx_queues = 2\n\n\
+                 [[port]]\nname = \"int\"\ndevice = \"net_af_packet1,iface=lv-int\"\naddress = \"198.18.1.1/24\"\nrx_queues = 2\n";
+    let dir = std::env::temp_dir().join(format!("lvsd-mbufs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Two workers, two queues per port: the old default of 8191 is too few.
+    let small = dir.join("small.toml");
+    std::fs::write(
+        &small,
+        format!("[dpdk]\nlcores = \"0-2\"\nmbufs = 8191\n\n{ports}"),
+    )
+    .unwrap();
+    let (code, out) = check(&small);
+    // Unset: the pool is sized for them.
+    let unset = dir.join("unset.toml");
+    std::fs::write(&unset, format!("[dpdk]\nlcores = \"0-2\"\n\n{ports}")).unwrap();
+    let (code_unset, out_unset) = check(&unset);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 1, "{out}");
+    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{out}");
+    assert!(
+        errors[0].starts_with(
+            "error: dpdk.mbufs (line 3): 8191 mbufs are too few: at least 14656 are needed"
+        ),
+        "{out}"
+    );
+    assert_eq!((code_unset, out_unset.trim()), (0, "ok"));
+}

@@ -76,6 +76,16 @@ fn failover_keeps_every_established_connection() {
         "takeover: kill -9 to backup active in {:.0} ms",
         takeover * 1000.0
     );
+    // `lvsadm show ha` on the new active: its role, the takeover and its
+    // reason, the link to the dead peer down, the peer's last word; the
+    // metrics carry the same figures.
+    let b = ("backup", "active", "no_active_peer");
+    let shown = check_show_ha(&l, "lvsd-b", &dirb, b, false, killed);
+    assert!(
+        shown.contains("(said ACTIVE (MASTER), priority 150)"),
+        "{shown}"
+    );
+    eprintln!("lvsadm show ha on the new active:\n{shown}");
     assert!(
         Testbed::wait_for(Duration::from_secs(25), || l
             .tb
@@ -135,6 +145,7 @@ fn failover_keeps_every_established_connection() {
         established_at(&l.tb.log("hold2")).is_some()
     });
     assert!(up, "{}", l.tb.log("hold2"));
+    let restarted = now();
     l.start_lvsd_in("lvsd-a", &dira, LVSD, &ca)
         .expect("lvsd a again");
     let back = Testbed::wait_for(Duration::from_secs(10), || {
@@ -154,6 +165,10 @@ fn failover_keeps_every_established_connection() {
         .tb
         .log("lvsd-b")
         .contains("leaving active role")));
+    let a = ("backup", "active", "preempt");
+    check_show_ha(&l, "lvsd-a", &dira, a, true, restarted);
+    let b = ("active", "backup", "higher_rank_active");
+    check_show_ha(&l, "lvsd-b", &dirb, b, true, restarted);
     assert!(
         Testbed::wait_for(Duration::from_secs(25), || l
             .tb

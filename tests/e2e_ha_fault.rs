@@ -1,5 +1,5 @@
 //! Active/backup end to end: the active's client-side data port loses its
-//! link under long-lived streams. The active enters FAULT (heartbeats say
+//! link under 100 long-lived streams. The active enters FAULT (heartbeats say
 //! so, adverts stop, it resigns), runs `notify_fault` with the reason, and
 //! the backup serves the VIP within `dead_interval` + 0.5 s; the streams
 //! survive. When the link returns the old active rejoins as backup, then
@@ -38,7 +38,8 @@ fn data_port_link_down_moves_the_role_to_the_backup() {
     let cb = with_notify(config(&l, 'b', &key), 'b');
     assert!(ca.contains("notify_fault"), "{ca}");
     start_pair(&mut l, &dirb, &ca, &cb, "bulk sync from the peer done", 5);
-    hold_streams(&mut l, "hold", 50, 8);
+    hold_streams(&mut l, "hold", 100, 8);
+    start_fetches(&mut l, "load", 4);
     std::thread::sleep(Duration::from_secs(1));
     let down = now();
     l.tb.exec_ok(&dira, "ip", &["link", "set", "lv-ext", "down"])
@@ -58,6 +59,14 @@ fn data_port_link_down_moves_the_role_to_the_backup() {
     });
     let notified = std::fs::read_to_string(l.tb.dir.join("notify-a")).unwrap_or_default();
     assert!(faulted, "notify_fault ran with the reason: {notified:?}");
+    // The VIP is served again through B: every fetch that started later
+    // than the bar after the link went down succeeded.
+    let (ok, failed) = fetches_after(&l, "load", down + BAR);
+    assert!(
+        ok >= 10 && failed == 0,
+        "fetches started {BAR} s after the link went down: {ok} ok, {failed} failed\n{}",
+        l.tb.log("load")
+    );
     streams_intact(&l, "hold", 20, "the fault");
     // The link returns: A rejoins as backup, then (preempt, priority 150)
     // takes the role back after its bulk sync.

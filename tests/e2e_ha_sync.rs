@@ -101,41 +101,53 @@ fn control_link_cut_wrong_key_and_bulk_sync() {
             "README names {name}, which an HA director does not export"
         );
     }
-    let burst_n = std::env::var("LVSD_HA_BURST").unwrap_or_else(|_| "2000".into());
-    let before = metric(&dirb, "lvsd_ha_sync_records_received_total");
-    let t0 = now();
-    let burst = lvsd::testbed::run_ok(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            &c,
-            "python3",
-            &format!("{TOOLS}/client.py"),
-            "udp",
-            "198.18.0.100",
-            "53",
-            &burst_n,
-            "40000",
-        ],
-    );
-    let burst: serde_json::Value =
-        serde_json::from_str(burst.unwrap_or_default().trim()).unwrap_or_default();
-    let n: u64 = burst_n.parse().unwrap_or(2000);
-    assert_eq!(burst["errors"].as_u64(), Some(0), "burst answered: {burst}");
-    let t_sent = now();
-    let all = Testbed::wait_for(Duration::from_secs(20), || {
-        metric(&dirb, "lvsd_ha_sync_records_received_total") >= before + n
-    });
-    let t_done = now();
-    assert!(all, "the backup received the burst's records");
-    eprintln!(
-        "sync burst: {n} new connections in {:.2} s ({:.0} conn/s offered); all records on the backup {:.0} ms after the last was created ({:.0} records/s end to end)",
-        t_sent - t0,
-        n as f64 / (t_sent - t0),
-        (t_done - t_sent) * 1000.0,
-        n as f64 / (t_done - t0)
-    );
+    // Sync under bursts of new connections: records/s and lag to the
+    // backup. 5,000 from the client's address (ports 40000..44999), then
+    // 50,000 from a second address (ports 10000..59999), all new.
+    let burst = |n: u64, base: &str, src: &str| {
+        let before = metric(&dirb, "lvsd_ha_sync_records_received_total");
+        let t0 = now();
+        let out = lvsd::testbed::run_ok(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &c,
+                "python3",
+                &format!("{TOOLS}/client.py"),
+                "udp",
+                "198.18.0.100",
+                "53",
+                &n.to_string(),
+                base,
+                src,
+            ],
+        );
+        let out: serde_json::Value =
+            serde_json::from_str(out.unwrap_or_default().trim()).unwrap_or_default();
+        assert_eq!(
+            out["errors"].as_u64(),
+            Some(0),
+            "burst of {n} answered: {out}"
+        );
+        let t_sent = now();
+        let all = Testbed::wait_for(Duration::from_secs(20), || {
+            metric(&dirb, "lvsd_ha_sync_records_received_total") >= before + n
+        });
+        let t_done = now();
+        assert!(all, "the backup received the burst's {n} records");
+        eprintln!(
+            "sync burst: {n} new connections in {:.2} s ({:.0} conn/s offered); all records on the backup {:.0} ms after the last was created ({:.0} records/s end to end)",
+            t_sent - t0,
+            n as f64 / (t_sent - t0),
+            (t_done - t_sent) * 1000.0,
+            n as f64 / (t_done - t0)
+        );
+    };
+    burst(5_000, "40000", "0.0.0.0");
+    l.tb.exec_ok(&c, "ip", &["addr", "add", "198.18.0.60/24", "dev", "eth0"])
+        .expect("second client address");
+    burst(50_000, "10000", "198.18.0.60");
     // The dropped-records series exist per reason (a missing series must
     // fail here, not read as 0), and none fell behind.
     let body =

@@ -17,6 +17,7 @@ fn kernel_tools_on_the_director_work_while_forwarding() {
     }
     let mut l = Lab::new(1, 2).expect("lab");
     let mut cfg = base(&l, 1);
+    cfg += "[limits]\nicmp_rate = 50\nicmp_burst = 10\n\n";
     cfg += "[[service]]\nprotocol = \"tcp\"\nvip = \"198.18.0.100\"\nport = 80\nscheduler = \"rr\"\nmethod = \"nat\"\n";
     for i in 0..2 {
         cfg += &format!(
@@ -51,6 +52,51 @@ fn kernel_tools_on_the_director_work_while_forwarding() {
     assert!(ok, "ping the director: {out}{err}");
     assert!(out.contains("20 received"), "{out}");
     assert!(!out.contains("DUP!"), "duplicate echo replies:\n{out}");
+    // A ping flood (up to 1000 a second) gets at most the bucket's burst
+    // and rate of replies (10 + 50 a second), the rest counted.
+    let (_, out, err) =
+        l.tb.exec(
+            &c,
+            "ping",
+            &["-q", "-c", "2000", "-i", "0.001", "-W", "1", "198.18.0.1"],
+        )
+        .unwrap();
+    let field = |after: &str| -> Option<f64> {
+        let i = out.find(after)?;
+        let num: String = out[..i]
+            .trim_end()
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        num.chars().rev().collect::<String>().parse().ok()
+    };
+    let (received, ms) = (
+        field(" received"),
+        out.find("time ")
+            .and_then(|i| out[i + 5..].split("ms").next()?.trim().parse::<f64>().ok()),
+    );
+    let (Some(received), Some(ms)) = (received, ms) else {
+        panic!("ping flood summary: {out}{err}");
+    };
+    let most = 10.0 + 50.0 * (ms / 1000.0 + 1.0);
+    assert!(
+        (50.0..=most).contains(&received),
+        "{received} replies in {ms} ms, at most {most}: {out}"
+    );
+    let metrics =
+        l.tb.exec_ok(&dir, "curl", &["-sf", "http://127.0.0.1:9520/metrics"])
+            .unwrap_or_default();
+    let limited: f64 = metrics
+        .lines()
+        .filter(|x| x.contains("reason=\"icmp_rate_limited\""))
+        .filter_map(|x| x.split_whitespace().last()?.parse::<f64>().ok())
+        .sum();
+    eprintln!("ping flood: {received} replies in {ms} ms, {limited} requests over the limit");
+    assert!(
+        limited >= (2000.0 - received) * 0.9,
+        "{limited} counted:\n{metrics}"
+    );
     // The director's own kernel: ping and HTTP to a real, over lvsd's port.
     let (ok, out, err) =
         l.tb.exec(

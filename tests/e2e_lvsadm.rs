@@ -44,6 +44,13 @@ fn ipvsadm_commands_and_exact_listing() {
     }
     let l = lab_with_servers(3, "");
     ok(&l, &["-A", "-t", "198.18.0.100:80", "-s", "wrr"]);
+    // Without [ha], `show ha` says so and succeeds; `--json` is the
+    // control protocol's answer.
+    let shown = ok(&l, &["show", "ha"]);
+    assert!(shown.starts_with("HA is not configured"), "{shown}");
+    assert_eq!(shown, lvsd::ctl::ha_show::NOT_CONFIGURED);
+    let json = ok(&l, &["show", "ha", "--json"]);
+    assert_eq!(json, "{\n  \"configured\": false\n}\n");
     ok(
         &l,
         &[

@@ -6,6 +6,7 @@
 //! the hugepage files removed. Whatever returns early, at any step of
 //! bring-up or later, shuts down in that order.
 use super::{eal_args, setup_kernel_iface, KERNEL_VDEV};
+use crate::config::mbufs::{KERNEL_DESCRIPTORS, POOL_CACHE, PORT_DESCRIPTORS};
 use crate::config::{Device, Model};
 use crate::datapath::neigh::NeighConfig;
 use crate::dpdk::{self, port::PortSetup, Eal, Mbuf, Mempool, Port};
@@ -68,7 +69,7 @@ impl Director {
                 "dpdk.lcores: at least two lcores are needed (one management, one worker)"
             );
         }
-        let cache = 256.min(m.dpdk.mbufs / 4);
+        let cache = POOL_CACHE.min(m.dpdk.mbufs / 4);
         let pool = Arc::new(Mempool::new("lvsd_pool", m.dpdk.mbufs, cache, -1)?);
         let mut opened = Opened::default();
         open_data_ports(m, &pool, lcores.len(), &mut opened)?;
@@ -121,6 +122,7 @@ impl Director {
         let rings = Arc::new(Rings::new(n, 4096));
         self.workers.rings = Some(rings.clone());
         let startup = Arc::new(Startup::default());
+        let real_loads = Arc::new(crate::datapath::real_load::RealLoads::default());
         let epoch = Instant::now();
         for (i, &lcore) in self.lcores.iter().enumerate() {
             let setup = WorkerSetup {
@@ -149,6 +151,7 @@ impl Director {
                 },
                 commands: links.commands[i].clone(),
                 events: links.events[i].clone(),
+                real_loads: real_loads.clone(),
                 startup: startup.clone(),
             };
             dpdk::lcore::launch(lcore, move || worker::run(setup))?;
@@ -222,8 +225,8 @@ fn open_data_ports(
             rx_queues: p.rx_queues,
             tx_queues: p.tx_queue_count(workers) as u16,
             mtu: p.mtu,
-            rx_desc: 1024,
-            tx_desc: 1024,
+            rx_desc: PORT_DESCRIPTORS,
+            tx_desc: PORT_DESCRIPTORS,
         };
         let port = opened
             .open(&setup, pool)
@@ -252,8 +255,8 @@ fn open_kernel_ifaces(
             rx_queues: workers as u16,
             tx_queues: workers as u16,
             mtu: p.mtu,
-            rx_desc: 512,
-            tx_desc: 512,
+            rx_desc: KERNEL_DESCRIPTORS,
+            tx_desc: KERNEL_DESCRIPTORS,
         };
         let tap_id = PortId(opened.ports.len() as u16);
         opened

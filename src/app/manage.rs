@@ -13,7 +13,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// How often the management loop checks port links (and frees retired
-/// snapshots), and samples rates.
+/// snapshots), and samples rates. With `[ha]` links are checked every
+/// `interval_ms` when that is shorter: a data port that loses link moves
+/// the role within about one interval (each check is a DPDK link read and
+/// a small sysfs read).
 const LINK_CHECK_EVERY: Duration = Duration::from_millis(500);
 const RATES_EVERY: Duration = Duration::from_secs(2);
 /// With `[ha]`, the longest the management loop sleeps: the workers' event
@@ -38,6 +41,7 @@ pub(super) struct Servers {
 /// The loop's timers and the link states it last saw.
 struct Timers {
     last_links: Vec<bool>,
+    link_every: Duration,
     last_rates: Instant,
     last_links_check: Instant,
     last_slow_log: Instant,
@@ -59,6 +63,10 @@ pub(super) fn run(
         .collect();
     let mut t = Timers {
         last_links: vec![false; d.ports().len()],
+        link_every: m
+            .ha
+            .as_ref()
+            .map_or(LINK_CHECK_EVERY, |h| h.interval.min(LINK_CHECK_EVERY)),
         last_rates: Instant::now(),
         last_links_check: Instant::now() - LINK_CHECK_EVERY,
         last_slow_log: Instant::now() - SLOW_LOG_EVERY,
@@ -90,6 +98,9 @@ pub(super) fn run(
         if signals.dump.swap(false, Ordering::Relaxed) {
             dump_connections(rt);
         }
+        // Children started from here on run as the running configuration
+        // says (a reload may have changed it).
+        crate::health::child::set_run_as(rt.model.children.run_as.as_ref());
         rt.poll_ha();
         let took = started.elapsed();
         if let Some(ms) = &mut servers.metrics {
@@ -111,8 +122,9 @@ pub(super) fn run(
         rt.poll_health(t.wait(rt, soon));
     }
     // Stopping: an active hands the role over at once.
+    let snap = rt.snapshot();
     if let Some(ha) = rt.ha.as_mut() {
-        ha.resign();
+        ha.resign(&snap, &rt.commands);
     }
     Ok(())
 }
@@ -120,7 +132,7 @@ pub(super) fn run(
 impl Timers {
     /// Link states (and retired snapshots) and rate samples, when due.
     fn periodic(&mut self, m: &Model, rt: &mut Runtime, d: &Director) {
-        if self.last_links_check.elapsed() >= LINK_CHECK_EVERY {
+        if self.last_links_check.elapsed() >= self.link_every {
             self.last_links_check = Instant::now();
             let mut down = Vec::new();
             for (i, p) in d.ports().iter().enumerate().take(m.ports.len()) {
@@ -152,7 +164,7 @@ impl Timers {
     /// `MGMT_HA_POLL` with HA, at most `soon` (a socket's client has work
     /// in progress, or more connections wait).
     fn wait(&self, rt: &Runtime, soon: Duration) -> Duration {
-        let due = (self.last_links_check + LINK_CHECK_EVERY).min(self.last_rates + RATES_EVERY);
+        let due = (self.last_links_check + self.link_every).min(self.last_rates + RATES_EVERY);
         let mut wait = due.saturating_duration_since(Instant::now());
         if rt.ha.is_some() {
             wait = wait.min(MGMT_HA_POLL);

@@ -6,6 +6,7 @@
 //! lvsadm [--socket PATH] reload [--discard-runtime]
 //! lvsadm [--socket PATH] save-config             running configuration as TOML
 //! lvsadm [--socket PATH] show status|health
+//! lvsadm [--socket PATH] show ha [--json]           the active/backup pair's state
 //! lvsadm [--socket PATH] explain tcp|udp CLIENT:PORT VIP:PORT
 //! ```
 //! The socket is `--socket PATH`, else `$LVSD_SOCKET`, else the `[control]
@@ -242,6 +243,8 @@ fn own_verb(sock: &Path, args: &[String]) -> ExitCode {
         ("save-config", []) => send(sock, Request::SaveConfig),
         ("show", ["status"]) => send(sock, Request::Status),
         ("show", ["health"]) => send(sock, Request::Health),
+        ("show", ["ha"]) => return show_ha(sock, false),
+        ("show", ["ha", "--json"]) => return show_ha(sock, true),
         ("explain", [proto, client, vip]) => {
             let (Ok(client), Ok(vip)) = (client.parse::<SocketAddrV4>(), vip.parse::<SocketAddrV4>()) else {
                 return die(2, "explain: expected CLIENT-IP:PORT VIP:PORT (numeric IPv4)");
@@ -251,7 +254,7 @@ fn own_verb(sock: &Path, args: &[String]) -> ExitCode {
         _ => {
             return die(
                 255,
-                "usage: lvsadm reload [--discard-runtime] | save-config | show status|health | explain tcp|udp CLIENT:PORT VIP:PORT",
+                "usage: lvsadm reload [--discard-runtime] | save-config | show status|health | show ha [--json] | explain tcp|udp CLIENT:PORT VIP:PORT",
             )
         }
     };
@@ -266,6 +269,31 @@ fn own_verb(sock: &Path, args: &[String]) -> ExitCode {
         }
         Ok(None) => ExitCode::SUCCESS,
         Err(e) => die(2, e),
+    }
+}
+
+/// `show ha`: the pair's state as text (or as the protocol's JSON); a
+/// director without `[ha]` says so and it is not an error.
+fn show_ha(sock: &Path, json: bool) -> ExitCode {
+    let v = match send(sock, Request::Ha) {
+        Ok(Some(v)) => v,
+        Ok(None) => return die(2, "show ha: empty answer"),
+        Err(e) => return die(2, e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    if v["configured"] == serde_json::Value::Bool(false) {
+        print!("{}", lvsd::ctl::ha_show::NOT_CONFIGURED);
+        return ExitCode::SUCCESS;
+    }
+    match serde_json::from_value::<HaStatusData>(v) {
+        Ok(s) => {
+            print!("{}", lvsd::ctl::ha_show::render(&s));
+            ExitCode::SUCCESS
+        }
+        Err(e) => die(2, format!("show ha: unexpected answer: {e}")),
     }
 }
 

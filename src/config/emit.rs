@@ -42,6 +42,9 @@ pub fn emit(m: &Model) -> String {
         emit_ha(&mut o, h);
     }
     emit_management(&mut o, m);
+    if let Some(r) = &m.children.run_as {
+        let _ = writeln!(o, "[children]\nrun_as = {}\n", q(&r.user));
+    }
     for s in &m.services {
         emit_service(&mut o, s);
     }
@@ -103,7 +106,7 @@ fn emit_neighbors_and_routes(o: &mut String, m: &Model) {
     }
 }
 
-/// `[arp]`, `[log]`, `[timeouts]` and `[conn]`.
+/// `[arp]`, `[log]`, `[timeouts]`, `[conn]` and `[limits]`.
 fn emit_globals(o: &mut String, m: &Model) {
     let _ = writeln!(
         o,
@@ -131,6 +134,12 @@ fn emit_globals(o: &mut String, m: &Model) {
     );
     let _ = writeln!(o, "[conn]\ncapacity = {}\nexpire_nodest_conn = {}\nexpire_quiescent_template = {}\nsloppy_tcp = {}\n",
         m.conn.capacity, m.conn.expire_nodest_conn, m.conn.expire_quiescent_template, m.conn.sloppy_tcp);
+    let l = &m.limits;
+    let _ = writeln!(
+        o,
+        "[limits]\nicmp_rate = {}\nicmp_burst = {}\nkernel_rate = {}\nkernel_burst = {}\n",
+        l.icmp.rate, l.icmp.burst, l.kernel.rate, l.kernel.burst
+    );
 }
 
 /// `[ha]`.
@@ -159,6 +168,22 @@ fn emit_ha(o: &mut String, h: &super::ha::Ha) {
         if let Some(c) = v {
             let _ = writeln!(o, "{k} = {}", q(c));
         }
+    }
+    if !h.track.is_empty() {
+        let entries: Vec<String> = h
+            .track
+            .iter()
+            .map(|t| {
+                format!(
+                    "{{ command = {}, interval_ms = {}, fall = {}, rise = {} }}",
+                    q(&t.command),
+                    t.interval.as_millis(),
+                    t.fall,
+                    t.rise
+                )
+            })
+            .collect();
+        let _ = writeln!(o, "track = [{}]", entries.join(", "));
     }
     o.push('\n');
 }

@@ -61,7 +61,13 @@ pub(super) fn validate_dpdk(cx: &mut Ctx, raw: Option<RawDpdk>) -> Dpdk {
         file_prefix,
         args: r.args.unwrap_or_default(),
         burst: cx.int("dpdk.burst", r.burst, 32, 1, 512),
-        mbufs: cx.int("dpdk.mbufs", r.mbufs, 8191, 1023, i64::from(u32::MAX)),
+        mbufs: cx.int(
+            "dpdk.mbufs",
+            r.mbufs,
+            super::mbufs::DEFAULT_MBUFS,
+            i64::from(super::mbufs::MIN_MBUFS),
+            i64::from(u32::MAX),
+        ),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `[ha]`: the active/backup pair (peer link, roles, adverts, sync).
 use super::ctx::Ctx;
-use super::raw::{RawGarp, RawHa};
+use super::raw::{RawGarp, RawHa, RawTrack};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,6 +33,21 @@ pub struct Ha {
     pub notify_active: Option<String>,
     pub notify_backup: Option<String>,
     pub notify_fault: Option<String>,
+    /// Tracked commands (keepalived's `track_script`): a failing one puts
+    /// the director in FAULT.
+    pub track: Vec<Track>,
+}
+
+/// One `[ha] track` entry: `command` runs every `interval` (no shell, the
+/// child-process rules, killed after `interval`); `fall` consecutive
+/// failures (exit status other than 0, or the timeout) raise a fault,
+/// `rise` consecutive successes clear it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Track {
+    pub command: String,
+    pub interval: Duration,
+    pub fall: u32,
+    pub rise: u32,
 }
 
 fn addr(cx: &mut Ctx, path: &str, v: Option<&str>) -> Option<SocketAddr> {
@@ -87,7 +102,47 @@ pub(super) fn validate(cx: &mut Ctx, r: &RawHa) -> Option<Ha> {
         notify_active: r.notify_active.clone(),
         notify_backup: r.notify_backup.clone(),
         notify_fault: r.notify_fault.clone(),
+        track: r
+            .track
+            .iter()
+            .enumerate()
+            .map(|(i, t)| track(cx, &format!("ha.track[{i}]"), t))
+            .collect(),
     })
+}
+
+/// One `ha.track` entry; `path` is `ha.track[i]`.
+fn track(cx: &mut Ctx, path: &str, t: &RawTrack) -> Track {
+    let command = match t.command.as_deref() {
+        Some(c) if !c.trim().is_empty() => c.to_string(),
+        Some(_) => {
+            cx.err(
+                &format!("{path}.command"),
+                "empty command: a program and its arguments, such as \"/usr/lib/lvsd/track-uplink\"",
+            );
+            String::new()
+        }
+        None => {
+            cx.missing(
+                &format!("{path}.command"),
+                "missing key: the command to run, such as \"/usr/lib/lvsd/track-uplink\"",
+            );
+            String::new()
+        }
+    };
+    let interval_ms: u64 = cx.int(
+        &format!("{path}.interval_ms"),
+        t.interval_ms,
+        1000,
+        10,
+        3_600_000,
+    );
+    Track {
+        command,
+        interval: Duration::from_millis(interval_ms),
+        fall: cx.int(&format!("{path}.fall"), t.fall, 1, 1, 1000),
+        rise: cx.int(&format!("{path}.rise"), t.rise, 1, 1, 1000),
+    }
 }
 
 /// `ha.node`: this director's name, required.

@@ -32,11 +32,14 @@
 
 pub mod check_def;
 mod checks;
+pub mod children;
 mod ctx;
 pub mod emit;
 pub mod error;
 mod globals;
 pub mod ha;
+mod limits;
+pub mod mbufs;
 mod mgmt;
 pub mod model;
 pub mod net;

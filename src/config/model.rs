@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::config::net::{Ipv4Net, Mac};
-pub use crate::types::{Method, Protocol, Scheduler, Timeouts};
+pub use crate::types::{Method, Protocol, Rate, RateLimits, Scheduler, Timeouts};
 
 /// The whole validated configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,11 +21,15 @@ pub struct Model {
     pub log: Log,
     pub timeouts: Timeouts,
     pub conn: Conn,
+    /// `[limits]`: rate limits on generated ICMP and the kernel path.
+    pub limits: RateLimits,
     pub services: Vec<Service>,
     pub control: Control,
     pub metrics: Metrics,
     /// `[ha]`: active/backup pairing; `None` = standalone (always active).
     pub ha: Option<super::ha::Ha>,
+    /// `[children]`: the user child processes run as.
+    pub children: super::children::Children,
 }
 
 /// `[control]`: the control socket lvsadm talks to.
@@ -62,7 +66,8 @@ pub struct Dpdk {
     pub args: Vec<String>,
     /// 1..=512.
     pub burst: u16,
-    /// >= 1023.
+    /// At least 1023 and what the ports and workers need (see
+    /// `config::mbufs`); unset in the file means that need.
     pub mbufs: u32,
 }
 

@@ -16,10 +16,18 @@ pub struct RawConfig {
     pub log: RawLog,
     pub timeouts: RawTimeouts,
     pub conn: RawConn,
+    pub limits: RawLimits,
     pub service: Vec<RawService>,
     pub control: RawControl,
     pub metrics: RawMetrics,
     pub ha: Option<RawHa>,
+    pub children: RawChildren,
+}
+
+/// `[children]`
+#[derive(Debug, Default)]
+pub struct RawChildren {
+    pub run_as: Option<String>,
 }
 
 /// `[ha]`
@@ -39,6 +47,16 @@ pub struct RawHa {
     pub notify_active: Option<String>,
     pub notify_backup: Option<String>,
     pub notify_fault: Option<String>,
+    pub track: Vec<RawTrack>,
+}
+
+/// `ha.track = [{ command, interval_ms, fall, rise }]`
+#[derive(Debug, Default)]
+pub struct RawTrack {
+    pub command: Option<String>,
+    pub interval_ms: Option<i64>,
+    pub fall: Option<i64>,
+    pub rise: Option<i64>,
 }
 
 /// `ha.garp = { repeat, delay_ms }`
@@ -249,4 +267,13 @@ pub struct RawReal {
 pub enum RawStatus {
     Code(i64),
     Range(String),
+}
+
+/// `[limits]`
+#[derive(Debug, Default)]
+pub struct RawLimits {
+    pub icmp_rate: Option<i64>,
+    pub icmp_burst: Option<i64>,
+    pub kernel_rate: Option<i64>,
+    pub kernel_burst: Option<i64>,
 }

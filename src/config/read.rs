@@ -205,10 +205,12 @@ pub fn config(cx: &mut Ctx, doc: &toml_edit::Table) -> RawConfig {
         log: f.table("log", log).unwrap_or_default(),
         timeouts: f.table("timeouts", timeouts).unwrap_or_default(),
         conn: f.table("conn", conn).unwrap_or_default(),
+        limits: f.table("limits", limits).unwrap_or_default(),
         service: f.tables("service", service),
         control: f.table("control", control).unwrap_or_default(),
         metrics: f.table("metrics", metrics).unwrap_or_default(),
         ha: f.table("ha", ha),
+        children: f.table("children", children).unwrap_or_default(),
     };
     f.finish();
     raw
@@ -291,6 +293,15 @@ fn timeouts(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawTimeouts {
     })
 }
 
+fn limits(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawLimits {
+    with(cx, p, t, |f| RawLimits {
+        icmp_rate: f.int("icmp_rate"),
+        icmp_burst: f.int("icmp_burst"),
+        kernel_rate: f.int("kernel_rate"),
+        kernel_burst: f.int("kernel_burst"),
+    })
+}
+
 fn conn(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawConn {
     with(cx, p, t, |f| RawConn {
         capacity: f.int("capacity"),
@@ -313,6 +324,12 @@ fn metrics(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawMetrics {
     })
 }
 
+fn children(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawChildren {
+    with(cx, p, t, |f| RawChildren {
+        run_as: f.string("run_as"),
+    })
+}
+
 fn ha(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawHa {
     with(cx, p, t, |f| RawHa {
         node: f.string("node"),
@@ -329,6 +346,16 @@ fn ha(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawHa {
         notify_active: f.string("notify_active"),
         notify_backup: f.string("notify_backup"),
         notify_fault: f.string("notify_fault"),
+        track: f.tables("track", track),
+    })
+}
+
+fn track(cx: &mut Ctx, p: &str, t: &dyn TableLike) -> RawTrack {
+    with(cx, p, t, |f| RawTrack {
+        command: f.string("command"),
+        interval_ms: f.int("interval_ms"),
+        fall: f.int("fall"),
+        rise: f.int("rise"),
     })
 }
 

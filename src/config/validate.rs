@@ -1,7 +1,8 @@
 //! Semantic validation: turns a [`RawConfig`] into a [`Model`], collecting
 //! every mistake (with key path and line) instead of stopping at the first.
 //! Each section has its own validator (`globals`, `ports`, `services`,
-//! `reals`, `checks`, `ha`, `mgmt`); this file runs them in order.
+//! `reals`, `checks`, `ha`, `mgmt`, `children`); this file runs them in
+//! order.
 //!
 //! [`validate_model`] applies the rules that a model edited at runtime can
 //! break (ranges, references, uniqueness) to the model itself; the messages
@@ -21,17 +22,21 @@ use super::services::{check_services, validate_services};
 
 /// Validates the whole file.
 pub fn validate(cx: &mut Ctx, raw: RawConfig) -> Model {
-    let dpdk = validate_dpdk(cx, raw.dpdk);
+    let mbufs_set = raw.dpdk.as_ref().is_some_and(|d| d.mbufs.is_some());
+    let mut dpdk = validate_dpdk(cx, raw.dpdk);
     let (ports, infos) = validate_ports(cx, &raw.port);
+    super::mbufs::settle(cx, &mut dpdk, &ports, mbufs_set);
     let neighbors = validate_neighbors(cx, &raw.neighbor, &infos);
     let routes = validate_routes(cx, &raw.route, &infos);
     let arp = validate_arp(cx, &raw.arp);
     let log = validate_log(cx, raw.log);
     let timeouts = validate_timeouts(cx, &raw.timeouts);
     let conn = validate_conn(cx, &raw.conn);
+    let limits = super::limits::validate(cx, &raw.limits);
     let services = validate_services(cx, raw.service, &infos);
     let (control, metrics) = super::mgmt::validate(cx, &raw.control, &raw.metrics);
     let ha = raw.ha.as_ref().and_then(|h| super::ha::validate(cx, h));
+    let children = super::children::validate(cx, &raw.children);
     Model {
         dpdk,
         ports,
@@ -41,10 +46,12 @@ pub fn validate(cx: &mut Ctx, raw: RawConfig) -> Model {
         log,
         timeouts,
         conn,
+        limits,
         services,
         control,
         metrics,
         ha,
+        children,
     }
 }
 

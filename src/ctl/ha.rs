@@ -11,6 +11,9 @@
 //!   (`garp.repeat` at once, again after `garp.delay`). Each role change
 //!   runs the matching `notify_active` / `notify_backup` / `notify_fault`
 //!   command, when configured, with the role, node and reason appended.
+//! - A data port without link, or a failed `[ha] track` command, is a
+//!   local fault: the director enters FAULT (an active resigns with a
+//!   resign message and priority-0 adverts) until it clears.
 //! - While active, workers report every connection creation, state change
 //!   and removal; they are batched to the peer within one management loop
 //!   iteration (~5 ms). A backup that (re)connects asks for a bulk dump,
@@ -21,18 +24,32 @@ use crate::config::ha::Ha;
 use crate::datapath::{owner, HaEvent, Snapshot, SyncRecord};
 use crate::ha::advert::{self, Refusal, Signer, Verifier};
 use crate::ha::bulk::{Answer, BulkSync};
+use crate::ha::history::History;
 use crate::ha::link::{Event as LinkEvent, PeerLink};
 use crate::ha::msg::{self, Msg};
-use crate::ha::role::{Role, RoleConfig, RoleMachine};
+use crate::ha::role::{Role, RoleConfig, RoleMachine, Transition};
+use crate::health::track::Tracker;
 use crate::health::{Notifier, NotifyEvent};
 use crate::worker::{Command, CommandRing};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+mod status;
+use status::PeerSeen;
+pub use status::{unix_ms, WorkerSync};
 
 /// How long a starting director holds preemption for its control link to
 /// connect (at least twice the dead interval); see `RoleMachine::hold_preempt`.
 const LINK_GRACE: Duration = Duration::from_secs(1);
+
+/// An advert's priority 0: "the active is giving up the role" (VRRP's
+/// shutdown advert, keepalived's `VRRP_PRIO_STOP`).
+const PRIORITY_STOP: u8 = 0;
+
+/// How long a stopping director waits for the first worker to take its
+/// priority-0 adverts (a worker visits its command ring every few µs).
+const RESIGN_SEND_WAIT: Duration = Duration::from_millis(100);
 
 /// Counters of the HA machinery (exported as metrics).
 #[derive(Debug, Default, Clone, Copy)]
@@ -49,6 +66,9 @@ pub struct HaStats {
     pub transitions: u64,
     pub bulk_sent: u64,
     pub bulk_received: u64,
+    /// Bulk syncs completed to / from the peer.
+    pub bulk_syncs_sent: u64,
+    pub bulk_syncs_received: u64,
     /// Data-network adverts refused, by `advert::Refusal::ALL` order.
     pub adverts_refused: [u64; 4],
 }
@@ -78,6 +98,12 @@ pub struct HaMgr {
     notifier: Notifier,
     /// Authenticated adverts: ours, theirs, and our start (counter clock).
     adverts: (Signer, Verifier, Instant),
+    /// The last role transitions (`lvsadm show ha`, metrics).
+    history: History,
+    /// When the peer was last heard, and what it said (`lvsadm show ha`).
+    seen: PeerSeen,
+    /// The `[ha] track` commands; a failed one is a local fault too.
+    tracker: Tracker,
 }
 
 fn to_wire(r: &SyncRecord) -> msg::SyncRecord {
@@ -112,7 +138,6 @@ impl HaMgr {
             role_cfg: (rc, own_addr),
             started: false,
             link,
-            cfg,
             last_beat: now,
             garp_at: Vec::new(),
             bulk_pending: 0,
@@ -125,6 +150,10 @@ impl HaMgr {
             fault: None,
             notifier: Notifier::new(4),
             adverts,
+            history: History::default(),
+            seen: PeerSeen::new(now),
+            tracker: Tracker::new(&cfg.track, now),
+            cfg,
         })
     }
 
@@ -140,36 +169,58 @@ impl HaMgr {
 
     /// Stopping (SIGTERM): an active director tells the peer at once, so
     /// the backup takes over within one interval instead of
-    /// `dead_interval` (keepalived's priority-0 advert on shutdown).
-    pub fn resign(&mut self) {
+    /// `dead_interval`: a resign message on the peer link and a priority-0
+    /// advert on every data port (keepalived's shutdown advert), which
+    /// reaches a backup that lost the peer link. Returns once the first
+    /// worker has taken the adverts from its ring (at most
+    /// `RESIGN_SEND_WAIT`): the workers must stop only after that.
+    pub fn resign(&mut self, snap: &Snapshot, commands: &[Arc<CommandRing>]) {
         if !self.is_active() {
             return;
         }
+        self.send_adverts(snap, commands, Instant::now(), PRIORITY_STOP);
         match self.link.send(Msg::Resign) {
             Ok(()) => {
                 tracing::warn!(node = %self.cfg.node, "HA: stopping, active role resigned to the peer")
             }
             Err(e) => {
-                tracing::warn!(node = %self.cfg.node, ?e, "HA: stopping, could not resign to the peer")
+                tracing::warn!(node = %self.cfg.node, "HA: stopping, resigned by advert only (peer link: {e})")
             }
+        }
+        let waited = Instant::now();
+        while commands.first().is_some_and(|q| !q.is_empty()) && waited.elapsed() < RESIGN_SEND_WAIT
+        {
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
     /// The management loop's view of local faults: `Some(reason)` (for
     /// example a data port without link) puts the director in FAULT on the
-    /// next poll, `None` clears it (it rejoins as backup).
+    /// next poll, `None` clears it (it rejoins as backup) unless a tracked
+    /// command is failed.
     pub fn report_fault(&mut self, fault: Option<String>) {
         self.fault = fault;
     }
 
-    /// Applies a raised or cleared local fault. Leaving the active role for
-    /// a fault resigns to the peer, which takes over at once; coming back
-    /// asks for a bulk sync before any preemption.
-    fn apply_fault(&mut self, snap: &Snapshot, now: Instant) -> Option<bool> {
+    /// Applies a raised or cleared local fault (the reported one, else a
+    /// failed tracked command). Leaving the active role for a fault resigns
+    /// to the peer (resign message and priority-0 adverts), which takes
+    /// over at once; coming back asks for a bulk sync before any
+    /// preemption.
+    fn apply_fault(
+        &mut self,
+        snap: &Snapshot,
+        commands: &[Arc<CommandRing>],
+        now: Instant,
+    ) -> Option<bool> {
         let was_active = self.is_active();
-        let t = self.role.set_fault(self.fault.is_some(), now)?;
+        // Polled every time: it reaps and starts the tracked commands.
+        let tracked = self.tracker.poll(now);
+        let fault = self.fault.clone().or(tracked);
+        let t = self.role.set_fault(fault.is_some(), now)?;
         if was_active {
             let _ = self.link.send(Msg::Resign);
+            self.send_adverts(snap, commands, now, PRIORITY_STOP);
         }
         // Back from a fault: no preemption before a fresh bulk sync.
         let hold = LINK_GRACE.max(2 * self.cfg.dead_interval);
@@ -179,8 +230,8 @@ impl HaMgr {
         {
             let _ = self.link.send(Msg::BulkRequest);
         }
-        let why = self.fault.clone().unwrap_or_else(|| "fault cleared".into());
-        self.apply(t.from, t.to, &why, snap, now)
+        let why = fault.clone().unwrap_or_else(|| "fault cleared".into());
+        self.apply(t, &why, fault.as_deref(), snap)
     }
 
     /// Is the peer link up?
@@ -204,7 +255,7 @@ impl HaMgr {
     ) -> Option<bool> {
         let now = Instant::now();
         self.start_once(now);
-        let mut changed = self.apply_fault(snap, now);
+        let mut changed = self.apply_fault(snap, commands, now);
         for ev in self.link.poll(now) {
             changed = self.on_link_event(ev, snap, commands, now).or(changed);
         }
@@ -217,7 +268,7 @@ impl HaMgr {
         self.flush_batch();
         for t in self.role.tick(now) {
             changed = self
-                .apply(t.from, t.to, &format!("{:?}", t.reason), snap, now)
+                .apply(t, &format!("{:?}", t.reason), None, snap)
                 .or(changed);
         }
         self.notifier.reap();
@@ -233,6 +284,7 @@ impl HaMgr {
             return;
         }
         self.started = true;
+        self.seen.started = now;
         let (rc, addr) = self.role_cfg.clone();
         self.role = RoleMachine::new(rc, self.cfg.node.clone(), addr, now);
         // Adverts may be seen before the control link is up: no
@@ -254,6 +306,7 @@ impl HaMgr {
         match ev {
             LinkEvent::Connected => {
                 tracing::info!(peer = %self.cfg.peer, "HA peer connected");
+                self.seen.link_changed = Some((now, SystemTime::now()));
                 let hold = LINK_GRACE.max(2 * self.cfg.dead_interval);
                 if self.bulk.connected(&mut self.role, now, hold) {
                     let _ = self.link.send(Msg::BulkRequest);
@@ -262,6 +315,7 @@ impl HaMgr {
             }
             LinkEvent::Disconnected => {
                 tracing::warn!(peer = %self.cfg.peer, "HA peer disconnected");
+                self.seen.link_changed = Some((now, SystemTime::now()));
                 self.bulk.disconnected();
                 None
             }
@@ -289,11 +343,13 @@ impl HaMgr {
                 ..
             } => {
                 self.adverts.1.set_peer(&node);
+                self.seen.heartbeat(&node, priority, state, now);
                 let t = self.role.heartbeat(&node, priority, state, now)?;
-                self.apply(t.from, t.to, &format!("{:?}", t.reason), snap, now)
+                self.apply(t, &format!("{:?}", t.reason), None, snap)
             }
             Msg::SyncRecords(recs) => {
-                self.install_records(&recs, commands);
+                self.seen.records = Some(now);
+                self.install_records(&recs, snap, commands);
                 None
             }
             // A dump to the peer in progress answers a repeated request
@@ -308,6 +364,7 @@ impl HaMgr {
                             generation,
                             count: 0,
                         });
+                        self.stats.bulk_syncs_sent += 1;
                     }
                 }
                 None
@@ -327,12 +384,17 @@ impl HaMgr {
     }
 
     /// Hand the peer's records to the workers that own their clients.
-    fn install_records(&mut self, recs: &[msg::SyncRecord], commands: &[Arc<CommandRing>]) {
+    fn install_records(
+        &mut self,
+        recs: &[msg::SyncRecord],
+        snap: &Snapshot,
+        commands: &[Arc<CommandRing>],
+    ) {
         let workers = commands.len().max(1);
         self.stats.records_received += recs.len() as u64;
         for r in recs {
             let r = from_wire(r);
-            let o = owner::of_client(r.conn.caddr, r.conn.cport, workers);
+            let o = owner::of_record(snap, &r.conn, workers);
             if commands
                 .get(o)
                 .is_none_or(|q| q.push(Command::Install(r)).is_err())
@@ -359,6 +421,7 @@ impl HaMgr {
     /// The peer's table is all here: preemption is allowed again. `Some(active)` when the role changed.
     fn bulk_received(&mut self, generation: u64, count: u64) -> Option<bool> {
         self.stats.bulk_received += count;
+        self.stats.bulk_syncs_received += 1;
         tracing::info!(generation, count, "bulk sync from the peer done");
         self.bulk.end(&mut self.role);
         None
@@ -408,7 +471,10 @@ impl HaMgr {
             return None;
         }
         let a = match self.adverts.1.verify(body, src, port) {
-            Ok(a) => a,
+            Ok(a) => {
+                self.seen.advert = Some(now);
+                a
+            }
             Err(r) => {
                 if let Some(i) = Refusal::ALL.iter().position(|x| *x == r) {
                     self.stats.adverts_refused[i] += 1;
@@ -432,7 +498,7 @@ impl HaMgr {
             tracing::info!(%src, "HA: adverts from a restarted peer");
         }
         let t = self.role.advert(a.priority, src, now)?;
-        self.apply(t.from, t.to, &format!("{:?}", t.reason), snap, now)
+        self.apply(t, &format!("{:?}", t.reason), None, snap)
     }
 
     /// Adverts refused, by reason label (metrics).
@@ -451,6 +517,7 @@ impl HaMgr {
             count: self.bulk_count,
         });
         self.stats.bulk_sent += self.bulk_count;
+        self.stats.bulk_syncs_sent += 1;
         tracing::info!(count = self.bulk_count, "bulk sync to the peer done");
     }
 
@@ -468,19 +535,25 @@ impl HaMgr {
             advert_seq: 0,
         });
         if self.role.should_send_adverts() {
-            self.send_adverts(snap, commands, now);
+            self.send_adverts(snap, commands, now, self.cfg.priority);
         }
     }
 
     /// One authenticated advert per data port (each signed with that
-    /// port's source address), sent by the first worker.
-    fn send_adverts(&mut self, snap: &Snapshot, commands: &[Arc<CommandRing>], now: Instant) {
+    /// port's source address) with `priority`, sent by the first worker.
+    fn send_adverts(
+        &mut self,
+        snap: &Snapshot,
+        commands: &[Arc<CommandRing>],
+        now: Instant,
+        priority: u8,
+    ) {
         let Some(q) = commands.first() else { return };
         let cs = (self.cfg.interval.as_millis() / 10).clamp(1, 4095) as u16;
         let (signer, _, born) = &mut self.adverts;
         let counter = signer.next_counter(now.saturating_duration_since(*born));
         for (i, p) in snap.ports.iter().enumerate() {
-            let body = signer.seal(self.cfg.vrid, self.cfg.priority, cs, p.addr.addr, counter);
+            let body = signer.seal(self.cfg.vrid, priority, cs, p.addr.addr, counter);
             let _ = q.push(Command::Advert {
                 port: crate::types::PortId(i as u16),
                 body,
@@ -529,15 +602,18 @@ impl HaMgr {
 
     /// A role change: run the notify command; `Some(active)` when the
     /// director starts or stops serving (the snapshot must be republished).
+    /// `why` is the notify reason, `detail` what the history keeps beyond
+    /// the transition's reason (the fault).
     fn apply(
         &mut self,
-        from: Role,
-        to: Role,
+        t: Transition,
         why: &str,
+        detail: Option<&str>,
         snap: &Snapshot,
-        now: Instant,
     ) -> Option<bool> {
+        let (from, to, now) = (t.from, t.to, t.at);
         self.stats.transitions += 1;
+        self.history.record(&t, SystemTime::now(), detail);
         let cmd = match to {
             Role::Active => self.cfg.notify_active.clone(),
             Role::Backup => self.cfg.notify_backup.clone(),

@@ -4,7 +4,7 @@
 //! worker), DPDK port stats and the mempool. The exposition is written
 //! directly rather than through the `prometheus` crate's registry, because
 //! that registry wants to own the counters, and ours live in the workers.
-use super::ha::HaMgr;
+use super::ha::{unix_ms, HaMgr, WorkerSync};
 use super::proto::StatsData;
 use super::runtime::{proto_name, Runtime};
 use crate::datapath::service::ServiceView;
@@ -69,6 +69,10 @@ impl Exp {
             .map(|(k, v)| format!("{k}=\"{}\"", esc(v)))
             .collect();
         let _ = writeln!(self.0, "{name}{{{}}} {v}", l.join(","));
+    }
+    /// A sample with a fractional value (seconds).
+    fn sample_f(&mut self, name: &str, v: f64) {
+        let _ = writeln!(self.0, "{name} {v}");
     }
     /// A family of one unlabelled sample.
     fn single(&mut self, name: &str, kind: &str, help: &str, v: u64) {
@@ -502,22 +506,147 @@ fn ha_metrics(e: &mut Exp, rt: &Runtime, ha: &HaMgr) {
     for (reason, n) in ha.adverts_refused() {
         e.sample(name, &[("reason", reason)], n);
     }
+    ha_state_metrics(e, rt, ha);
 }
 
-/// Sync records not replicated, by reason: `behind` (a worker's sync ring
-/// or the peer link's send queue was full), `no_peer` (made while no peer
-/// was connected: the next bulk sync covers them), `install_full` (this
-/// backup's install ring to a worker was full).
+/// Sync records not replicated, by reason (`HaMgr::sync_dropped`).
 fn sync_dropped(e: &mut Exp, rt: &Runtime, ha: &HaMgr) {
     let name = "lvsd_ha_sync_records_dropped_total";
     e.family(name, "counter", "Records not replicated, by reason.");
-    let ring: u64 = rt.counters.iter().map(|c| c.sync_dropped.get()).sum();
-    for (reason, v) in [
-        ("behind", ring + ha.stats.send_full),
-        ("no_peer", ha.stats.records_no_peer),
-        ("install_full", ha.stats.install_full),
-    ] {
+    for (reason, v) in ha.sync_dropped(WorkerSync::of(&rt.counters, &rt.events)) {
         e.sample(name, &[("reason", reason)], v);
+    }
+}
+
+/// What `lvsadm show ha` shows beyond the families above: priorities,
+/// preemption, the peer's liveness on both paths, link refusals, bulk
+/// syncs, replication lag and transitions by reason.
+fn ha_state_metrics(e: &mut Exp, rt: &Runtime, ha: &HaMgr) {
+    let now = Instant::now();
+    let gauges: [(&str, &str, u64); 3] = [
+        (
+            "lvsd_ha_priority",
+            "The configured priority.",
+            u64::from(ha.priority()),
+        ),
+        (
+            "lvsd_ha_effective_priority",
+            "The priority this director claims with now (0 in fault).",
+            u64::from(ha.effective_priority()),
+        ),
+        (
+            "lvsd_ha_preempt",
+            "1 when preemption is configured.",
+            u64::from(ha.preempt()),
+        ),
+    ];
+    for (name, help, v) in gauges {
+        e.single(name, "gauge", help, v);
+    }
+    let seen = ha.seen();
+    let ages = [
+        (
+            "lvsd_ha_peer_heartbeat_age_seconds",
+            "Seconds since the last heartbeat from the peer (peer link); absent until one arrived.",
+            seen.heartbeat,
+        ),
+        (
+            "lvsd_ha_peer_advert_age_seconds",
+            "Seconds since the last accepted advert from the peer (data network); absent until one arrived.",
+            seen.advert,
+        ),
+        (
+            "lvsd_ha_sync_last_received_age_seconds",
+            "Seconds since the last connection records from the peer; absent until some arrived.",
+            seen.records,
+        ),
+    ];
+    for (name, help, at) in ages {
+        e.family(name, "gauge", help);
+        if let Some(at) = at {
+            e.sample_f(name, now.saturating_duration_since(at).as_secs_f64());
+        }
+    }
+    let name = "lvsd_ha_peer_link_changed_timestamp_seconds";
+    e.family(
+        name,
+        "gauge",
+        "When the peer link last came up or went down (Unix time); absent until it first came up.",
+    );
+    if let Some((_, wall)) = seen.link_changed {
+        e.sample_f(name, unix_ms(wall) as f64 / 1000.0);
+    }
+    ha_link_metrics(e, ha);
+    ha_sync_metrics(e, rt, ha);
+    ha_transition_metrics(e, ha);
+}
+
+/// Peer-link sessions and refusals.
+fn ha_link_metrics(e: &mut Exp, ha: &HaMgr) {
+    let name = "lvsd_ha_peer_link_events_total";
+    e.family(name, "counter", "Peer-link sessions established and lost.");
+    let st = ha.peer_status(Instant::now());
+    e.sample(name, &[("event", "connected")], st.connects);
+    e.sample(name, &[("event", "disconnected")], st.disconnects);
+    let name = "lvsd_ha_peer_link_refused_total";
+    e.family(
+        name,
+        "counter",
+        "Peer-link frames and connections refused, by reason (before and after authentication).",
+    );
+    for (reason, n) in ha.link_refused() {
+        e.sample(name, &[("reason", reason)], n);
+    }
+}
+
+/// Bulk syncs and replication lag.
+fn ha_sync_metrics(e: &mut Exp, rt: &Runtime, ha: &HaMgr) {
+    let st = ha.sync_status(WorkerSync::of(&rt.counters, &rt.events), Instant::now());
+    let name = "lvsd_ha_bulk_syncs_total";
+    e.family(name, "counter", "Bulk syncs completed, by direction.");
+    e.sample(name, &[("direction", "sent")], st.bulk_syncs_sent);
+    e.sample(name, &[("direction", "received")], st.bulk_syncs_received);
+    let name = "lvsd_ha_bulk_records_total";
+    e.family(
+        name,
+        "counter",
+        "Records carried by completed bulk syncs, by direction.",
+    );
+    e.sample(name, &[("direction", "sent")], st.bulk_records_sent);
+    e.sample(name, &[("direction", "received")], st.bulk_records_received);
+    e.single(
+        "lvsd_ha_sync_lag_bytes",
+        "gauge",
+        "Bytes waiting in the peer link's send queue.",
+        st.queued_bytes,
+    );
+    e.single(
+        "lvsd_ha_sync_lag_records",
+        "gauge",
+        "Records and adverts the workers made that the management loop has not taken yet.",
+        st.backlog_records,
+    );
+}
+
+/// Role transitions by from, to and reason, and when the last one happened.
+fn ha_transition_metrics(e: &mut Exp, ha: &HaMgr) {
+    let name = "lvsd_ha_transitions_by_reason_total";
+    e.family(
+        name,
+        "counter",
+        "Role changes, by from, to and reason (only those that happened).",
+    );
+    for ((from, to, reason), n) in ha.history().counts() {
+        e.sample(name, &[("from", from), ("to", to), ("reason", reason)], n);
+    }
+    let name = "lvsd_ha_last_transition_timestamp_seconds";
+    e.family(
+        name,
+        "gauge",
+        "When the last role change happened (Unix time); absent until one did.",
+    );
+    if let Some(last) = ha.history().last() {
+        e.sample_f(name, unix_ms(last.wall) as f64 / 1000.0);
     }
 }
 

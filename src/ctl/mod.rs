@@ -2,6 +2,7 @@
 //! the control socket and its protocol, listings, rates and metrics.
 pub mod explain;
 pub mod ha;
+pub mod ha_show;
 pub mod health;
 pub mod listing;
 pub mod metrics;

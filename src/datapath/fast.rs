@@ -125,16 +125,14 @@ impl Hint {
         }
     }
 
-    /// The client endpoint of a frame the fast path takes, from the
-    /// headers it already parsed: the source towards a VIP, the
-    /// destination from a real.
+    /// The 5-tuple of a frame the fast path takes, from the headers it
+    /// already parsed (`<proto, source, source port, destination,
+    /// destination port>`), and whether it goes to a VIP (the client is
+    /// then the source; from a real, the destination).
     #[inline(always)]
-    pub(super) fn fast_client(&self) -> Option<(Ipv4Addr, u16)> {
+    pub(super) fn fast_tuple(&self) -> Option<(ConnKey, bool)> {
         match &self.0 {
-            Seen::Fast(Pre {
-                p, to_vip: true, ..
-            }) => Some((p.t.caddr, p.t.cport)),
-            Seen::Fast(Pre { p, .. }) => Some((p.t.vaddr, p.t.vport)),
+            Seen::Fast(Pre { p, to_vip, .. }) => Some((p.t, *to_vip)),
             _ => None,
         }
     }

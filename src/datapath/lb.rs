@@ -8,11 +8,17 @@
 //!   exactly the connections in it that are bound to a live real: every
 //!   insert binds (+1 inactive), every activity change moves one count,
 //!   every removal unbinds (through `on_remove`).
+//! - The shared totals ([`RealLoads`]) count every connection of every
+//!   worker by real id: a new connection's real is claimed there before
+//!   the insert (given back if the insert fails), every removal unbinds it,
+//!   so thresholds limit the real, not the worker. OVERLOAD in `loads` is
+//!   copied from there before each pick of a service with thresholds.
 //! - Loads and scheduler states are indexed by service position in the
 //!   current snapshot; a new snapshot generation rebuilds them by stable
 //!   real id (`rebind`), so counts survive reloads.
 //! - Nothing here allocates per packet; ICMP errors are built in frames
 //!   from the pool and pushed to `extra` for routing by the engine.
+use super::real_load::RealLoads;
 use super::service::{Persist, ServiceView};
 use super::sync::{EventRing, HaEvent, SyncRecord};
 use super::{Counters, DropReason, Snapshot, Verdict};
@@ -23,6 +29,7 @@ use crate::packet::tcp;
 use crate::sched::{self, DestLoad, Flow};
 use crate::xlate::{self, XlateError};
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 /// Options that follow the IPVS sysctls.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,6 +44,10 @@ pub struct Lb {
     pub conns: ConnTable,
     states: Vec<sched::State>,
     loads: Vec<Vec<DestLoad>>,
+    /// Per-real totals and OVERLOAD shared with the other workers.
+    shared: Arc<RealLoads>,
+    /// By service position: does any real have an upper threshold?
+    thresholds: Vec<bool>,
     generation: u64,
     ident: u16,
     seed: u64,
@@ -55,6 +66,7 @@ fn v4(a: IpAddr) -> Option<Ipv4Addr> {
 fn unbind(
     snap: &Snapshot,
     loads: &mut [Vec<DestLoad>],
+    shared: &RealLoads,
     counters: &Counters,
     ev: Option<&EventRing>,
     c: &conn::Conn,
@@ -73,17 +85,14 @@ fn unbind(
         return;
     }
     let active = c.is_active();
-    if let Some((s, d)) = snap.services.real(c.real()) {
-        if let (Some(l), Some(dest)) = (
-            loads.get_mut(s).and_then(|v| v.get_mut(d)),
-            snap.services.list.get(s).and_then(|v| v.dests.get(d)),
-        ) {
-            if active {
-                l.active = l.active.saturating_sub(1);
-            } else {
-                l.inactive = l.inactive.saturating_sub(1);
-            }
-            sched::on_unbind(dest, l);
+    let place = snap.services.real(c.real());
+    let dest = place.and_then(|(s, d)| snap.services.list.get(s)?.dests.get(d));
+    shared.unbind(c.real(), dest);
+    if let Some(l) = place.and_then(|(s, d)| loads.get_mut(s)?.get_mut(d)) {
+        if active {
+            l.active = l.active.saturating_sub(1);
+        } else {
+            l.inactive = l.inactive.saturating_sub(1);
         }
     }
     if let Some(rc) = counters.real(c.real()) {
@@ -118,6 +127,8 @@ impl Lb {
             conns: ConnTable::with_advice(capacity, timeouts, seed, advice)?,
             states: Vec::new(),
             loads: Vec::new(),
+            shared: Arc::default(),
+            thresholds: Vec::new(),
             generation: u64::MAX,
             ident: (seed as u16) | 1,
             seed,
@@ -143,11 +154,9 @@ impl Lb {
                     if let Some((os, od)) = o.services.real(r.id) {
                         if let Some(l) = self.loads.get(os).and_then(|x| x.get(od)) {
                             v[d] = *l;
-                            sched::on_update(
-                                o.services.list[os].dests[od].u_threshold,
-                                &svc.dests[d],
-                                &mut v[d],
-                            );
+                            let old_u = o.services.list[os].dests[od].u_threshold;
+                            sched::on_update(old_u, &svc.dests[d], &mut v[d]);
+                            self.shared.update_thresholds(r.id, old_u, &svc.dests[d]);
                         }
                     }
                 }
@@ -167,6 +176,15 @@ impl Lb {
         }
         self.loads = loads;
         self.states = states;
+        self.thresholds = (snap.services.list.iter())
+            .map(|s| s.dests.iter().any(|d| d.u_threshold != 0))
+            .collect();
+    }
+
+    /// Share per-real totals and OVERLOAD with the other workers of the
+    /// director (by default a worker has its own).
+    pub fn set_real_loads(&mut self, shared: Arc<RealLoads>) {
+        self.shared = shared;
     }
 
     /// A copy of a live connection record.
@@ -188,9 +206,9 @@ impl Lb {
         now_ms: u64,
         budget: usize,
     ) {
-        let (loads, ev) = (&mut self.loads, self.events.as_deref());
+        let (loads, sh, ev) = (&mut self.loads, &*self.shared, self.events.as_deref());
         self.conns
-            .expire_some(now_ms, budget, |c| unbind(snap, loads, counters, ev, c));
+            .expire_some(now_ms, budget, |c| unbind(snap, loads, sh, counters, ev, c));
         counters.conn_table_len.set(self.conns.len() as u64);
     }
 
@@ -238,9 +256,9 @@ impl Lb {
                 || (!alive
                     && (snap.lb.expire_nodest_conn || snap.services.removed_by_health(c.real())))
             {
-                let (loads, ev) = (&mut self.loads, self.events.as_deref());
+                let (loads, sh, ev) = (&mut self.loads, &*self.shared, self.events.as_deref());
                 self.conns
-                    .expire_now(id, now_ms, |x| unbind(snap, loads, counters, ev, x));
+                    .expire_now(id, now_ms, |x| unbind(snap, loads, sh, counters, ev, x));
                 found = None;
             } else if !alive {
                 return Verdict::Drop(DropReason::RealRemoved);
@@ -279,9 +297,9 @@ impl Lb {
         }
         let v = self.forward(frame, &c, snap, vaddr, alloc, extra);
         if c.flags() & conn::F_ONE_PACKET != 0 {
-            let (loads, ev) = (&mut self.loads, self.events.as_deref());
+            let (loads, sh, ev) = (&mut self.loads, &*self.shared, self.events.as_deref());
             self.conns
-                .expire_now(id, now_ms, |x| unbind(snap, loads, counters, ev, x));
+                .expire_now(id, now_ms, |x| unbind(snap, loads, sh, counters, ev, x));
         }
         v
     }
@@ -331,10 +349,10 @@ impl Lb {
         let remove = r.remove;
         let r = &r.conn;
         let key = ConnKey::new(r.proto, r.caddr, r.cport, r.vaddr, r.vport);
-        let (loads, ev) = (&mut self.loads, self.events.as_deref());
+        let (loads, sh, ev) = (&mut self.loads, &*self.shared, self.events.as_deref());
         if remove {
             return self.conns.remove_synced(&key, r.template, now_ms, |x| {
-                unbind(snap, loads, counters, ev, x)
+                unbind(snap, loads, sh, counters, ev, x)
             });
         }
         let Some(spos) = snap.services.find(r.proto, r.vaddr, r.vport) else {
@@ -365,7 +383,7 @@ impl Lb {
             r.active,
             u32::try_from(r.expires_ms).unwrap_or(u32::MAX),
             now_ms,
-            |x| unbind(snap, loads, counters, ev, x),
+            |x| unbind(snap, loads, sh, counters, ev, x),
         );
         let Ok(done) = res else { return false };
         let (was, now, fresh) = match done {
@@ -384,12 +402,11 @@ impl Lb {
         }
         if fresh {
             // Bound like a scheduled connection (+1 inactive) ...
-            if let (Some(l), Some(dest)) = (
-                self.loads.get_mut(spos).and_then(|v| v.get_mut(d)),
-                svc.dests.get(d),
-            ) {
+            if let Some(dest) = svc.dests.get(d) {
+                self.shared.bind(real.id, dest);
+            }
+            if let Some(l) = self.loads.get_mut(spos).and_then(|v| v.get_mut(d)) {
                 l.inactive += 1;
-                sched::on_bind(dest, l);
             }
             if let Some(rc) = counters.real(real.id) {
                 rc.conns.inc();
@@ -497,7 +514,11 @@ impl Lb {
                 self.through_template(spos, svc, per, tkey, vport, &flow, snap, counters)?;
             (d, Some(tid))
         } else {
-            (self.pick(spos, svc, &flow).ok_or(DropReason::NoReal)?, None)
+            (
+                self.pick_claimed(spos, svc, &flow)
+                    .ok_or(DropReason::NoReal)?,
+                None,
+            )
         };
         self.bind_new(spos, svc, d, template, key, vport, snap, counters, now_ms)
     }
@@ -520,9 +541,15 @@ impl Lb {
     ) -> Result<(usize, ConnId), DropReason> {
         let now_ms = flow.now_ms;
         if let Some(found) = self.live_template(spos, svc, &tkey, snap, now_ms)? {
+            // The template's real, OVERLOADED or not (ip_vs_sched_persist).
+            if let (Some(r), Some(dest)) = (svc.reals.get(found.0), svc.dests.get(found.0)) {
+                self.shared.bind(r.id, dest);
+            }
             return Ok(found);
         }
-        let di = self.pick(spos, svc, flow).ok_or(DropReason::NoReal)?;
+        let di = self
+            .pick_claimed(spos, svc, flow)
+            .ok_or(DropReason::NoReal)?;
         let r = &svc.reals[di];
         let new = NewConn {
             key: tkey,
@@ -533,13 +560,16 @@ impl Lb {
             rport: conn::template_rport(vport, svc.port, r.port),
             flags: 0,
         };
-        let (loads, ev) = (&mut self.loads, self.events.as_deref());
+        let (loads, sh, ev) = (&mut self.loads, &*self.shared, self.events.as_deref());
         let tid = self
             .conns
             .insert_template(&new, per.timeout_s, now_ms, |x| {
-                unbind(snap, loads, counters, ev, x)
+                unbind(snap, loads, sh, counters, ev, x)
             })
-            .map_err(|_| DropReason::ConnTableFull)?;
+            .map_err(|_| {
+                sh.unbind(r.id, svc.dests.get(di));
+                DropReason::ConnTableFull
+            })?;
         self.sync_out(tid, snap, counters, now_ms);
         if let Some(l) = self.loads.get_mut(spos).and_then(|v| v.get_mut(di)) {
             l.persistent += 1;
@@ -580,8 +610,10 @@ impl Lb {
         }
     }
 
-    /// Insert the connection to real `d` (linked to its template if any)
-    /// and count it: +1 inactive on the real, one more created.
+    /// Insert the connection to real `d` (linked to its template if any;
+    /// already counted in the shared totals) and count it: +1 inactive on
+    /// the real, one more created. A connection that cannot be inserted
+    /// gives its shared count back.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn bind_new(
@@ -613,20 +645,19 @@ impl Lb {
             rport,
             flags: if svc.ops { conn::F_ONE_PACKET } else { 0 },
         };
-        let (loads, ev) = (&mut self.loads, self.events.as_deref());
+        let (loads, sh, ev) = (&mut self.loads, &*self.shared, self.events.as_deref());
         let id = self
             .conns
-            .insert(&new, now_ms, |x| unbind(snap, loads, counters, ev, x))
-            .map_err(|_| DropReason::ConnTableFull)?;
+            .insert(&new, now_ms, |x| unbind(snap, loads, sh, counters, ev, x))
+            .map_err(|_| {
+                sh.unbind(r.id, svc.dests.get(d));
+                DropReason::ConnTableFull
+            })?;
         if let Some(tid) = template {
             self.conns.link_template(id, tid);
         }
-        if let (Some(l), Some(dest)) = (
-            self.loads.get_mut(spos).and_then(|v| v.get_mut(d)),
-            svc.dests.get(d),
-        ) {
+        if let Some(l) = self.loads.get_mut(spos).and_then(|v| v.get_mut(d)) {
             l.inactive += 1;
-            sched::on_bind(dest, l);
         }
         if let Some(rc) = counters.real(r.id) {
             rc.conns.inc();
@@ -637,10 +668,31 @@ impl Lb {
         Ok(id)
     }
 
+    /// The scheduler's pick, with OVERLOAD read from the shared totals
+    /// for a service whose reals have thresholds.
     fn pick(&mut self, spos: usize, svc: &ServiceView, flow: &Flow) -> Option<usize> {
         let st = self.states.get_mut(spos)?;
-        let load = self.loads.get(spos)?;
+        let load = self.loads.get_mut(spos)?;
+        if self.thresholds.get(spos).copied().unwrap_or(false) {
+            for ((l, d), r) in load.iter_mut().zip(&svc.dests).zip(&svc.reals) {
+                l.overloaded = d.u_threshold != 0 && self.shared.overloaded(r.id);
+            }
+        }
         svc.table.pick(st, &svc.dests, load, flow)
+    }
+
+    /// A pick counted in the shared totals: when another worker took the
+    /// real's last slot since the pick read OVERLOAD, the claim fails (and
+    /// sets OVERLOAD), and the scheduler picks again, at most once per real.
+    fn pick_claimed(&mut self, spos: usize, svc: &ServiceView, flow: &Flow) -> Option<usize> {
+        for _ in 0..=svc.dests.len() {
+            let d = self.pick(spos, svc, flow)?;
+            let (r, dest) = (svc.reals.get(d)?, svc.dests.get(d)?);
+            if self.shared.claim(r.id, dest) {
+                return Some(d);
+            }
+        }
+        None
     }
 
     /// Rewrite/encapsulate for the connection's method; the verdict routes

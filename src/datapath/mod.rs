@@ -18,6 +18,8 @@ mod fast;
 pub mod lb;
 pub mod neigh;
 pub mod owner;
+pub mod ratelimit;
+pub mod real_load;
 mod reason;
 pub mod service;
 mod snapshot;

@@ -8,8 +8,18 @@
 //!   table at most `max_held` in all); the oldest beyond that are dropped
 //!   and counted. Held packets older than 3 × `retry_ms` are dropped as
 //!   unresolved.
-//! - The table holds at most `capacity` entries; when full, new unresolved
-//!   next hops are refused (packets dropped, counted), never grown.
+//! - Entries are created only by an ARP request addressed to us (Linux's
+//!   rule; *requested* entries) or for a next hop we resolve (*wanted*:
+//!   using a requested entry as a next hop makes it wanted). Requested
+//!   entries hold at most half the table: beyond that a request still gets
+//!   its reply but creates nothing, so spoofed requests from many sources
+//!   cannot fill the table.
+//! - The table holds at most `capacity` entries and never grows. A next hop
+//!   to resolve when it is full makes room: stale entries (expired, or
+//!   unresolved with nothing waiting) go first, else the oldest requested
+//!   entry, else the oldest wanted one nothing waits for. A next hop (a
+//!   configured real's included) is refused only when every entry is static
+//!   or has packets waiting.
 //! - Static entries never expire.
 //!
 //! Memory is reserved up front; learning an entry into a table below
@@ -49,6 +59,29 @@ struct Entry {
     last_request_ms: Option<u64>,
     held: usize,
     is_static: bool,
+    /// Created for, or used as, a next hop (not only by an ARP request).
+    wanted: bool,
+}
+
+impl Entry {
+    /// A fresh unresolved or learned entry.
+    fn new(learned_ms: u64, wanted: bool) -> Entry {
+        Entry {
+            mac: None,
+            learned_ms,
+            last_request_ms: None,
+            held: 0,
+            is_static: false,
+            wanted,
+        }
+    }
+
+    /// Expired, or unresolved with nothing waiting: removable at no cost.
+    fn stale(&self, now_ms: u64, timeout_ms: u64) -> bool {
+        !self.is_static
+            && self.held == 0
+            && (self.mac.is_none() || now_ms.saturating_sub(self.learned_ms) >= timeout_ms)
+    }
 }
 
 /// What to do with a packet for a next hop.
@@ -96,6 +129,8 @@ pub struct Neighbors<F> {
     /// learning, expiry sweep) and until the entry's refresh point.
     front: [Front; FRONT_SLOTS],
     epoch: u64,
+    /// Entries created by an ARP request and never used as a next hop.
+    requested: usize,
 }
 
 impl<F> Neighbors<F> {
@@ -107,6 +142,7 @@ impl<F> Neighbors<F> {
             held: VecDeque::with_capacity(cfg.max_held),
             front: [FRONT_EMPTY; FRONT_SLOTS],
             epoch: 1,
+            requested: 0,
         }
     }
 
@@ -119,16 +155,65 @@ impl<F> Neighbors<F> {
     /// Install a static entry.
     pub fn add_static(&mut self, port: PortId, ip: Ipv4Addr, mac: MacAddr) {
         self.epoch += 1;
-        self.map.insert(
+        let old = self.map.insert(
             (port, ip),
             Entry {
                 mac: Some(mac),
-                learned_ms: 0,
-                last_request_ms: None,
-                held: 0,
                 is_static: true,
+                ..Entry::new(0, true)
             },
         );
+        if old.is_some_and(|e| !e.wanted) {
+            self.requested = self.requested.saturating_sub(1);
+        }
+    }
+
+    /// Requested entries in the table (at most half its capacity).
+    pub fn requested_len(&self) -> usize {
+        self.requested
+    }
+
+    /// Entries in the table.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Make room for one entry in a full table (see the module header):
+    /// for a next hop (`wanted`) any entry nothing waits for may go, for a
+    /// requested entry only stale or requested ones. `false` when none can.
+    fn make_room(&mut self, now_ms: u64, wanted: bool) -> bool {
+        self.epoch += 1;
+        let timeout = self.cfg.timeout_ms;
+        let before = self.map.len();
+        let mut freed_requested = 0;
+        self.map.retain(|_, e| {
+            let stale = e.stale(now_ms, timeout);
+            freed_requested += usize::from(stale && !e.wanted);
+            !stale
+        });
+        self.requested = self.requested.saturating_sub(freed_requested);
+        if self.map.len() < before {
+            return true;
+        }
+        let victim = self
+            .map
+            .iter()
+            .filter(|(_, e)| !e.is_static && e.held == 0 && (wanted || !e.wanted))
+            .min_by_key(|(_, e)| (e.wanted, e.learned_ms))
+            .map(|(k, e)| (*k, e.wanted));
+        let Some((key, wanted)) = victim else {
+            return false;
+        };
+        self.map.remove(&key);
+        if !wanted {
+            self.requested = self.requested.saturating_sub(1);
+        }
+        true
     }
 
     /// The MAC for `ip` on `port`, if currently reachable.
@@ -191,18 +276,20 @@ impl<F> Neighbors<F> {
 
     fn resolve_slow(&mut self, port: PortId, ip: Ipv4Addr, now_ms: u64) -> Resolve {
         let cfg = self.cfg;
-        let full = self.map.len() >= cfg.capacity;
-        let e = match self.map.get_mut(&(port, ip)) {
-            Some(e) => e,
-            None if full => return Resolve::Full,
-            None => self.map.entry((port, ip)).or_insert(Entry {
-                mac: None,
-                learned_ms: 0,
-                last_request_ms: None,
-                held: 0,
-                is_static: false,
-            }),
-        };
+        if !self.map.contains_key(&(port, ip))
+            && self.map.len() >= cfg.capacity
+            && !self.make_room(now_ms, true)
+        {
+            return Resolve::Full;
+        }
+        let e = self
+            .map
+            .entry((port, ip))
+            .or_insert_with(|| Entry::new(0, true));
+        if !e.wanted {
+            e.wanted = true;
+            self.requested = self.requested.saturating_sub(1);
+        }
         let due = e
             .last_request_ms
             .is_none_or(|t| now_ms.saturating_sub(t) >= cfg.retry_ms);
@@ -239,9 +326,12 @@ impl<F> Neighbors<F> {
         Ok(())
     }
 
-    /// Learn `ip` → `mac` on `port`. With `create` false only an existing
-    /// entry is updated (Linux's rule for unsolicited ARP). Held packets
-    /// for it are handed to `release`.
+    /// Learn `ip` → `mac` on `port`. With `create` (an ARP request
+    /// addressed to us) a missing entry is created as *requested* while
+    /// those hold less than half the table (and a full table has a stale
+    /// entry to give); otherwise only an existing entry is updated (Linux's
+    /// rule for unsolicited ARP). Held packets for it are handed to
+    /// `release`.
     pub fn learn(
         &mut self,
         port: PortId,
@@ -252,18 +342,19 @@ impl<F> Neighbors<F> {
         mut release: impl FnMut(PortId, MacAddr, F),
     ) {
         self.epoch += 1;
-        let full = self.map.len() >= self.cfg.capacity;
-        let e = match self.map.get_mut(&(port, ip)) {
-            Some(e) => e,
-            None if !create || full => return,
-            None => self.map.entry((port, ip)).or_insert(Entry {
-                mac: None,
-                learned_ms: now_ms,
-                last_request_ms: None,
-                held: 0,
-                is_static: false,
-            }),
-        };
+        if !self.map.contains_key(&(port, ip)) {
+            if !create || self.requested >= self.cfg.capacity / 2 {
+                return;
+            }
+            if self.map.len() >= self.cfg.capacity && !self.make_room(now_ms, false) {
+                return;
+            }
+            self.requested += 1;
+        }
+        let e = self
+            .map
+            .entry((port, ip))
+            .or_insert_with(|| Entry::new(now_ms, false));
         if e.is_static {
             return;
         }
@@ -324,11 +415,13 @@ impl<F> Neighbors<F> {
         if self.map.len() > self.cfg.capacity / 2 {
             self.epoch += 1;
             let timeout = self.cfg.timeout_ms;
+            let mut freed_requested = 0;
             self.map.retain(|_, e| {
-                e.is_static
-                    || e.held > 0
-                    || (e.mac.is_some() && now_ms.saturating_sub(e.learned_ms) < timeout)
+                let stale = e.stale(now_ms, timeout);
+                freed_requested += usize::from(stale && !e.wanted);
+                !stale
             });
+            self.requested = self.requested.saturating_sub(freed_requested);
         }
     }
 
@@ -424,25 +517,176 @@ mod tests {
 
     #[test]
     fn capacity_and_expiry() {
-        let mut n: Neighbors<u32> = Neighbors::new(cfg());
+        let mut n: Neighbors<u32> = Neighbors::new(NeighConfig {
+            max_held: 4,
+            ..cfg()
+        });
+        // Full, and every entry has a packet waiting: nothing can go.
         for i in 0..4 {
             assert!(matches!(
                 n.resolve(P, Ipv4Addr::new(10, 0, 0, i), 0),
                 Resolve::Pending { .. }
             ));
+            n.hold(P, Ipv4Addr::new(10, 0, 0, i), 0, u32::from(i))
+                .unwrap();
         }
         assert_eq!(n.resolve(P, Ipv4Addr::new(10, 0, 0, 9), 0), Resolve::Full);
-        n.hold(P, Ipv4Addr::new(10, 0, 0, 1), 0, 7).unwrap();
         let (mut exp, mut req) = (vec![], vec![]);
         n.tick(150, |f| exp.push(f), |p, ip| req.push((p, ip)));
         assert!(exp.is_empty());
-        assert_eq!(req, vec![(P, Ipv4Addr::new(10, 0, 0, 1))]);
+        req.sort();
+        assert_eq!(
+            req,
+            (0..4)
+                .map(|i| (P, Ipv4Addr::new(10, 0, 0, i)))
+                .collect::<Vec<_>>()
+        );
         n.tick(400, |f| exp.push(f), |_, _| {});
-        assert_eq!(exp, vec![7]);
+        assert_eq!(exp, vec![0, 1, 2, 3]);
         // unresolved entries without waiters are forgotten
         assert!(matches!(
             n.resolve(P, Ipv4Addr::new(10, 0, 0, 9), 400),
             Resolve::Pending { .. }
         ));
+    }
+
+    const MAC2: MacAddr = MacAddr([2, 0, 0, 0, 0, 3]);
+
+    fn big() -> NeighConfig {
+        NeighConfig {
+            capacity: 64,
+            ..cfg()
+        }
+    }
+
+    fn ip(i: u32) -> Ipv4Addr {
+        Ipv4Addr::from(0xC612_0000 + i)
+    }
+
+    #[test]
+    fn spoofed_requests_fill_at_most_half_the_table() {
+        let mut n: Neighbors<u32> = Neighbors::new(big());
+        for i in 0..1000 {
+            n.learn(P, ip(i), MAC2, 10, true, |_, _, _| {});
+        }
+        assert_eq!((n.requested_len(), n.len()), (32, 32));
+        // Unsolicited replies (create false) create nothing.
+        n.learn(P, ip(5000), MAC2, 10, false, |_, _, _| {});
+        assert_eq!(n.len(), 32);
+        // The other half is free for next hops.
+        for i in 0..32 {
+            let r = n.resolve(P, ip(10_000 + i), 20);
+            assert!(
+                matches!(r, Resolve::Pending { request: true }),
+                "{i}: {r:?}"
+            );
+        }
+        assert_eq!(n.len(), 64);
+        // A requested entry used as a next hop becomes wanted.
+        assert!(matches!(n.resolve(P, ip(0), 20), Resolve::Known { .. }));
+        assert_eq!(n.requested_len(), 31);
+    }
+
+    #[test]
+    fn a_full_table_never_refuses_a_next_hop_nothing_waits_for() {
+        let mut n: Neighbors<u32> = Neighbors::new(big());
+        // Fresh, resolved next hops fill the table...
+        for i in 0..64 {
+            assert!(matches!(n.resolve(P, ip(i), 0), Resolve::Pending { .. }));
+            n.learn(P, ip(i), MAC2, i.into(), false, |_, _, _| {});
+        }
+        assert_eq!(n.len(), 64);
+        // ...and spoofed requests cannot push them out.
+        for i in 0..100 {
+            n.learn(P, ip(1000 + i), MAC2, 100, true, |_, _, _| {});
+        }
+        assert_eq!((n.len(), n.requested_len()), (64, 0));
+        assert!((0..64).all(|i| n.get(P, ip(i), 100).is_some()));
+        // A real's next hop: the oldest entry nothing waits for makes room.
+        let real = Ipv4Addr::new(198, 18, 1, 11);
+        assert!(matches!(
+            n.resolve(P, real, 100),
+            Resolve::Pending { request: true }
+        ));
+        assert_eq!(n.get(P, ip(0), 100), None, "the oldest went");
+        assert!((1..64).all(|i| n.get(P, ip(i), 100).is_some()));
+        n.hold(P, real, 100, 1).unwrap();
+        let mut out = vec![];
+        n.learn(P, real, MAC, 110, false, |_, m, f| out.push((m, f)));
+        assert_eq!(out, vec![(MAC, 1)]);
+    }
+
+    #[test]
+    fn stale_entries_go_first_and_requested_ones_before_wanted() {
+        let mut n: Neighbors<u32> = Neighbors::new(big());
+        for i in 0..32 {
+            n.learn(P, ip(i), MAC2, 0, true, |_, _, _| {});
+        }
+        for i in 32..64 {
+            assert!(matches!(n.resolve(P, ip(i), 0), Resolve::Pending { .. }));
+            n.learn(P, ip(i), MAC2, 0, false, |_, _, _| {});
+        }
+        // At 500 nothing is stale: the oldest requested entry goes.
+        n.learn(P, ip(0), MAC2, 400, true, |_, _, _| {});
+        assert!(matches!(
+            n.resolve(P, ip(100), 500),
+            Resolve::Pending { .. }
+        ));
+        assert_eq!(
+            (1..32).filter(|&i| n.get(P, ip(i), 500).is_none()).count(),
+            1
+        );
+        assert!(
+            n.get(P, ip(0), 500).is_some(),
+            "refreshed at 400: not the oldest"
+        );
+        assert_eq!(n.requested_len(), 31);
+        assert!((32..64).all(|i| n.get(P, ip(i), 500).is_some()));
+        // Past the lifetime (1000 ms) every expired entry goes at once.
+        assert!(matches!(
+            n.resolve(P, ip(101), 1100),
+            Resolve::Pending { .. }
+        ));
+        assert_eq!(n.requested_len(), 1, "only ip(0), learned at 400, is fresh");
+        assert_eq!(
+            n.len(),
+            2,
+            "ip(0) and ip(101); ip(100), unresolved, waited for nothing"
+        );
+    }
+
+    #[test]
+    fn random_operations_keep_the_counts_and_bounds() {
+        let mut n: Neighbors<u32> = Neighbors::new(NeighConfig {
+            max_held: 16,
+            ..big()
+        });
+        let mut x = crate::types::Xorshift::new(0x5eed);
+        let mut now = 0u64;
+        for step in 0..20_000u32 {
+            now += x.next_u64() % 7;
+            let a = ip((x.next_u64() % 200) as u32);
+            match x.next_u64() % 5 {
+                0 | 1 => n.learn(
+                    P,
+                    a,
+                    MAC2,
+                    now,
+                    x.next_u64().is_multiple_of(2),
+                    |_, _, _| {},
+                ),
+                2 => {
+                    if matches!(n.resolve(P, a, now), Resolve::Pending { .. }) {
+                        let _ = n.hold(P, a, now, step);
+                    }
+                }
+                3 => n.tick(now, |_| {}, |_, _| {}),
+                _ => n.add_static(P, ip(300 + (x.next_u64() % 4) as u32), MAC),
+            }
+            let requested = n.map.values().filter(|e| !e.wanted).count();
+            assert_eq!(n.requested, requested, "step {step}");
+            assert!(requested <= 32 && n.map.len() <= 64, "step {step}");
+            assert!(n.map.values().all(|e| !e.is_static || e.wanted));
+        }
     }
 }

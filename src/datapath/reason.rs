@@ -63,6 +63,8 @@ reasons! {
     Backup => "backup", "this director is the backup: it does not forward";
     NeighborQueueFull => "neighbor_queue_full", "too many packets waiting for ARP";
     NeighborUnresolved => "neighbor_unresolved", "ARP never answered in time";
+    IcmpRateLimited => "icmp_rate_limited", "ICMP error or echo reply not sent: over `limits.icmp_rate`";
+    KernelRateLimited => "kernel_rate_limited", "not passed to the kernel interface: over `limits.kernel_rate`";
     NoMbuf => "no_mbuf", "mempool exhausted";
     TxFull => "tx_full", "TX queue full";
 }

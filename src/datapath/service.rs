@@ -86,12 +86,15 @@ pub struct Services {
     /// Reals taken out by health checking (`on_failure = "remove"`): their
     /// connections are expired on their next packet.
     removed: hashbrown::HashSet<RealId>,
+    /// Which flows are owned by the client's masked address (persistence).
+    pub grouping: super::owner::Grouping,
 }
 
 impl Services {
     /// Index a list of services.
     pub fn new(list: Vec<ServiceView>, removed: Vec<RealId>) -> Services {
         let mut s = Services {
+            grouping: super::owner::Grouping::build(&list),
             list,
             removed: removed.into_iter().collect(),
             ..Default::default()

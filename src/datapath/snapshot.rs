@@ -62,6 +62,8 @@ pub struct Snapshot {
     pub timeouts: Timeouts,
     /// Active/backup state.
     pub ha: super::sync::HaView,
+    /// Rate limits on generated ICMP and the kernel path (`[limits]`).
+    pub limits: crate::types::RateLimits,
     /// Per-packet lookup tables derived from the fields above; built by
     /// [`Snapshot::build_index`] on the management side before publishing.
     pub fast: FastIndex,

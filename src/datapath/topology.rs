@@ -214,6 +214,7 @@ pub fn build(
             vrid: m.ha.as_ref().map_or(0, |h| h.vrid),
             priority: m.ha.as_ref().map_or(0, |h| h.priority),
         },
+        limits: m.limits,
         fast: Default::default(),
     };
     snap.build_index();

@@ -9,6 +9,7 @@
 //! * [`bulk`] — [`bulk::BulkSync`], the pure bulk-sync handshake.
 //! * [`key`] — reading and checking the pre-shared key file.
 //! * [`advert`] — authenticated data-network adverts (encode, verify).
+//! * [`history`] — [`history::History`], the last role transitions (bounded).
 //!
 //! Everything here runs on the management thread and never blocks.
 //!
@@ -71,6 +72,7 @@
 pub mod advert;
 pub mod bulk;
 mod conn;
+pub mod history;
 pub mod key;
 pub mod link;
 pub mod msg;

@@ -32,8 +32,8 @@
 //! | any    | `set_fault(true)`                                       | Fault  | `FaultRaised`        |
 //! | Fault  | `set_fault(false)` (then listens `dead` again)          | Backup | `FaultCleared`       |
 //!
-//! For one `interval` after a resign message, the resigning peer's claims
-//! still in flight (its last advert) are ignored.
+//! For one `interval` after a resign message or a priority-0 advert, the
+//! resigning peer's claims still in flight (its last adverts) are ignored.
 //!
 //! A "live candidate peer" is a peer whose last heartbeat (within `dead`)
 //! said Init or Backup: it will take over itself when no active exists, so
@@ -196,6 +196,22 @@ pub enum Reason {
     FaultCleared,
 }
 
+impl Reason {
+    /// The reason's name in status output and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::ActivePeerSeen => "active_peer_seen",
+            Reason::StartupListenDone => "startup_listen_done",
+            Reason::NoActivePeer => "no_active_peer",
+            Reason::PeerResigned => "peer_resigned",
+            Reason::Preempt => "preempt",
+            Reason::HigherRankActive => "higher_rank_active",
+            Reason::FaultRaised => "fault_raised",
+            Reason::FaultCleared => "fault_cleared",
+        }
+    }
+}
+
 /// One role change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition {
@@ -336,6 +352,9 @@ impl RoleMachine {
             return None;
         }
         if from_priority == 0 {
+            // Its adverts of other ports, sent just before, may still be
+            // in flight: ignored for one interval, as after a resign message.
+            self.resign_quiet_until = Some(now + self.cfg.interval);
             if self.role == Role::Backup {
                 self.resigned = true;
             }

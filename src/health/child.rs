@@ -11,13 +11,19 @@
 //!   the rest is read and discarded so that the child never blocks on it.
 //! * The caller keeps every spawned `Child` and `try_wait`s it each
 //!   management iteration until it exits: no zombies.
+//! * With `[children] run_as`, every child runs as that user and its
+//!   primary group (set in the child before `exec`, supplementary groups
+//!   dropped); [`set_run_as`] holds the process-wide choice the management
+//!   loop keeps equal to the running configuration.
 
+use crate::config::children::RunAs;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::io::{self, Read};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The only inherited-looking variable a child gets.
 pub const PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -29,10 +35,30 @@ pub const OUTPUT_CAP: usize = 4096;
 /// management loop must not spend long on a chatty child).
 const DRAIN_BUDGET: usize = 64 * 1024;
 
+/// `uid << 32 | gid` of `[children] run_as`; [`AS_SELF`]: lvsd's own user.
+static RUN_AS: AtomicU64 = AtomicU64::new(AS_SELF);
+/// No `run_as` (uid and gid -1 are never a user's).
+const AS_SELF: u64 = u64::MAX;
+
+/// The user children run as from now on (`None`: lvsd's own user).
+pub fn set_run_as(run_as: Option<&RunAs>) {
+    let v = run_as.map_or(AS_SELF, |r| u64::from(r.uid) << 32 | u64::from(r.gid));
+    RUN_AS.store(v, Ordering::Relaxed);
+}
+
+/// `(uid, gid)` children run as, if not lvsd's own.
+fn run_as() -> Option<(u32, u32)> {
+    let v = RUN_AS.load(Ordering::Relaxed);
+    (v != AS_SELF).then_some(((v >> 32) as u32, v as u32))
+}
+
 /// Applies the rules to `cmd`: cleared environment with [`PATH`], own
-/// process group, stdin from /dev/null, stdout/stderr to /dev/null. The
-/// caller adds its `LVSD_*` variables afterwards.
+/// process group, stdin from /dev/null, stdout/stderr to /dev/null, the
+/// `run_as` user. The caller adds its `LVSD_*` variables afterwards.
 pub fn isolate(cmd: &mut Command) -> &mut Command {
+    if let Some((uid, gid)) = run_as() {
+        cmd.uid(uid).gid(gid);
+    }
     cmd.env_clear()
         .env("PATH", PATH)
         .process_group(0)

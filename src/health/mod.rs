@@ -5,7 +5,8 @@
 //! `config::check_def` and are re-exported), [`proto`] (socket-free protocol logic),
 //! [`probe`] (one in-flight check), [`engine`] (single-thread `mio` event
 //! loop), [`state`] (rise/fall state machine), [`policy`] (quorum,
-//! hysteresis, sorry server), [`notify`] (notify/quorum commands), [`tls`] (the https
+//! hysteresis, sorry server), [`notify`] (notify/quorum commands), [`track`]
+//! (the HA pair's tracked commands), [`tls`] (the https
 //! check's TLS session).
 //!
 //! Invariants: safe Rust only (`forbid(unsafe_code)`); no threads; nothing panics on any input.
@@ -21,6 +22,7 @@ pub mod probe;
 pub mod proto;
 pub mod state;
 pub mod tls;
+pub mod track;
 
 pub use check::{CheckKind, CheckParams, CheckResult, HealthError, StatusRange, Target};
 pub use engine::{EngineStats, HealthEngine, TargetStatus};

@@ -29,8 +29,9 @@
 //!
 //! Thresholds: [`on_bind`], [`on_unbind`] and [`on_update`] implement the
 //! OVERLOAD set/clear rules of `ip_vs_bind_dest`, `ip_vs_unbind_dest` and
-//! `__ip_vs_update_dest`. Note that lvsd's counters are per worker, so the
-//! thresholds act on per-worker totals (the caller scales them if needed).
+//! `__ip_vs_update_dest`. The datapath applies them to one total per real
+//! shared by all workers (`datapath::real_load`) and copies OVERLOAD into
+//! `load` before a pick; the other counts in `load` are the worker's own.
 
 pub use crate::types::Scheduler;
 use std::fmt;

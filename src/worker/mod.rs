@@ -127,6 +127,8 @@ pub struct WorkerSetup<P: PortIo, A> {
     pub commands: Arc<CommandRing>,
     /// Sync records and HA events for the management side.
     pub events: Arc<crate::datapath::EventRing>,
+    /// Per-real connection totals shared by all workers (thresholds).
+    pub real_loads: Arc<crate::datapath::real_load::RealLoads>,
     /// Reported once the worker is about to poll (or has failed).
     pub startup: Arc<Startup>,
 }

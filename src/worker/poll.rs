@@ -99,6 +99,7 @@ impl<P: PortIo, A: FrameAlloc<Frame = P::Buf>> Worker<P, A> {
             }
         };
         lb.set_events(w.events.clone());
+        lb.set_real_loads(w.real_loads.clone());
         let out = w.burst * 8 + 64;
         let mut engine = Engine::new(w.neigh, w.counters.clone(), out, lb);
         engine.set_owner(w.id, w.workers);

@@ -9,8 +9,10 @@ client.py hold HOST PORT N SECS    opens N connections (sequentially), reads eac
                                    {"counts": ..., "errors": e, "echo_errors": e}
 client.py httplog HOST PORT SECS   HTTP requests back to back for SECS seconds;
                                    {"log": [[unix_time, name_or_"ERR"], ...]}
-client.py udp HOST PORT N [BASE]   N datagrams from N different source ports (BASE+i, default 20000);
-                                   {"counts": ..., "errors": e}
+client.py udp HOST PORT N [BASE [SRC]]
+                                   N datagrams, one at a time, from N different source ports
+                                   (BASE+i, default 20000, wrapping below 65536) of address
+                                   SRC (default any); {"counts": ..., "errors": e}
 Every socket operation has a timeout; the loops are bounded by N and SECS.
 """
 import json, socket, sys, time
@@ -89,12 +91,13 @@ elif mode == "hold":
     for s, f in socks:
         s.close()
 elif mode == "udp":
+    base = int(sys.argv[5]) if len(sys.argv) > 5 else 20000
+    src = sys.argv[6] if len(sys.argv) > 6 else "0.0.0.0"
     for i in range(n):
         try:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            base = int(sys.argv[5]) if len(sys.argv) > 5 else 20000
-            s.bind(("0.0.0.0", base + i % 40000))  # a distinct client port per datagram
+            s.bind((src, base + i % (65536 - base)))  # a distinct client port per datagram
             s.settimeout(2)
             s.sendto(b"hello %d" % i, (host, port))
             d, _ = s.recvfrom(65536)

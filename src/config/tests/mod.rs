@@ -154,6 +154,7 @@ macro_rules! rule {
 }
 
 mod check_rules;
+mod ha_rules;
 mod model_rules;
 mod rules;
 mod service_rules;
@@ -251,7 +252,9 @@ fn minimal_gets_defaults() {
     assert_eq!(m.dpdk.file_prefix, "lvsd");
     assert!(m.dpdk.args.is_empty());
     assert_eq!(m.dpdk.burst, 32);
-    assert_eq!(m.dpdk.mbufs, 8191);
+    // Unset: sized for 3 workers (4096 port + 3072 kernel-interface
+    // descriptors, 1440 in bursts, 1536 in caches), rounded to 2^k - 1.
+    assert_eq!(m.dpdk.mbufs, 16383);
     let p = &m.ports[0];
     assert_eq!((p.rx_queues, p.tx_queues, p.mtu, p.mac), (1, 0, 1500, None));
     assert_eq!(p.tx_queue_count(3), 3);

@@ -499,3 +499,41 @@ fn a_backup_neither_answers_arp_for_nor_forwards_to_a_vip() {
     r.e.refresh(&r.snap);
     assert_eq!(r.rx(0, f).len(), 1, "the active answers for the VIP");
 }
+
+/// The reals' gateway is a floating address: the active answers its ARP
+/// requests, broadcast and the unicast probes Linux sends when the entry
+/// goes stale. (When it did not, the reals kept the gateway's MAC only from
+/// the takeover's gratuitous ARPs; once their entry went stale every reply
+/// was lost: the UDP burst that stalled in the HA sync test.)
+#[test]
+fn the_active_answers_arp_for_a_floating_gateway() {
+    let mut r = Rig::new();
+    let mut snap = (*r.snap).clone();
+    snap.ha = HaView {
+        enabled: true,
+        active: true,
+        vrid: 51,
+        priority: 150,
+    };
+    let gw = Ipv4Addr::new(198, 18, 1, 200);
+    snap.ports[1].floating = vec![gw];
+    r.snap = Arc::new(snap);
+    r.e.refresh(&r.snap);
+    for dst in [MacAddr::BROADCAST, INT_MAC] {
+        let mut g = [0u8; 28];
+        crate::packet::arp::emit_request(&mut g, REAL_MAC, REAL, gw).unwrap();
+        let mut f = vec![0u8; 14];
+        crate::packet::ethernet::emit_header(&mut f, dst, REAL_MAC, EtherType::ARP).unwrap();
+        f.extend_from_slice(&g);
+        let out = r.rx(1, f);
+        assert_eq!(out.len(), 1, "to {dst:?}");
+        let (p, reply) = &out[0];
+        assert_eq!(*p, PortId(1));
+        let a = crate::packet::arp::Packet::new_checked(&reply[14..]).unwrap();
+        assert_eq!(
+            (a.oper(), a.sha(), a.spa(), a.tpa()),
+            (crate::packet::arp::Operation::REPLY, INT_MAC, gw, REAL)
+        );
+    }
+    assert_eq!(r.e.counters.drops(DropReason::ArpNotForUs), 0);
+}

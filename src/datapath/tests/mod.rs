@@ -369,3 +369,4 @@ fn random_bytes_never_panic() {
 
 mod fast;
 mod lb;
+mod limits;

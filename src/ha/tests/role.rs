@@ -475,3 +475,30 @@ fn resign_message_hands_over_at_once_and_ignores_the_last_advert() {
     let t = m.advert(200, a, at + INTERVAL).expect("a live peer again");
     assert_eq!((t.to, t.reason), (Role::Backup, Reason::HigherRankActive));
 }
+
+/// Graceful stop seen only on the data network (the peer link is cut): a
+/// priority-0 advert makes the backup active on its next tick; the
+/// resigning active's advert of another port, still in flight, does not
+/// push it back down; a later one does.
+#[test]
+fn priority_zero_advert_hands_over_at_once_and_ignores_the_last_advert() {
+    let t0 = Instant::now();
+    let a = Ipv4Addr::new(192, 0, 2, 1);
+    let mut m = machine(node("b", 2, 100), t0);
+    assert!(m.advert(200, a, t0 + TICK).is_some());
+    assert_eq!(m.role(), Role::Backup);
+    let at = t0 + 2 * TICK;
+    assert!(m.advert(0, a, at).is_none());
+    // Another port's advert of the same round, drained after the
+    // priority-0 one.
+    assert!(m.advert(200, a, at).is_none());
+    let ts = m.tick(at + TICK);
+    assert_eq!(
+        ts.iter().map(|t| (t.to, t.reason)).collect::<Vec<_>>(),
+        vec![(Role::Active, Reason::PeerResigned)]
+    );
+    assert!(m.advert(200, a, at + 2 * TICK).is_none());
+    assert_eq!(m.role(), Role::Active);
+    let t = m.advert(200, a, at + INTERVAL).expect("a live peer again");
+    assert_eq!((t.to, t.reason), (Role::Backup, Reason::HigherRankActive));
+}

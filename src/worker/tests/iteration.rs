@@ -1,6 +1,7 @@
 //! Whole loop iterations of two workers on in-memory ports (no DPDK): the
 //! real engine, a NAT service, the redirect rings between the workers.
 use crate::datapath::neigh::NeighConfig;
+use crate::datapath::real_load::RealLoads;
 use crate::datapath::topology::{self, Registry};
 use crate::datapath::{owner, Counters, EventRing};
 use crate::frame::{Frame, VecAlloc, VecFrame};
@@ -16,14 +17,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-const EXT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
-const INT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 1, 1]);
-const CLIENT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
-const REAL_MAC: MacAddr = MacAddr([2, 0, 0, 0, 1, 0x0b]);
-const VIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 100);
+pub(super) const EXT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
+pub(super) const INT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 1, 1]);
+pub(super) const CLIENT_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
+pub(super) const REAL_MAC: MacAddr = MacAddr([2, 0, 0, 0, 1, 0x0b]);
+pub(super) const VIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 100);
 const REAL: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 11);
-const EXT: PortId = PortId(0);
-const INT: PortId = PortId(1);
+pub(super) const EXT: PortId = PortId(0);
+pub(super) const INT: PortId = PortId(1);
 
 const CONFIG: &str = r#"
 [dpdk]
@@ -62,16 +63,16 @@ method = "nat"
 /// The wire of the in-memory ports: what waits on each (port, RX queue),
 /// and everything transmitted, with its port and TX queue.
 #[derive(Default)]
-struct Wire {
-    rx: HashMap<(PortId, u16), VecDeque<VecFrame>>,
-    tx: Vec<(PortId, u16, VecFrame)>,
+pub(super) struct Wire {
+    pub(super) rx: HashMap<(PortId, u16), VecDeque<VecFrame>>,
+    pub(super) tx: Vec<(PortId, u16, VecFrame)>,
 }
 
 /// In-memory ports shared by the workers of a test.
 #[derive(Clone)]
-struct MemPorts {
-    ports: usize,
-    wire: Arc<Mutex<Wire>>,
+pub(super) struct MemPorts {
+    pub(super) ports: usize,
+    pub(super) wire: Arc<Mutex<Wire>>,
 }
 
 impl PortIo for MemPorts {
@@ -101,7 +102,7 @@ impl PortIo for MemPorts {
     }
 }
 
-fn tcp_frame(
+pub(super) fn tcp_frame(
     dst_mac: MacAddr,
     src_mac: MacAddr,
     src: (Ipv4Addr, u16),
@@ -136,7 +137,7 @@ fn tcp_frame(
 
 /// (ip source, ip destination, source port, destination port) of an
 /// output frame, checksums verified.
-fn tuple(f: &[u8]) -> (Ipv4Addr, Ipv4Addr, u16, u16) {
+pub(super) fn tuple(f: &[u8]) -> (Ipv4Addr, Ipv4Addr, u16, u16) {
     let p = ipv4::Packet::new_checked(&f[14..]).expect("ipv4");
     assert!(p.verify_checksum());
     let t = tcp::Packet::new_checked(p.payload()).expect("tcp");
@@ -144,18 +145,25 @@ fn tuple(f: &[u8]) -> (Ipv4Addr, Ipv4Addr, u16, u16) {
     (p.src(), p.dst(), t.src_port(), t.dst_port())
 }
 
-type TestWorker = Worker<MemPorts, VecAlloc>;
+pub(super) type TestWorker = Worker<MemPorts, VecAlloc>;
 
 /// Two workers over the same in-memory ports; worker `i` polls queue `i`
 /// of both ports and transmits on queue `i`.
 fn two_workers(io: &MemPorts) -> Vec<TestWorker> {
-    let m = crate::config::load(CONFIG).expect("config");
+    two_workers_with(io, CONFIG)
+}
+
+/// [`two_workers`] with the configuration `config` (same ports); the
+/// workers share one set of per-real totals.
+pub(super) fn two_workers_with(io: &MemPorts, config: &str) -> Vec<TestWorker> {
+    let m = crate::config::load(config).expect("config");
     let snap = topology::build(&m, &[], 1, &mut Registry::default(), &Default::default())
         .expect("snapshot");
     let published = Arc::new(Published::new(snap));
     let rings = Arc::new(Rings::new(2, 64));
     let startup = Arc::new(Startup::default());
     let stop = Arc::new(AtomicBool::new(false));
+    let real_loads = Arc::new(RealLoads::default());
     (0..2u16)
         .map(|i| {
             let setup = WorkerSetup {
@@ -180,6 +188,7 @@ fn two_workers(io: &MemPorts) -> Vec<TestWorker> {
                 kernel_ports: Vec::new(),
                 commands: Arc::new(CommandRing::new(16)),
                 events: Arc::new(EventRing::new(1024)),
+                real_loads: real_loads.clone(),
                 startup: startup.clone(),
             };
             Worker::new(setup).expect("worker")
@@ -187,7 +196,7 @@ fn two_workers(io: &MemPorts) -> Vec<TestWorker> {
         .collect()
 }
 
-fn rounds(workers: &mut [TestWorker], n: usize) {
+pub(super) fn rounds(workers: &mut [TestWorker], n: usize) {
     for _ in 0..n {
         for w in workers.iter_mut() {
             w.iteration();

@@ -1,4 +1,5 @@
 //! Tests that span `worker`'s files (one file per topic).
+mod across;
 mod iteration;
 
 use super::Startup;
