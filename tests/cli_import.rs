@@ -136,7 +136,8 @@ fn keepalived_sample_imports_and_passes_check() {
     ] {
         assert!(keys.iter().any(|x| x == k), "{k} in {keys:?}");
     }
-    assert!(m.ha.is_some());
+    let ha = m.ha.as_ref().expect("[ha]");
+    assert_eq!(ha.track.len(), 1, "vrrp_script chk_ipvs, tracked by VI_EXT");
     for (needle, text) in [
         ("SMTP_CHECK", "not carried (yet)"),
         ("PING_CHECK", "not carried (yet)"),
@@ -144,7 +145,6 @@ fn keepalived_sample_imports_and_passes_check() {
         ("virtual_server fwmark 80", "firewall-mark"),
         ("fwmark 7", "firewall-mark"),
         ("2001:db8::80", "IPv6"),
-        ("track_script {", "track scripts"),
         ("lb_kind TUN type gue", "IPIP only"),
         ("http_protocol 1.1", "HTTP/1.0"),
         ("virtual_server 192.168.200.19", "needs persistence"),

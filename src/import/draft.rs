@@ -138,6 +138,17 @@ pub struct Ha {
     pub notify_fault: Option<String>,
     /// Comment lines written above `[ha]`.
     pub comments: Vec<String>,
+    /// `track = [...]`: commands whose failure puts the director in FAULT.
+    pub track: Vec<Track>,
+}
+
+/// One `[ha] track` entry.
+#[derive(Clone, Debug)]
+pub struct Track {
+    pub command: String,
+    pub interval_ms: i64,
+    pub fall: i64,
+    pub rise: i64,
 }
 
 /// The whole configuration in the making.

@@ -163,6 +163,22 @@ fn emit_ha(o: &mut String, h: &Ha) {
             let _ = writeln!(o, "{k} = {}", q(c));
         }
     }
+    if !h.track.is_empty() {
+        let t: Vec<String> = h
+            .track
+            .iter()
+            .map(|t| {
+                format!(
+                    "{{ command = {}, interval_ms = {}, fall = {}, rise = {} }}",
+                    q(&t.command),
+                    t.interval_ms.clamp(10, 3_600_000),
+                    t.fall.clamp(1, 1000),
+                    t.rise.clamp(1, 1000)
+                )
+            })
+            .collect();
+        let _ = writeln!(o, "track = [{}]", t.join(", "));
+    }
     o.push('\n');
 }
 

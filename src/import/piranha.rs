@@ -157,6 +157,7 @@ fn ha(g: &Globals, d: &mut Draft, notes: &mut Notes) {
         notify_active: None,
         notify_backup: None,
         notify_fault: None,
+        track: Vec::new(),
         comments: vec![
             "Piranha's primary; on the backup use node = \"backup\", priority = 100 and swap listen/peer.".into(),
             "preempt = false: an active director keeps the role when the other returns.".into(),

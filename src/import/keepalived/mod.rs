@@ -6,6 +6,7 @@
 //! unless `inhibit_on_failure`).
 mod check;
 mod lvs;
+mod track;
 mod vrrp;
 
 use super::draft::Draft;
@@ -31,6 +32,8 @@ pub(super) struct Ctx<'a> {
     pub garp_delay_ms: Option<i64>,
     /// The global_defs lines that only matter with a vrrp_instance.
     pub vrrp_globals: Vec<Node>,
+    /// The entries of every `track_script` block (instances, sync groups).
+    pub track_refs: Vec<Node>,
 }
 
 /// Imports keepalived configuration `text` named `name`.
@@ -46,6 +49,7 @@ pub fn import(name: &str, text: &str, dir: Option<&Path>, notes: &mut Notes) -> 
         garp_repeat: None,
         garp_delay_ms: None,
         vrrp_globals: Vec::new(),
+        track_refs: Vec::new(),
     };
     for n in &tree {
         match n.key() {
@@ -99,8 +103,7 @@ pub fn import(name: &str, text: &str, dir: Option<&Path>, notes: &mut Notes) -> 
 fn top_level_other(n: &Node, cx: &mut Ctx) {
     let msg = match n.key() {
         "global_defs" | "virtual_server_group" | "virtual_server" | "vrrp_instance"
-        | "vrrp_sync_group" => return,
-        "vrrp_script" => "not carried (yet): lvsd has no VRRP track scripts; a director leaves the active role only on a data-port fault",
+        | "vrrp_sync_group" | "vrrp_script" => return,
         "static_routes" => "not carried: give lvsd's [[route]] entries (gateways must be in a [[port]] subnet)",
         "static_ipaddress" | "static_rules" => "not carried: addresses and rules of the Linux host are not lvsd's (its ports carry their own address)",
         "SSL" => "not carried: lvsd's https check does not verify the real's certificate and presents none",

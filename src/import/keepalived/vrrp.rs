@@ -39,7 +39,9 @@ pub fn import(tree: &[Node], cx: &mut Ctx) {
             Some(f) => compare(f, &h, n, cx),
         }
     }
+    let track = super::track::import(tree, cx, first.is_some());
     if let Some(mut h) = first {
+        h.track = track;
         h.notify_active = group_notify.active.or(h.notify_active);
         h.notify_backup = group_notify.backup.or(h.notify_backup);
         h.notify_fault = group_notify.fault.or(h.notify_fault);
@@ -64,6 +66,7 @@ fn sync_group(g: &Node, cx: &mut Ctx, notify: &mut Notify, comments: &mut Vec<St
             "notify_master" => notify.active = command(k, cx),
             "notify_backup" => notify.backup = command(k, cx),
             "notify_fault" => notify.fault = command(k, cx),
+            "track_script" => cx.track_refs.extend(k.kids().iter().cloned()),
             other => not_carried(k, other, cx),
         }
     }
@@ -91,7 +94,7 @@ fn command(k: &Node, cx: &mut Ctx) -> Option<String> {
 fn not_carried(k: &Node, key: &str, cx: &mut Ctx) {
     let why = match key {
         "track_interface" => "lvsd tracks the link of every data port itself (FAULT when one is down); per-interface weights are not carried",
-        "track_script" | "track_file" => "lvsd has no track scripts or files (yet)",
+        "track_file" => "lvsd has no track files (yet)",
         "authentication" => "lvsd authenticates adverts and the peer link with [ha] key_file (16 bytes or more)",
         "notify" | "notify_stop" => "lvsd runs notify_active/backup/fault with `active|backup|fault <node> <reason>`; split this script into those",
         "virtual_routes" | "virtual_rules" => "give lvsd's [[route]] entries instead",
@@ -121,6 +124,7 @@ fn instance(n: &Node, cx: &mut Ctx) -> Ha {
         notify_backup: None,
         notify_fault: None,
         comments: Vec::new(),
+        track: Vec::new(),
     };
     let iface = n
         .kids()
@@ -178,6 +182,7 @@ fn instance_key(k: &Node, iface: &str, h: &mut Ha, cx: &mut Ctx) {
         "notify_master" => h.notify_active = command(k, cx),
         "notify_backup" => h.notify_backup = command(k, cx),
         "notify_fault" => h.notify_fault = command(k, cx),
+        "track_script" => cx.track_refs.extend(k.kids().iter().cloned()),
         other => not_carried(k, other, cx),
     }
 }

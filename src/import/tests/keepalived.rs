@@ -439,6 +439,20 @@ virtual_server 192.168.0.10 80 {
     real_server 10.1.0.1 80 {
     }
 }
+vrrp_script chk {
+    script \"/bin/chk uplink\"
+    interval 2
+    fall 3
+    rise 2
+    timeout 1
+}
+vrrp_script heavy {
+    script /bin/heavy
+    weight -20
+}
+vrrp_script idle {
+    script /bin/idle
+}
 vrrp_sync_group G {
     group {
         EXT
@@ -466,6 +480,8 @@ vrrp_instance EXT {
     }
     track_script {
         chk
+        heavy
+        absent
     }
     unicast_src_ip 10.9.0.1
     unicast_peer {
@@ -510,6 +526,11 @@ vrrp_instance OTHER {
     assert_eq!(h.peer.to_string(), "10.9.0.2:5511");
     assert_eq!(h.notify_active.as_deref(), Some("/bin/n master"));
     assert_eq!(h.notify_backup.as_deref(), Some("/bin/n-backup"));
+    // A weight-0 vrrp_script (FAULT on failure) is an lvsd tracked command.
+    assert_eq!(h.track.len(), 1);
+    assert_eq!(h.track[0].command, "/bin/chk uplink");
+    assert_eq!(h.track[0].interval, Duration::from_secs(2));
+    assert_eq!((h.track[0].fall, h.track[0].rise), (3, 2));
     assert_eq!(m.timeouts.tcp, Duration::from_secs(7200));
     assert_eq!(
         (m.timeouts.tcp_fin, m.timeouts.udp),
@@ -529,7 +550,10 @@ vrrp_instance OTHER {
         ("state MASTER", "elects"),
         ("authentication", "key_file"),
         ("track_interface", "link of every data port"),
-        ("track_script", "track scripts"),
+        ("        heavy", "weight -20"),
+        ("        absent", "no vrrp_script named"),
+        ("vrrp_script idle", "no vrrp_instance tracks it"),
+        ("timeout 1", "interval_ms"),
         ("notify /bin/any", "split this script"),
         ("vrrp_instance OTHER", "priority"),
     ] {
