@@ -269,13 +269,16 @@ fn misc_key(k: &Node, c: &mut RawCheck, t: &mut Timing, notes: &mut Notes) {
             if k.words.len() > 2 {
                 notes.warn(
                     k,
-                    "misc_path user/group: not carried: lvsd runs checks as its own user",
+                    "misc_path user/group: not carried: lvsd runs every command as one user ([children] run_as)",
                 );
             }
         }
         "misc_timeout" => c.timeout_ms = k.arg(0).and_then(seconds_ms).map(|v| v.max(1)),
         "misc_dynamic" => c.dynamic = Some(true),
-        "user" => notes.warn(k, "user: not carried: lvsd runs checks as its own user"),
+        "user" => notes.warn(
+            k,
+            "user: not carried: lvsd runs every command as one user ([children] run_as)",
+        ),
         other => {
             if !t.take(k, notes) {
                 notes.warn(

@@ -197,7 +197,7 @@ fn service_key(k: &Node, s: &mut Service, cx: &mut Ctx) {
             if k.words.len() > 2 {
                 cx.notes.warn(
                     k,
-                    "user/group: not carried: lvsd runs commands as its own user",
+                    "user/group: not carried: lvsd runs every command as one user ([children] run_as)",
                 );
             }
             if k.key() == "quorum_up" {
@@ -332,7 +332,7 @@ fn real_key(
             if k.words.len() > 2 {
                 cx.notes.warn(
                     k,
-                    "user/group: not carried: lvsd runs commands as its own user",
+                    "user/group: not carried: lvsd runs every command as one user ([children] run_as)",
                 );
             }
             cx.notes.warn(

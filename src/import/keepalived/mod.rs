@@ -129,6 +129,7 @@ fn global_defs(n: &Node, cx: &mut Ctx) {
             "lvs_timeouts" => lvs_timeouts(k, cx),
             "lvs_sync_daemon" => cx.notes.warn(k, "lvs_sync_daemon: not carried: lvsd syncs connections over the authenticated [ha] peer link"),
             "lvs_flush" => cx.notes.warn(k, "lvs_flush: not carried: lvsd always starts with an empty table"),
+            "script_user" => cx.notes.warn(k, "script_user: not carried: set [children] run_as (lvsd resolves the user when it loads the file)"),
             other => cx.notes.warn(k, format!("global_defs {other}: not carried: no lvsd equivalent")),
         }
     }

@@ -77,7 +77,7 @@ fn command(k: &Node, cx: &mut Ctx) -> Option<String> {
     if k.words.len() > 2 {
         cx.notes.warn(
             k,
-            "user/group: not carried: lvsd runs commands as its own user",
+            "user/group: not carried: lvsd runs every command as one user ([children] run_as)",
         );
     }
     cx.notes.warn(

@@ -214,7 +214,7 @@ virtual_server 10.0.0.1 53 {
         (misc.params.timeout, misc.params.fall),
         (Duration::from_secs(4), 1)
     );
-    assert_warned(&ws, line_of(t, "user nobody"), "own user");
+    assert_warned(&ws, line_of(t, "user nobody"), "[children] run_as");
     let dns = check(real(s, "10.1.0.2"));
     assert_eq!(
         dns.kind,
