@@ -17,6 +17,7 @@ pub mod dpdk;
 pub mod frame;
 pub mod ha;
 pub mod health;
+pub mod import;
 pub mod ipvsadm;
 pub mod packet;
 pub mod perfgen;

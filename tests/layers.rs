@@ -33,6 +33,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("health", &["types", "config"]),
     ("ha", &["types", "config"]),
     ("ipvsadm", &["types", "config"]),
+    ("import", &["types", "config"]),
     (
         "perfgen",
         &[

@@ -1,5 +1,5 @@
-//! The `lvsd` command: `check` a configuration, `run` the director, or run
-//! the `demo` topology.
+//! The `lvsd` command: `check` a configuration, `run` the director, run
+//! the `demo` topology, or `import` a keepalived/ldirectord/Piranha file.
 use clap::{Parser, Subcommand, ValueEnum};
 use lvsd::config::{self, LogFormat};
 use std::path::PathBuf;
@@ -22,6 +22,17 @@ enum Format {
     Json,
 }
 
+/// The formats `lvsd import` reads.
+#[derive(Clone, Copy, ValueEnum)]
+enum Source {
+    /// keepalived.conf (its `include` files followed)
+    Keepalived,
+    /// ldirectord.cf
+    Ldirectord,
+    /// Piranha's lvs.cf
+    Piranha,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Validate a configuration file: prints `ok`, or every error with its key and line.
@@ -40,6 +51,14 @@ enum Cmd {
     /// Build a demo topology in network namespaces, run lvsd on it with the
     /// embedded demo configuration, show what happens, tear it all down.
     Demo,
+    /// Translate a keepalived, ldirectord or Piranha configuration into an
+    /// lvsd configuration on stdout (it passes `lvsd check`); everything not
+    /// carried is warned about on stderr with its source line.
+    Import {
+        #[arg(value_enum)]
+        format: Source,
+        file: PathBuf,
+    },
 }
 
 fn init_logging(level: &str, json: bool) {
@@ -95,6 +114,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Cmd::Import { format, file } => import(format, &file),
         Cmd::Demo => {
             init_logging("info", false);
             match lvsd::demo::run() {
@@ -104,6 +124,37 @@ fn main() -> ExitCode {
                     ExitCode::from(1)
                 }
             }
+        }
+    }
+}
+
+/// `lvsd import FORMAT FILE`: the configuration on stdout, warnings and
+/// notes on stderr; exit 1 when the file cannot be read or translated.
+fn import(format: Source, file: &std::path::Path) -> ExitCode {
+    use lvsd::import::{import_file, Format};
+    let format = match format {
+        Source::Keepalived => Format::Keepalived,
+        Source::Ldirectord => Format::Ldirectord,
+        Source::Piranha => Format::Piranha,
+    };
+    match import_file(format, file) {
+        Ok(out) => {
+            print!("{}", out.toml);
+            for w in &out.warnings {
+                eprintln!("{w}");
+            }
+            for n in &out.notes {
+                eprintln!("note: {n}");
+            }
+            eprintln!(
+                "{} warning(s): each names a source line lvsd does not carry (or carries differently)",
+                out.warnings.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
         }
     }
 }

@@ -57,6 +57,7 @@ mod tests;
 use std::path::Path;
 
 pub use error::{Error, Errors};
+pub use globals::MAX_TIMEOUT_S;
 pub use mgmt::DEFAULT_SOCKET;
 pub use model::{
     Arp, Conn, Control, Device, Dpdk, Log, LogFormat, Method, Metrics, Model, Neighbor,
