@@ -62,16 +62,25 @@ dpdk_from_debian() {
     in_root dpkg-query -W -f='${Status}' "$p" | grep -q 'install ok installed' || { echo "$p not installed"; return 1; }
   done
 }
-man_page() { in_root zcat "$1" | grep -qF "$2"; }
+# A page (gzip'd roff) that says every argument after the first (a path).
+man_page() {
+  local page text
+  page=$1
+  shift
+  text=$(in_root zcat "$page") || return 1
+  for want in "$@"; do
+    grep -qF -- "$want" <<<"$text" || { echo "$page lacks '$want'"; return 1; }
+  done
+}
 present() { for f in "$@"; do [ -s "$root$f" ] || { echo "missing $f"; return 1; }; done; }
 
 check "lvsd check on the packaged /etc/lvsd/lvsd.toml" lvsd_check
 check "lvsadm --help" lvsadm_help
 check "/etc/lvsd/lvsd.toml is a conffile" conffiles
 check "DPDK 22.11 runtime installed from Debian" dpdk_from_debian
-check "lvsd(8)" man_page /usr/share/man/man8/lvsd.8.gz 'lvsd check'
-check "lvsadm(8)" man_page /usr/share/man/man8/lvsadm.8.gz 'LVSD_SOCKET'
-check "lvsd.toml(5)" man_page /usr/share/man/man5/lvsd.toml.5.gz 'lcores'
+check "lvsd(8)" man_page /usr/share/man/man8/lvsd.8.gz '.TH lvsd 8' 'lvsd check' 'FILES'
+check "lvsadm(8)" man_page /usr/share/man/man8/lvsadm.8.gz '.TH LVSADM 8' 'save\-config' '.SH ENVIRONMENT'
+check "lvsd.toml(5)" man_page /usr/share/man/man5/lvsd.toml.5.gz '.TH LVSD.TOML 5' 'lcores' 'dead_interval_ms'
 check "systemd unit and hugepage helper" present /usr/lib/systemd/system/lvsd.service /usr/lib/lvsd/lvsd-hugepages
 check "shell completions" present /usr/share/bash-completion/completions/lvsd \
   /usr/share/bash-completion/completions/lvsadm /usr/share/zsh/vendor-completions/_lvsd \
