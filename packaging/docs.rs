@@ -226,15 +226,9 @@ fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
-/// A clap command describing lvsadm's words for the completion
-/// generators: every option of its help text and lvsd's verbs.
-fn lvsadm_command(help: &str) -> Command {
-    let about = help.lines().next().unwrap_or_default().to_string();
-    let mut cmd = Command::new("lvsadm")
-        .about(about)
-        .disable_help_flag(true)
-        .disable_version_flag(true);
-    for (long, short) in lvsadm_options(help) {
+/// Each option of `text` as a flag of `cmd`.
+fn with_options(mut cmd: Command, text: &str) -> Command {
+    for (long, short) in lvsadm_options(text) {
         let id = long
             .clone()
             .unwrap_or_else(|| format!("short-{}", short.unwrap_or('?')));
@@ -247,18 +241,41 @@ fn lvsadm_command(help: &str) -> Command {
         }
         cmd = cmd.arg(arg);
     }
-    let verbs = help
-        .lines()
-        .skip_while(|l| *l != "lvsd verbs:")
-        .skip(1)
-        .map_while(|l| l.strip_prefix("  lvsadm "));
-    let mut names = BTreeSet::new();
-    for v in verbs {
+    cmd
+}
+
+/// The words after `lvsadm` on a help line naming one of lvsd's verbs.
+fn verb_line(l: &str) -> Option<&str> {
+    l.strip_prefix("  lvsadm ")
+        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_lowercase()))
+}
+
+/// A clap command describing lvsadm's words for the completion
+/// generators: every ipvsadm option of its help text, and lvsd's verbs
+/// (`lvsadm reload ...` lines) each with the options of its lines.
+fn lvsadm_command(help: &str) -> Command {
+    let ipvsadm: Vec<&str> = help.lines().filter(|l| verb_line(l).is_none()).collect();
+    let about = help.lines().next().unwrap_or_default().to_string();
+    let mut cmd = Command::new("lvsadm")
+        .about(about)
+        .disable_help_flag(true)
+        .disable_version_flag(true);
+    cmd = with_options(cmd, &ipvsadm.join("\n"));
+    let mut verbs: Vec<(String, String, String)> = Vec::new();
+    for v in help.lines().filter_map(verb_line) {
         let name = v.split_whitespace().next().unwrap_or_default().to_string();
-        let about = v.split_once("   ").map(|(_, a)| a.trim().to_string());
-        if names.insert(name.clone()) {
-            cmd = cmd.subcommand(Command::new(leak(name)).about(about.unwrap_or_default()));
+        let (args, about) = v.split_once("   ").unwrap_or((v, ""));
+        match verbs.iter_mut().find(|(n, ..)| *n == name) {
+            Some((_, a, words)) => {
+                a.push_str(about.trim());
+                words.push_str(&format!(" {args}"));
+            }
+            None => verbs.push((name, about.trim().to_string(), args.to_string())),
         }
+    }
+    for (name, about, words) in verbs {
+        let sub = Command::new(leak(name)).about(about);
+        cmd = cmd.subcommand(with_options(sub, &words));
     }
     cmd
 }
