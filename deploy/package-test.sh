@@ -86,5 +86,8 @@ check "shell completions" present /usr/share/bash-completion/completions/lvsd \
   /usr/share/bash-completion/completions/lvsadm /usr/share/zsh/vendor-completions/_lvsd \
   /usr/share/zsh/vendor-completions/_lvsadm /usr/share/fish/vendor_completions.d/lvsd.fish \
   /usr/share/fish/vendor_completions.d/lvsadm.fish
+completion_loads() { in_root bash -c ". /usr/share/bash-completion/completions/$1 && complete -p $1"; }
+check "lvsd's bash completion loads" completion_loads lvsd
+check "lvsadm's bash completion loads" completion_loads lvsadm
 echo "package: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
