@@ -80,6 +80,27 @@ fn files_and_see_also(page: &mut Roff, see_also: &str) {
     section(page, "SEE ALSO", Roff::from(roman(see_also)));
 }
 
+/// One argument of a subcommand as its synopsis shows it:
+/// `-c|--config CONFIG`, `[--log-format LOG_FORMAT]`, `<FILE>`.
+fn arg_synopsis(a: &Arg) -> String {
+    let value = a.get_id().as_str().to_uppercase();
+    let Some(long) = a.get_long() else {
+        return match a.is_required_set() {
+            true => format!("<{value}>"),
+            false => format!("[{value}]"),
+        };
+    };
+    let flag = match a.get_short() {
+        Some(s) => format!("-{s}|--{long}"),
+        None => format!("--{long}"),
+    };
+    match (a.get_action().takes_values(), a.is_required_set()) {
+        (false, _) => format!("[{flag}]"),
+        (true, true) => format!("{flag} {value}"),
+        (true, false) => format!("[{flag} {value}]"),
+    }
+}
+
 /// `lvsd(8)`: clap_mangen's rendering of the command and of each
 /// subcommand's options.
 fn lvsd_page(cmd: Command) -> String {
@@ -98,20 +119,8 @@ fn lvsd_page(cmd: Command) -> String {
         page.control("TP", [] as [&str; 0]);
         let args: Vec<String> = sub
             .get_arguments()
-            .filter(|a| a.get_long().is_some())
-            .map(|a| {
-                let long = a.get_long().unwrap_or_default();
-                let flag = match a.get_short() {
-                    Some(s) => format!("-{s}|--{long}"),
-                    None => format!("--{long}"),
-                };
-                let value = a.get_id().as_str().to_uppercase();
-                match (a.get_action().takes_values(), a.is_required_set()) {
-                    (false, _) => format!("[{flag}]"),
-                    (true, true) => format!("{flag} {value}"),
-                    (true, false) => format!("[{flag} {value}]"),
-                }
-            })
+            .filter(|a| !a.is_hide_set() && a.get_id() != "help")
+            .map(arg_synopsis)
             .collect();
         page.text([
             bold(format!("lvsd {}", sub.get_name())),
