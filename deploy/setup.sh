@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PKGS=(dpdk dpdk-dev libdpdk-dev libclang-dev pkg-config
-      iproute2 ethtool iputils-ping curl openssl tcpdump tshark python3-scapy prometheus nftables)
+      iproute2 ethtool iputils-ping curl openssl tcpdump tshark python3-scapy prometheus nftables
+      dpkg-dev debootstrap)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,6 +19,12 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo (a Rust toolchain) is required on PATH" >&2
   exit 1
+fi
+
+# The Debian package (packaging/build-deb.sh, tested by deploy/package-test.sh).
+if ! command -v cargo-deb >/dev/null 2>&1; then
+  echo "setup: installing cargo-deb"
+  cargo install --locked --quiet cargo-deb
 fi
 
 # Hugepages: 512 x 2 MB when possible; lvsd and the tests fall back to

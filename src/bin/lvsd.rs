@@ -11,7 +11,7 @@ use std::process::ExitCode;
     version,
     about = "Linux Virtual Server director on DPDK"
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
 }
