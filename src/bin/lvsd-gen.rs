@@ -78,7 +78,8 @@ struct Args {
     warm_chunk: u64,
     /// Flood accounting: N "legit" clients (endpoints after the
     /// established ones, before the `--syn-share` flood's) each open one
-    /// connection during the measured phase, SYNs spread evenly; when the
+    /// connection during the measured phase, SYNs spread evenly over its
+    /// first 90 %; when the
     /// director forwards a legit SYN the generator (as the real server,
     /// DR) sends that client's ACK; a forwarded ACK is a completed
     /// handshake. The report gains per-set counts: established loss,
@@ -521,7 +522,13 @@ fn warm_up(io: &Io, tmpl: &Template, a: &Args) -> PhaseStats {
         let n = a.warm_chunk.min(a.warm - from);
         ph.count = n;
         ph.duration_s = (2.0 * n as f64 / rate as f64 + 1.0).min(120.0);
-        ph.drain_ms = 20;
+        // A short drain between chunks (a late frame still counts in the
+        // next one), the full one after the last.
+        ph.drain_ms = if from + n < a.warm {
+            50
+        } else {
+            a.drain_ms.max(200)
+        };
         ph.mix = FlowMix::warm_range(from, n);
         let syns = run_phase(io, &mut ph, &mut warm_hist, &mut no_log);
         ph.mix = FlowMix::warm_ack_range(from, n);

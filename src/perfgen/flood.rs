@@ -95,9 +95,10 @@ pub struct Legit {
 
 impl Legit {
     /// `n` legit clients from endpoint `base` (after the `established`
-    /// ones), their SYNs spread over `duration_s` from TSC `start`.
+    /// ones), their SYNs spread over the first 90 % of `duration_s` from
+    /// TSC `start` (the last handshakes complete within the phase).
     pub fn new(established: u64, base: u64, n: u64, start: u64, hz: u64, duration_s: f64) -> Legit {
-        let rate = (n as f64 / duration_s.max(1e-3)).ceil().max(1.0) as u64;
+        let rate = (n as f64 / (0.9 * duration_s).max(1e-3)).ceil().max(1.0) as u64;
         Legit {
             established,
             base,
