@@ -368,8 +368,11 @@ fn send_pending_acks(io: &Io, tmpl: &Template, l: &mut Legit, st: &mut PhaseStat
     }
     let ts = Eal::tsc() as u32;
     for m in txq.iter_mut() {
-        if let (Some((ep, flags)), true) = (l.next_tx(u64::MAX), m.append(tmpl.len())) {
-            tmpl.write(m.data_mut(), ep, flags, 0, ts);
+        // `n` is at most the pending ACKs: `next_tx` pops one each time.
+        if m.append(tmpl.len()) {
+            if let Some((ep, flags)) = l.next_tx(u64::MAX) {
+                tmpl.write(m.data_mut(), ep, flags, 0, ts);
+            }
         }
     }
     let sent = io.port.tx_burst(0, &mut txq);
