@@ -66,6 +66,7 @@ SCENARIOS=(
   "dr-1m-half|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000 --rate @HALF@"
   "dr-1m-half-rand|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000 --order random --rate @HALF@"
   "syn-flood|macswap|--vip 198.19.0.100 --flows 0 --syn-share 1|big"
+  "dr-est-1m-synflood|macswap|--vip 198.19.0.100 --flows 1000000 --warm 1000000 --warm-chunk 65536 --order random --syn-share 0.5 --legit 10000|1m"
   "udp-64|macswap|--vip 198.19.0.100 --proto udp --size 60 --flows 1000"
   "dr-1500|macswap|--vip 198.19.0.100 --size 1500 --flows 1000 --warm 1000"
 )
@@ -117,6 +118,19 @@ CONF_HC="$LOGDIR/lvsd-hc.toml"
 hc_config > "$CONF_HC"
 "$LVSD" check -c "$CONF_HC" >/dev/null
 
+# Variant "1m": a 1,048,576-entry table. Scenario dr-est-1m-synflood fills
+# it with 1M established connections (warmed up in chunks: the table
+# pressure policy recycles the oldest half-open entries, as it would a
+# warm-up's not yet acknowledged ones), then measures them in random order
+# at full speed while every other frame is a SYN from a spoofed endpoint
+# and 10,000 legit clients each complete a handshake (lvsd-gen --legit):
+# the line gains est_lost (established frames lost), legit_ratio, and
+# lvsd's no_conn drops (an established ACK finding no connection). Run it
+# with -d 10 for the 10 s bar.
+CONF_1M="$LOGDIR/lvsd-1m.toml"
+sed 's/^capacity = .*/capacity = 1048576/' "$CONF" > "$CONF_1M"
+"$LVSD" check -c "$CONF_1M" >/dev/null
+
 # Variant "big": a 16M-entry connection table (~850 MB), so a SYN flood of
 # a few seconds measures the rate of new connections, not the moment the
 # table is full (each SYN_RECV entry is held 60 s, as in IPVS).
@@ -160,6 +174,7 @@ start_lvsd() { # log [variant]
   local conf=$CONF
   [ "${2:-}" = hc ] && conf=$CONF_HC
   [ "${2:-}" = big ] && conf=$CONF_BIG
+  [ "${2:-}" = 1m ] && conf=$CONF_1M
   setsid "$LVSD" run -c "$conf" </dev/null >"$1" 2>&1 &
   DUT_PID=$!
   wait_for "$1" "lvsd running" 30 || return 1
@@ -252,6 +267,17 @@ decorate_and_record() {
   created=$(grep -o ' conns_created=[0-9]*' "$log" 2>/dev/null | head -n 1 | cut -d= -f2 || true)
   drops=$(grep -o ' drops=[a-z_=0-9,]*' "$log" 2>/dev/null | head -n 1 | cut -d= -f2- || true)
   [ -n "$created" ] && line="{\"lvsd_conns_created\":$created,\"lvsd_drops\":\"$drops\",${line:1}"
+  # --legit scenarios: lvsd's no_conn drops (established or legit ACKs
+  # that found no connection) beside the generator's per-set counts.
+  if [[ "$line" == *'"legit_ratio"'* ]]; then
+    local nc
+    nc=$(grep -oE '(^|,)no_conn=[0-9]+' <<<"$drops" | head -n 1 | cut -d= -f2 || true)
+    [ "$kind" = lvsd ] && line="{\"lvsd_no_conn\":${nc:-0},${line:1}"
+    printf '  %-13s %-8s run %d: established lost %s of %s, flood SYNs %s, legit handshakes %s of %s (%s)\n' "$scen" "$kind" "$run" \
+      "$(sed 's/.*"est_lost":\([^,]*\).*/\1/' <<<"$line")" "$(sed 's/.*"est_tx":\([^,]*\).*/\1/' <<<"$line")" \
+      "$(sed 's/.*"flood_tx":\([^,]*\).*/\1/' <<<"$line")" "$(sed 's/.*"legit_done":\([^,]*\).*/\1/' <<<"$line")" \
+      "$(sed 's/.*"legit_syn_tx":\([^,]*\).*/\1/' <<<"$line")" "$(sed 's/.*"legit_ratio":\([^,}]*\).*/\1/' <<<"$line")"
+  fi
   line="{\"scenario\":\"$scen\",\"dut\":\"$kind\",\"mode\":\"$mode\",\"run\":$run,\"duration\":$DURATION,${line:1}"
   echo "$line" >> "$OUT"
   printf '  %-13s %-8s run %d.%s: rx %s Mpps (tx %s, loss %s, p50 %s us, p99 %s us)\n' "$scen" "$kind" "$run" \

@@ -13,8 +13,8 @@ use lvsd::dpdk::port::{PortSetup, PortStats};
 use lvsd::dpdk::{self, mbuf::free_bulk, Eal, Mbuf, Mempool, Port};
 use lvsd::frame::Frame;
 use lvsd::perfgen::{
-    self, json_line, read_stamp, FlowMix, FrameSpec, LatHist, Pacer, PhaseStats, Protocol,
-    Template, TCP_ACK, TCP_SYN,
+    self, json_line, read_stamp, FloodTally, FlowMix, FrameSpec, LatHist, Legit, Pacer, PhaseStats,
+    Protocol, Template, TCP_ACK, TCP_SYN,
 };
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,6 +68,24 @@ struct Args {
     /// to each (the connections are established before the measured phase).
     #[arg(long, default_value_t = 0)]
     warm: u64,
+    /// Warm-up in chunks of N endpoints (SYNs then ACKs of each chunk
+    /// before the next), as clients complete handshakes soon after their
+    /// SYN; 0 = one chunk (every SYN, then every ACK). A warm-up that fills
+    /// most of the table needs chunks under the director's table pressure
+    /// policy (ARCHITECTURE.md, "Table pressure"), which recycles the
+    /// oldest half-open connections.
+    #[arg(long, default_value_t = 0)]
+    warm_chunk: u64,
+    /// Flood accounting: N "legit" clients (endpoints after the
+    /// established ones, before the `--syn-share` flood's) each open one
+    /// connection during the measured phase, SYNs spread evenly over its
+    /// first 90 %; when the
+    /// director forwards a legit SYN the generator (as the real server,
+    /// DR) sends that client's ACK; a forwarded ACK is a completed
+    /// handshake. The report gains per-set counts: established loss,
+    /// flood frames, legit handshakes and their completion ratio.
+    #[arg(long)]
+    legit: Option<u64>,
     /// Warm-up rate (pps).
     #[arg(long, default_value_t = 1_000_000)]
     warm_rate: u64,
@@ -142,6 +160,8 @@ struct Phase<'a> {
     pace_depth: u64,
     sample_mask: u32,
     drain_ms: u64,
+    /// `--legit`: the legit clients and the per-set counts.
+    legit: Option<Legit>,
 }
 
 /// Everything the loop touches.
@@ -205,6 +225,7 @@ fn poll_rx(
     hist: &mut LatHist,
     mask: u32,
     slow: &mut SlowLog,
+    mut legit: Option<&mut Legit>,
 ) {
     for _ in 0..8 {
         let n = io.port.rx_burst(0, rxv);
@@ -226,6 +247,9 @@ fn poll_rx(
                     }
                 }
                 None => st.rx_other += 1,
+            }
+            if let Some(l) = legit.as_deref_mut() {
+                l.received(d);
             }
         }
         free_bulk(rxv);
@@ -252,7 +276,15 @@ fn run_phase(io: &Io, ph: &mut Phase, hist: &mut LatHist, slow: &mut SlowLog) ->
     loop {
         iter += 1;
         let now = Eal::tsc();
-        poll_rx(io, &mut rxv, &mut st, hist, ph.sample_mask, slow);
+        poll_rx(
+            io,
+            &mut rxv,
+            &mut st,
+            hist,
+            ph.sample_mask,
+            slow,
+            ph.legit.as_mut(),
+        );
         if now >= end || (txq.is_empty() && built >= count) {
             break;
         }
@@ -265,8 +297,7 @@ fn run_phase(io: &Io, ph: &mut Phase, hist: &mut LatHist, slow: &mut SlowLog) ->
             if want > 0 && io.pool.alloc_bulk(&mut txq, want) {
                 let ts = now as u32;
                 for m in txq.iter_mut() {
-                    let (ep, syn) = ph.mix.next_flow();
-                    let flags = if syn { TCP_SYN } else { TCP_ACK };
+                    let (ep, flags) = next_frame(ph, now);
                     if m.append(len) {
                         ph.tmpl.write(m.data_mut(), ep, flags, seq, ts);
                     }
@@ -288,13 +319,66 @@ fn run_phase(io: &Io, ph: &mut Phase, hist: &mut LatHist, slow: &mut SlowLog) ->
     }
     st.forfeited = pacer.forfeited();
     let tx_end = Eal::tsc();
+    if let Some(l) = ph.legit.as_mut() {
+        txq.iter().for_each(|m| l.unsent(m.data()));
+    }
     free_bulk(&mut txq);
     st.secs = (tx_end - start) as f64 / io.hz as f64;
     let drain_end = tx_end + ph.drain_ms * io.hz / 1000;
     while Eal::tsc() < drain_end {
-        poll_rx(io, &mut rxv, &mut st, hist, ph.sample_mask, slow);
+        poll_rx(
+            io,
+            &mut rxv,
+            &mut st,
+            hist,
+            ph.sample_mask,
+            slow,
+            ph.legit.as_mut(),
+        );
+        if let Some(l) = ph.legit.as_mut() {
+            send_pending_acks(io, ph.tmpl, l, &mut st);
+        }
     }
     st
+}
+
+/// The next frame of a phase: a legit client's (`--legit`) if one is due,
+/// else the mix's established ACK or flood SYN.
+#[inline]
+fn next_frame(ph: &mut Phase, now: u64) -> (u64, u8) {
+    if let Some(l) = ph.legit.as_mut() {
+        if let Some(f) = l.next_tx(now) {
+            return f;
+        }
+    }
+    let (ep, syn) = ph.mix.next_flow();
+    if let Some(l) = ph.legit.as_mut() {
+        l.sent_mix(syn);
+    }
+    (ep, if syn { TCP_SYN } else { TCP_ACK })
+}
+
+/// During the drain: the legit ACKs of SYNs forwarded at the end of the
+/// phase (their handshakes still complete).
+fn send_pending_acks(io: &Io, tmpl: &Template, l: &mut Legit, st: &mut PhaseStats) {
+    let n = l.pending().min(RX_BURST);
+    let mut txq: Vec<Mbuf> = Vec::with_capacity(n);
+    if n == 0 || !io.pool.alloc_bulk(&mut txq, n) {
+        return;
+    }
+    let ts = Eal::tsc() as u32;
+    for m in txq.iter_mut() {
+        // `n` is at most the pending ACKs: `next_tx` pops one each time.
+        if m.append(tmpl.len()) {
+            if let Some((ep, flags)) = l.next_tx(u64::MAX) {
+                tmpl.write(m.data_mut(), ep, flags, 0, ts);
+            }
+        }
+    }
+    let sent = io.port.tx_burst(0, &mut txq);
+    st.tx += sent as u64;
+    txq.iter().for_each(|m| l.unsent(m.data()));
+    free_bulk(&mut txq);
 }
 
 fn us(cycles: Option<u64>, hz: u64) -> String {
@@ -312,6 +396,8 @@ struct Measured {
     probe: Option<PhaseStats>,
     stats: PhaseStats,
     hist: LatHist,
+    /// `--legit`: the per-set counts.
+    flood: Option<FloodTally>,
 }
 
 /// The options' ranges and combinations; the protocol and whether the
@@ -331,7 +417,16 @@ fn check_args(a: &Args) -> anyhow::Result<(Protocol, bool)> {
     if !a.sample.is_power_of_two() {
         anyhow::bail!("--sample must be a power of two");
     }
-    if a.flows + a.warm > perfgen::MAX_ENDPOINTS || a.flows > perfgen::MAX_ENDPOINTS {
+    if a.legit.unwrap_or(0) > 1_000_000 {
+        anyhow::bail!("--legit: at most 1,000,000 clients");
+    }
+    if a.legit.is_some() && proto != Protocol::Tcp {
+        anyhow::bail!("--legit needs --proto tcp");
+    }
+    if a.flows.max(a.warm) + a.legit.unwrap_or(0) > perfgen::MAX_ENDPOINTS
+        || a.flows + a.warm > perfgen::MAX_ENDPOINTS
+        || a.flows > perfgen::MAX_ENDPOINTS
+    {
         anyhow::bail!("at most {} endpoints", perfgen::MAX_ENDPOINTS);
     }
     if !(a.duration > 0.0 && a.duration <= 3600.0) {
@@ -415,19 +510,43 @@ fn warm_up(io: &Io, tmpl: &Template, a: &Args) -> PhaseStats {
         pace_depth: 0,
         sample_mask: a.sample - 1,
         drain_ms: a.drain_ms.max(200),
+        legit: None,
     };
     let mut no_log = SlowLog::new(None);
-    let syns = run_phase(io, &mut ph, &mut warm_hist, &mut no_log);
-    ph.mix = FlowMix::warm_ack(a.warm);
-    let acks = run_phase(io, &mut ph, &mut warm_hist, &mut no_log);
-    syns.plus(&acks)
+    if a.warm_chunk == 0 || a.warm_chunk >= a.warm {
+        let syns = run_phase(io, &mut ph, &mut warm_hist, &mut no_log);
+        ph.mix = FlowMix::warm_ack(a.warm);
+        let acks = run_phase(io, &mut ph, &mut warm_hist, &mut no_log);
+        return syns.plus(&acks);
+    }
+    let mut total = PhaseStats::default();
+    let mut from = 0;
+    while from < a.warm && !io.stop.load(Ordering::Relaxed) {
+        let n = a.warm_chunk.min(a.warm - from);
+        ph.count = n;
+        ph.duration_s = (2.0 * n as f64 / rate as f64 + 1.0).min(120.0);
+        // A short drain between chunks (a late frame still counts in the
+        // next one), the full one after the last.
+        ph.drain_ms = if from + n < a.warm {
+            50
+        } else {
+            a.drain_ms.max(200)
+        };
+        ph.mix = FlowMix::warm_range(from, n);
+        let syns = run_phase(io, &mut ph, &mut warm_hist, &mut no_log);
+        ph.mix = FlowMix::warm_ack_range(from, n);
+        let acks = run_phase(io, &mut ph, &mut warm_hist, &mut no_log);
+        total = total.plus(&syns).plus(&acks);
+        from += n;
+    }
+    total
 }
 
 /// The measured phase (after the full-speed probe with `--rate-of-max`),
 /// its slow packets written to `--slow-log`.
 fn measure(io: &Io, tmpl: &Template, a: &Args, random_order: bool) -> anyhow::Result<Measured> {
     let syn_ppm = (a.syn_share * 1e6).round() as u32;
-    let syn_base = a.flows.max(a.warm);
+    let syn_base = a.flows.max(a.warm) + a.legit.unwrap_or(0);
     let syn_space = a
         .syn_space
         .unwrap_or(perfgen::MAX_ENDPOINTS - syn_base)
@@ -447,6 +566,7 @@ fn measure(io: &Io, tmpl: &Template, a: &Args, random_order: bool) -> anyhow::Re
         pace_depth: a.pace_depth.unwrap_or(a.burst as u64),
         sample_mask: a.sample - 1,
         drain_ms: a.drain_ms,
+        legit: None,
     };
     let mut slow = SlowLog::new(
         a.slow_log
@@ -464,6 +584,10 @@ fn measure(io: &Io, tmpl: &Template, a: &Args, random_order: bool) -> anyhow::Re
         ph.duration_s = a.duration;
         probe = Some(p);
     }
+    ph.legit = a.legit.map(|n| {
+        let (est, base) = (a.flows, a.flows.max(a.warm));
+        Legit::new(est, base, n, Eal::tsc(), io.hz, ph.duration_s)
+    });
     let stats = if io.stop.load(Ordering::Relaxed) {
         PhaseStats::default()
     } else {
@@ -478,13 +602,32 @@ fn measure(io: &Io, tmpl: &Template, a: &Args, random_order: bool) -> anyhow::Re
         probe,
         stats,
         hist,
+        flood: ph.legit.map(|l| l.tally),
     })
+}
+
+/// The per-set fields of `--legit` (none without it).
+fn flood_fields(a: &Args, f: Option<&FloodTally>) -> Vec<(&'static str, String)> {
+    let Some(f) = f else { return vec![] };
+    vec![
+        ("legit", a.legit.unwrap_or(0).to_string()),
+        ("est_tx", f.est_tx.to_string()),
+        ("est_rx", f.est_rx.to_string()),
+        ("est_lost", f.est_lost().to_string()),
+        ("flood_tx", f.flood_tx.to_string()),
+        ("flood_rx", f.flood_rx.to_string()),
+        ("legit_syn_tx", f.legit_syn_tx.to_string()),
+        ("legit_syn_rx", f.legit_syn_rx.to_string()),
+        ("legit_ack_tx", f.legit_ack_tx.to_string()),
+        ("legit_done", f.legit_done.to_string()),
+        ("legit_ratio", format!("{:.6}", f.legit_ratio())),
+    ]
 }
 
 /// The JSON line of results.
 fn report(a: &Args, m: &Measured, warm_st: &PhaseStats, ps: &PortStats, hz: u64) -> String {
     let (st, hist) = (&m.stats, &m.hist);
-    json_line(&[
+    let mut fields = vec![
         ("label", a.label.clone()),
         ("proto", a.proto.clone()),
         ("size", a.size.to_string()),
@@ -530,7 +673,9 @@ fn report(a: &Args, m: &Measured, warm_st: &PhaseStats, ps: &PortStats, hz: u64)
         ("rx_nombuf", ps.rx_nombuf.to_string()),
         ("tsc_hz", hz.to_string()),
         ("dpdk", dpdk::version()),
-    ])
+    ];
+    fields.extend(flood_fields(a, m.flood.as_ref()));
+    json_line(&fields)
 }
 
 fn main() -> anyhow::Result<()> {

@@ -112,6 +112,18 @@ impl FlowMix {
         FlowMix::new(n, n, 1, 0)
     }
 
+    /// One warm-up chunk's SYNs: endpoints `from..from + n`, in order.
+    pub fn warm_range(from: u64, n: u64) -> FlowMix {
+        FlowMix::new(0, from, n, 1_000_000)
+    }
+
+    /// One warm-up chunk's ACKs: endpoints `from..from + n`, in order.
+    pub fn warm_ack_range(from: u64, n: u64) -> FlowMix {
+        let mut m = FlowMix::new(from + n, from + n, 1, 0);
+        m.est_i = from;
+        m
+    }
+
     /// Next packet: `(endpoint index, is_syn)`.
     #[inline]
     pub fn next_flow(&mut self) -> (u64, bool) {

@@ -13,9 +13,11 @@
 //!   32-bit sequence number and the low 32 bits of the TSC at build time.
 //!   64-byte TCP frames (54 bytes of headers) hold exactly that.
 pub mod bench;
+mod flood;
 mod hist;
 mod mix;
 
+pub use flood::{frame_endpoint, Class, FloodTally, Legit};
 pub use hist::LatHist;
 pub use mix::FlowMix;
 

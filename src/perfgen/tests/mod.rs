@@ -195,3 +195,16 @@ fn json_line_types() {
     assert_eq!(parse_mac("02:00:00:00:00:0a").unwrap(), [2, 0, 0, 0, 0, 10]);
     assert!(parse_mac("02:00").is_err());
 }
+
+#[test]
+fn warm_chunks_cover_their_range_syns_then_acks() {
+    let mut s = FlowMix::warm_range(100, 3);
+    let syns: Vec<_> = (0..4).map(|_| s.next_flow()).collect();
+    assert_eq!(
+        syns,
+        vec![(100, true), (101, true), (102, true), (100, true)]
+    );
+    let mut a = FlowMix::warm_ack_range(100, 3);
+    let acks: Vec<_> = (0..3).map(|_| a.next_flow()).collect();
+    assert_eq!(acks, vec![(100, false), (101, false), (102, false)]);
+}
