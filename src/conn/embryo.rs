@@ -76,6 +76,14 @@ impl EmbryoRing {
         dropped
     }
 
+    /// The oldest entry, left in place.
+    pub(crate) fn peek(&self) -> Option<Entry> {
+        if self.len == 0 {
+            return None;
+        }
+        self.slots.get(self.head).copied()
+    }
+
     /// Remove and return the oldest entry.
     pub(crate) fn pop(&mut self) -> Option<Entry> {
         if self.len == 0 {

@@ -23,6 +23,11 @@ use super::slab::{Conn, ConnId};
 use super::state::CONTROL_RETRY_S;
 use super::table::{arm, expired, tick, ConnTable};
 
+/// Stale embryo-ring entries dropped per slot of an expiry sweep's budget
+/// (`ConnTable::prune_embryos`): the ring drains a proven warm-up faster
+/// than the slab is swept.
+const EMBRYO_PRUNE_PER_SLOT: usize = 4;
+
 impl ConnTable {
     /// The timer of `id` fires now (`ip_vs_conn_expire_now`): removed and
     /// reported through `on_remove` unless it controls others, in which case
@@ -97,6 +102,7 @@ impl ConnTable {
         budget: usize,
         mut on_remove: impl FnMut(&Conn),
     ) -> usize {
+        self.prune_embryos(budget.saturating_mul(EMBRYO_PRUNE_PER_SLOT));
         self.sweep(tick(now_ms), budget, &mut on_remove)
     }
 

@@ -167,6 +167,27 @@ impl ConnTable {
         true
     }
 
+    /// Drops up to `budget` stale entries (proven, expired or reused
+    /// slots) from the ring's head, stopping at the first live embryo;
+    /// returns how many were dropped. Run with the expiry sweep, so that
+    /// when the slab fills, `make_room`'s bounded scan meets live embryos
+    /// rather than a head of entries proven long ago (a warm-up's
+    /// handshakes): each entry is pushed once and dropped once, so this
+    /// is O(1) amortised per insert.
+    pub(crate) fn prune_embryos(&mut self, budget: usize) -> usize {
+        let mut dropped = 0;
+        while dropped < budget {
+            match self.embryos.peek() {
+                Some(e) if self.embryo_of(e).is_none() => {
+                    self.embryos.pop();
+                    dropped += 1;
+                }
+                _ => break,
+            }
+        }
+        dropped
+    }
+
     /// The slab is full: recycle the oldest tracked embryo (defense on).
     /// Pops at most [`RECLAIM_SCAN`] entries; true if a slot was freed.
     pub(crate) fn make_room(&mut self, t: u32, on_remove: &mut impl FnMut(&Conn)) -> bool {

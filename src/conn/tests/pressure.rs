@@ -285,3 +285,30 @@ fn ring_overflow_recycles_under_pressure_and_skips_stale_entries() {
         "b, the oldest live embryo"
     );
 }
+
+#[test]
+fn a_ring_head_of_proven_entries_is_pruned_by_the_sweep_and_never_refuses() {
+    // A warm-up: the table nearly full of proven connections, whose ring
+    // entries are all stale; then a flood of SYNs fills the slab.
+    let cap = 1024; // ring of 256
+    let mut t = table(cap, DefenseMode::Auto, 90);
+    for i in 0..1000 {
+        established(&mut t, i, 0);
+    }
+    let mut removed = Vec::new();
+    for i in 10_000..10_024 {
+        syn(&mut t, i, S, &mut removed).unwrap();
+    }
+    assert_eq!(t.len(), cap);
+    assert!(removed.is_empty());
+    // The worker's periodic expiry sweep (nothing has expired yet) drops
+    // the stale head, so the next inserts find the live embryos behind it.
+    t.expire_some(2 * S, 64, |_| {});
+    for i in 20_000..20_024 {
+        syn(&mut t, i, 2 * S, &mut removed).expect("a flood SYN recycles an embryo");
+    }
+    assert_eq!(t.stats().refused_full, 0, "no insert refused");
+    let order: Vec<u32> = removed.iter().map(|c| c.caddr - 0xc612_0000).collect();
+    assert_eq!(order, (10_000..10_024).collect::<Vec<_>>(), "oldest first");
+    assert_eq!(t.len(), cap);
+}
