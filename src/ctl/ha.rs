@@ -106,6 +106,10 @@ pub struct HaMgr {
     tracker: Tracker,
 }
 
+/// Worker events taken from each ring per poll (about a millisecond of
+/// work: a record costs about a microsecond to queue and seal).
+pub const EVENTS_PER_POLL: usize = 2048;
+
 fn to_wire(r: &SyncRecord) -> msg::SyncRecord {
     msg::SyncRecord::from_conn(&r.conn, r.remove)
 }
@@ -260,8 +264,12 @@ impl HaMgr {
             changed = self.on_link_event(ev, snap, commands, now).or(changed);
         }
         // Worker events: adverts from the peer, sync records for the peer.
+        // Bounded per ring: a bulk dump refills the ring as fast as it is
+        // drained, and draining it whole held the loop (and its
+        // heartbeats) for the whole dump; the rest waits for the next poll.
         for ring in events {
-            while let Some(ev) = ring.pop() {
+            for _ in 0..EVENTS_PER_POLL {
+                let Some(ev) = ring.pop() else { break };
                 changed = self.on_worker_event(ev, snap, now).or(changed);
             }
         }

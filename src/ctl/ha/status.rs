@@ -231,7 +231,10 @@ mod tests {
 
     /// A runtime without workers, with `[ha]` when `ha`.
     fn runtime(ha: bool) -> Runtime {
-        let dir = std::env::temp_dir().join(format!("lvsd-ha-status-{}-{ha}", std::process::id()));
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("lvsd-ha-status-{}-{ha}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let key = dir.join("ha.key");
         std::fs::write(&key, "0123456789abcdef0123456789abcdef\n").expect("key file");
@@ -295,5 +298,41 @@ mod tests {
         );
         assert_eq!(keys(&s.sync.dropped), "behind,install_full,no_peer");
         assert_eq!((s.transitions_total, s.transitions.len()), (0, 0));
+    }
+
+    #[test]
+    fn one_poll_takes_a_bounded_slice_of_a_workers_events() {
+        use crate::ctl::ha::EVENTS_PER_POLL;
+        use crate::datapath::{EventRing, HaEvent, SyncRecord};
+        use crate::types::ConnRecord;
+        use std::net::Ipv4Addr;
+        use std::sync::Arc;
+        let mut rt = runtime(true);
+        let ring = Arc::new(EventRing::new(3 * EVENTS_PER_POLL));
+        let rec = SyncRecord {
+            remove: false,
+            conn: ConnRecord {
+                proto: 6,
+                state: 1,
+                template: false,
+                active: true,
+                caddr: Ipv4Addr::new(198, 18, 2, 1),
+                cport: 1024,
+                vaddr: Ipv4Addr::new(198, 18, 0, 100),
+                vport: 80,
+                raddr: Ipv4Addr::new(198, 18, 1, 11),
+                rport: 8080,
+                expires_ms: 900_000,
+            },
+        };
+        for _ in 0..3 * EVENTS_PER_POLL {
+            ring.push(HaEvent::Sync(rec)).expect("room");
+        }
+        rt.events = vec![ring.clone()];
+        rt.poll_ha();
+        assert_eq!(ring.len(), 2 * EVENTS_PER_POLL, "one slice per poll");
+        rt.poll_ha();
+        rt.poll_ha();
+        assert!(ring.is_empty());
     }
 }
