@@ -18,7 +18,7 @@ const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
 /// Fill the table: `n` connections opened (SYN, then ACK) by the generator.
 fn fill(tb: &Testbed, ns: &str, memif: &str, n: u64) {
     let mut args = vec!["600".to_string()];
-    args.extend(stall::gen_args(tb, memif, n, 1000, 0.1));
+    args.extend(stall::gen_args(tb, memif, (n, 100_000), 1000, 0.1));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (ok, out, err) = tb.exec(ns, "timeout", &args).expect("lvsd-gen");
     assert!(ok, "lvsd-gen: {out}\n{err}\nlvsd: {}", tb.log("lvsd"));

@@ -77,9 +77,15 @@ pub fn perf_conf(tb: &Testbed, memif: &str, suffix: &str, ctl: &str, metrics: &s
 }
 
 /// `lvsd-gen`'s arguments on the memif client of `memif`: `warm`
-/// connections opened (SYN, then ACK) at 100,000 packets per second, then
-/// ACKs on the first 1,000 of them at `rate` for `duration` seconds.
-pub fn gen_args(tb: &Testbed, memif: &str, warm: u64, rate: u64, duration: f64) -> Vec<String> {
+/// connections opened (SYN, then ACK) at `warm_rate` packets per second,
+/// then ACKs on the first 1,000 of them at `rate` for `duration` seconds.
+pub fn gen_args(
+    tb: &Testbed,
+    memif: &str,
+    (warm, warm_rate): (u64, u64),
+    rate: u64,
+    duration: f64,
+) -> Vec<String> {
     let vdev = format!("net_memif0,role=client,socket={memif},mac=02:00:00:00:00:02");
     let prefix = format!("--file-prefix={}g", tb.tag());
     let flows = warm.min(1000);
@@ -96,7 +102,7 @@ pub fn gen_args(tb: &Testbed, memif: &str, warm: u64, rate: u64, duration: f64) 
         "--warm",
         &warm.to_string(),
         "--warm-rate",
-        "100000",
+        &warm_rate.to_string(),
         "--rate",
         &rate.to_string(),
         "--duration",
