@@ -118,10 +118,14 @@ fn listing_a_full_table_on_the_active_never_makes_the_backup_take_over() {
     // active), then B while the generator fills A's table: B receives a
     // bulk sync of what is there and the rest live.
     start(&mut tb, &ns, 'a', &conf_a);
-    let warm = want + want / 5;
+    // The warm-up is bounded in time: on a busy machine not every SYN
+    // goes out, and those before A is active are not served.
+    let warm = want * 7 / 5;
     // Half the single director's warm-up rate: three busy-polling DPDK
     // processes share the CPUs here, and the warm-up's time is bounded.
-    let gen = stall::gen_args(&tb, &memif, (warm, 50_000), 100, 300.0);
+    // The paced phase outlasts the listing (minutes on a busy machine); the
+    // generator is stopped by PID at the end.
+    let gen = stall::gen_args(&tb, &memif, (warm, 50_000), 100, 1200.0);
     let gen: Vec<&str> = gen.iter().map(String::as_str).collect();
     tb.spawn("gen", &ns, gen[0], &gen[1..]).expect("lvsd-gen");
     let active = Testbed::wait_for(Duration::from_secs(30), || {
