@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command: set up, then every check and test lvsd has.
+# The README's test command: set up, then every check and test lvsd has,
+# then every fuzz target for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./deploy/setup.sh
@@ -17,4 +18,8 @@ set -e
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
 echo "lvsd: ${passed} passed, ${failed} failed"
-exit "$rc"
+echo "== fuzzing (every target, bounded: deploy/fuzz.sh)"
+fuzz_rc=0
+./deploy/fuzz.sh || fuzz_rc=$?
+[ "$rc" -ne 0 ] && exit "$rc"
+exit "$fuzz_rc"
