@@ -382,6 +382,13 @@ pub fn build(p: &Pkt) -> Input {
     } else {
         (PortId(0), EXT_MAC, PEER_MAC)
     };
+    // A port receives nothing beyond its MTU: shorten the payload.
+    let excess = l3.len().saturating_sub(MTUS[usize::from(port.0)]);
+    if excess > 0 {
+        let mut q = p.clone();
+        q.len = (p.len % 1600).saturating_sub(excess as u16);
+        return build(&q);
+    }
     let dst_mac = if p.wrong_mac { MacAddr::BROADCAST } else { mac };
     Input {
         bytes: eth(dst_mac, peer, EtherType::IPV4, &l3),
@@ -485,11 +492,14 @@ pub fn input(op: &Op) -> Option<Input> {
             i.intact = false;
             Some(i)
         }
-        Op::Raw(inside, bytes) => Some(Input {
-            bytes: bytes.clone(),
-            port: PortId(u16::from(*inside)),
-            intact: false,
-        }),
+        Op::Raw(inside, bytes) => {
+            let port = usize::from(*inside);
+            Some(Input {
+                bytes: bytes[..bytes.len().min(14 + MTUS[port])].to_vec(),
+                port: PortId(port as u16),
+                intact: false,
+            })
+        }
         _ => None,
     }
 }
