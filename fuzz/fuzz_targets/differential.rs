@@ -22,51 +22,54 @@ fuzz_target!(|input: (u64, Vec<traffic::Op>)| {
     let mut fast = traffic::engine(true);
     let mut general = traffic::engine(false);
     let mut run = traffic::Run::default();
-    for (k, op) in ops.iter().take(256).enumerate() {
-        let (a, b) = match traffic::input(op) {
-            Some(i) => {
-                let snap = run.snap();
-                if hints >> (k % 64) & 1 == 1 {
-                    let hint = fast.prefetch(&i.bytes, i.port, &snap, |_| {});
-                    fast.prefetch_record(&hint, |_| {});
-                    fast.rx_hinted(
-                        VecFrame::new(&i.bytes),
-                        &hint,
-                        i.port,
-                        &snap,
-                        &mut run.alloc,
-                        run.now,
-                    );
-                } else {
-                    fast.rx(
-                        VecFrame::new(&i.bytes),
-                        i.port,
-                        &snap,
-                        &mut run.alloc,
-                        run.now,
-                    );
-                }
-                general.rx(
+    let mut k = 0usize;
+    for op in ops.iter().take(256) {
+        let frames = traffic::inputs(op);
+        if frames.is_empty() {
+            run.step(op, &mut [&mut fast, &mut general]);
+            let (a, b) = (
+                check::drain(&mut fast, true),
+                check::drain(&mut general, true),
+            );
+            assert_eq!(a, b, "after {op:?}");
+        }
+        for i in frames {
+            k += 1;
+            let snap = run.snap();
+            if hints >> (k % 64) & 1 == 1 {
+                let hint = fast.prefetch(&i.bytes, i.port, &snap, |_| {});
+                fast.prefetch_record(&hint, |_| {});
+                fast.rx_hinted(
+                    VecFrame::new(&i.bytes),
+                    &hint,
+                    i.port,
+                    &snap,
+                    &mut run.alloc,
+                    run.now,
+                );
+            } else {
+                fast.rx(
                     VecFrame::new(&i.bytes),
                     i.port,
                     &snap,
                     &mut run.alloc,
                     run.now,
                 );
-                (
-                    check::drain(&mut fast, i.intact),
-                    check::drain(&mut general, i.intact),
-                )
             }
-            None => {
-                run.step(op, &mut [&mut fast, &mut general]);
-                (
-                    check::drain(&mut fast, true),
-                    check::drain(&mut general, true),
-                )
-            }
-        };
-        assert_eq!(a, b, "step {k}: {op:?}");
+            general.rx(
+                VecFrame::new(&i.bytes),
+                i.port,
+                &snap,
+                &mut run.alloc,
+                run.now,
+            );
+            run.now += 1;
+            let (a, b) = (
+                check::drain(&mut fast, i.intact),
+                check::drain(&mut general, i.intact),
+            );
+            assert_eq!(a, b, "frame {k} of {op:?}");
+        }
     }
     assert_eq!(general.counters.fast_path.get(), 0);
     assert_eq!(

@@ -14,24 +14,24 @@ fuzz_target!(|ops: Vec<traffic::Op>| {
     let mut run = traffic::Run::default();
     let (mut fed, mut fed_bytes) = (0u64, 0u64);
     for op in ops.iter().take(256) {
-        match traffic::input(op) {
-            Some(i) => {
-                let snap = run.snap();
-                e.rx(
-                    VecFrame::new(&i.bytes),
-                    i.port,
-                    &snap,
-                    &mut run.alloc,
-                    run.now,
-                );
-                fed += 1;
-                fed_bytes += i.bytes.len() as u64;
-                check::drain(&mut e, i.intact);
-            }
-            None => {
-                run.step(op, &mut [&mut e]);
-                check::drain(&mut e, true);
-            }
+        let frames = traffic::inputs(op);
+        if frames.is_empty() {
+            run.step(op, &mut [&mut e]);
+            check::drain(&mut e, true);
+        }
+        for i in frames {
+            let snap = run.snap();
+            e.rx(
+                VecFrame::new(&i.bytes),
+                i.port,
+                &snap,
+                &mut run.alloc,
+                run.now,
+            );
+            fed += 1;
+            fed_bytes += i.bytes.len() as u64;
+            check::drain(&mut e, i.intact);
+            run.now += 1;
         }
         check::counters(&e, fed, fed_bytes);
     }

@@ -205,6 +205,11 @@ pub enum Op {
     Cut(Pkt, u16),
     /// Any bytes, on either port.
     Raw(bool, Vec<u8>),
+    /// A whole connection: the client's SYN, an answer from every real
+    /// (NAT: only the chosen one has a connection), the client's ACK, then
+    /// `n` data segments each way, so that established connections (and
+    /// the fast path) are one operation away.
+    Session(Pkt, u8),
     /// Milliseconds pass.
     Wait(u16),
     /// Minutes pass (timers run out).
@@ -474,8 +479,56 @@ fn arp_frame(p: &Pkt) -> Input {
     }
 }
 
+/// The port the reals answer from, by service (as `SERVICES`).
+const ANSWER_PORTS: [u16; 9] = [8080, 5353, 81, 82, 22, 8443, 500, 9999, 7];
+
+/// The frames of an [`Op::Session`].
+fn session(p: &Pkt, n: u8) -> Vec<Input> {
+    let to_vip = |flags: u8, len: u16| {
+        build(&Pkt {
+            kind: 0,
+            flags,
+            len,
+            ..p.clone()
+        })
+    };
+    let svc = usize::from(p.target) % SERVICES.len();
+    let from_real = |real: usize, flags: u8, len: u16| {
+        let (src, dst) = (REALS[real], client_ip(p.client));
+        let proto = SERVICES[svc].0;
+        let cport = 40000 + u16::from(p.cport % 32);
+        let mut seg = l4(proto, ANSWER_PORTS[svc], cport, flags, usize::from(len));
+        fill_l4(proto, src, dst, &mut seg, false);
+        let l3 = ip_packet(src, dst, proto, &seg, 64, p.dont_frag);
+        Input {
+            bytes: eth(INT_MAC, REAL_MAC, EtherType::IPV4, &l3),
+            port: PortId(1),
+            intact: true,
+        }
+    };
+    let mut v = vec![to_vip(0x02, 0)];
+    v.extend((0..REALS.len()).map(|r| from_real(r, 0x12, 0)));
+    v.push(to_vip(0x10, 0));
+    for k in 0..n % 8 {
+        v.push(to_vip(0x18, p.len % 1600 + u16::from(k)));
+        v.extend((0..REALS.len()).map(|r| from_real(r, 0x18, p.len % 1300)));
+    }
+    if p.flags & 1 == 1 {
+        v.push(to_vip(0x11, 0));
+    }
+    v
+}
+
+/// The frames an operation feeds (none for time, ticks and reloads).
+pub fn inputs(op: &Op) -> Vec<Input> {
+    match op {
+        Op::Session(p, n) => session(p, *n),
+        other => input(other).into_iter().collect(),
+    }
+}
+
 /// The frame an operation feeds, if any.
-pub fn input(op: &Op) -> Option<Input> {
+fn input(op: &Op) -> Option<Input> {
     match op {
         Op::Pkt(p) => Some(build(p)),
         Op::Flipped(p, at, bit) => {
