@@ -27,6 +27,16 @@ if ! command -v cargo-deb >/dev/null 2>&1; then
   cargo install --locked --quiet cargo-deb
 fi
 
+# Fuzzing (deploy/fuzz.sh): a nightly toolchain and cargo-fuzz.
+if command -v rustup >/dev/null 2>&1 && ! rustup run nightly rustc --version >/dev/null 2>&1; then
+  echo "setup: installing the nightly toolchain (for cargo-fuzz)"
+  rustup toolchain install nightly --profile minimal >/dev/null
+fi
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  echo "setup: installing cargo-fuzz"
+  cargo install --locked --quiet cargo-fuzz
+fi
+
 # Hugepages: 512 x 2 MB when possible; lvsd and the tests fall back to
 # --no-huge when none are reserved.
 if [ -w /proc/sys/vm/nr_hugepages ]; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command: set up, then every check and test lvsd has.
+# The README's test command: set up, then every check and test lvsd has,
+# then every fuzz target for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./deploy/setup.sh
@@ -27,4 +28,8 @@ failed=$((failed + $(echo "$pkg" | awk '{print $4+0}')))
 [ "$prc" -eq 0 ] || [ -n "$pkg" ] || failed=$((failed + 1))
 [ "$rc" -ne 0 ] || rc=$prc
 echo "lvsd: ${passed} passed, ${failed} failed"
-exit "$rc"
+echo "== fuzzing (every target, bounded: deploy/fuzz.sh)"
+fuzz_rc=0
+./deploy/fuzz.sh || fuzz_rc=$?
+[ "$rc" -ne 0 ] && exit "$rc"
+exit "$fuzz_rc"

@@ -633,6 +633,11 @@ impl<F: Frame> Engine<F> {
             self.counters.count_drop(DropReason::NoRoute);
             return;
         };
+        if crate::xlate::ipv4_total_len(frame.data()).is_ok_and(|l| l > usize::from(pv.mtu)) {
+            // Too big for the port, and lvsd does not fragment.
+            self.counters.count_drop(DropReason::FragNeeded);
+            return;
+        }
         let my_mac = pv.mac;
         match self.neigh.resolve(port, next_hop, now_ms) {
             Resolve::Known { mac, refresh } => {

@@ -20,7 +20,8 @@
 //! not a fragment, TTL > 1, TCP or UDP with sane lengths, TCP without
 //! SYN/FIN/RST; a live connection whose state and flags the packet leaves
 //! unchanged (`ConnTable::rearm_steady`), a real that still exists, NAT or
-//! DR, and a next hop whose MAC is cached and fresh. Everything else
+//! DR, a next hop whose MAC is cached and fresh, and a packet that fits the
+//! outgoing port's MTU. Everything else
 //! (new connections, state changes, TUN, ICMP, ARP, HA backup, misses in
 //! the neighbour cache, anything malformed) takes the general path, which
 //! counts and explains drops. The equivalence is tested in `tests_fast`
@@ -136,6 +137,13 @@ impl Hint {
             _ => None,
         }
     }
+}
+
+/// The IPv4 total length of a frame [`parse`] accepted.
+#[inline(always)]
+fn ip_len(d: &[u8]) -> usize {
+    d.get(ETH + 2..ETH + 4)
+        .map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])))
 }
 
 /// Check the fixed-offset headers; `None` for anything the general path
@@ -409,6 +417,9 @@ impl<F: Frame> Engine<F> {
         let (Some(mac), Some(out)) = (self.neigh.peek(oport, nh, now_ms), snap.port(oport)) else {
             return Err(frame);
         };
+        if ip_len(frame.data()) > usize::from(out.mtu) {
+            return Err(frame); // too big for the port: the general path decides
+        }
         if !self.lb.conns.rearm_steady(id, Dir::Input, p.flags, now_ms) {
             return Err(frame);
         }
@@ -458,6 +469,9 @@ impl<F: Frame> Engine<F> {
         let (Some(mac), Some(out)) = (self.neigh.peek(oport, nh, now_ms), snap.port(oport)) else {
             return Err(frame);
         };
+        if ip_len(frame.data()) > usize::from(out.mtu) {
+            return Err(frame); // too big for the port: the general path decides
+        }
         if !self.lb.conns.rearm_steady(id, Dir::Output, p.flags, now_ms) {
             return Err(frame);
         }

@@ -713,20 +713,27 @@ impl Lb {
         let Some((port, nh)) = snap.route_to_real(c.real(), raddr) else {
             return Verdict::Drop(DropReason::NoRoute);
         };
+        let Some(pv) = snap.port(port) else {
+            return Verdict::Drop(DropReason::NoRoute);
+        };
+        // IPVS's `ensure_mtu_is_adequate`, for every method: a DF packet
+        // too big for the way to the real gets ICMP frag needed (the
+        // tunnel's MTU for TUN); `Engine::output` drops any other packet
+        // too big for its port (lvsd does not fragment).
+        let mtu = if c.fwd() == FwdFlag::TUNNEL {
+            xlate::tunnel_mtu(pv.mtu).unwrap_or(68)
+        } else {
+            pv.mtu
+        };
+        if xlate::needs_frag(frame, mtu) {
+            self.icmp_to_client(frame, XlateKind::FragNeeded(mtu), vaddr, alloc, extra);
+            return Verdict::Drop(DropReason::FragNeeded);
+        }
         let res = match c.fwd() {
             FwdFlag::MASQ => xlate::dnat(frame, raddr, c.rport()),
             FwdFlag::TUNNEL => {
-                let Some(pv) = snap.port(port) else {
-                    return Verdict::Drop(DropReason::NoRoute);
-                };
-                let mtu = xlate::tunnel_mtu(pv.mtu).unwrap_or(68);
-                if xlate::needs_frag(frame, mtu) {
-                    self.icmp_to_client(frame, XlateKind::FragNeeded(mtu), vaddr, alloc, extra);
-                    return Verdict::Drop(DropReason::FragNeeded);
-                }
-                let src = pv.addr.addr;
                 let ident = self.next_ident();
-                xlate::encapsulate(frame, src, raddr, true, ident)
+                xlate::encapsulate(frame, pv.addr.addr, raddr, true, ident)
             }
             _ => xlate::forward(frame),
         };

@@ -56,7 +56,7 @@ reasons! {
     ConnTableFull => "conn_table_full", "connection table full: new connection refused";
     NatNoConn => "nat_no_conn", "packet from a real server with no connection";
     TtlExceeded => "ttl_exceeded", "TTL expired in transit (ICMP time exceeded sent)";
-    FragNeeded => "frag_needed", "DF packet too big for the tunnel (ICMP frag needed sent)";
+    FragNeeded => "frag_needed", "packet too big for the outgoing port's MTU (or the tunnel's): ICMP frag needed sent to a client whose packet had DF; lvsd does not fragment";
     XlateFailed => "xlate_failed", "rewrite impossible (no headroom, truncated header)";
     IcmpNoConn => "icmp_no_conn", "ICMP error about no known connection";
     RedirectFull => "redirect_full", "ring to the owning worker full";

@@ -93,7 +93,11 @@ struct Rig {
 
 impl Rig {
     fn new() -> Rig {
-        let m = crate::config::load(CONFIG).expect("config");
+        Rig::with_config(CONFIG)
+    }
+
+    fn with_config(text: &str) -> Rig {
+        let m = crate::config::load(text).expect("config");
         let snap = topology::build(&m, &[], 1, &mut Registry::default(), &Default::default())
             .expect("snapshot");
         let snap = Arc::new(snap);
@@ -337,6 +341,44 @@ fn tun_too_big_with_df_gets_frag_needed() {
     assert!(ic.verify_checksum());
     assert_eq!((ic.msg_type(), ic.code(), ic.next_hop_mtu()), (3, 4, 1480));
     assert_eq!(r.e.counters.drops(DropReason::FragNeeded), 1);
+}
+
+/// Found by the `engine` fuzz target: NAT and DR ignored the outgoing
+/// port's MTU (only TUN checked it), so a packet that fit the outside went
+/// out of a smaller inside port as it was. Now, as IPVS does for every
+/// method, a DF packet gets ICMP frag needed with the port's MTU, and a
+/// packet without DF is dropped (lvsd does not fragment): nothing leaves a
+/// port beyond its MTU.
+#[test]
+fn nat_too_big_for_the_inside_mtu_gets_frag_needed_or_is_dropped() {
+    let small_inside = CONFIG.replace(
+        "mac = \"02:00:00:00:01:01\"\n",
+        "mac = \"02:00:00:00:01:01\"\nmtu = 1400\n",
+    );
+    let mut r = Rig::with_config(&small_inside);
+    let big = |df: bool, sport: u16| {
+        let seg = tcp_seg(CLIENT, VIP, sport, 80, SYN, &[0u8; 1400]);
+        eth(EXT_MAC, CLIENT_MAC, &ip(CLIENT, VIP, 6, 64, df, &seg))
+    };
+    let out = r.rx(0, big(true, 40000));
+    assert_eq!(out.len(), 1, "only the ICMP error goes out");
+    let (p, f) = &out[0];
+    assert_eq!(*p, PortId(0));
+    let ipp = ipv4::Packet::new_checked(&f[14..]).unwrap();
+    assert_eq!((ipp.src(), ipp.dst(), ipp.protocol()), (VIP, CLIENT, 1));
+    let ic = icmp::Packet::new_checked(ipp.payload()).unwrap();
+    assert!(ic.verify_checksum());
+    assert_eq!((ic.msg_type(), ic.code(), ic.next_hop_mtu()), (3, 4, 1400));
+    assert_eq!(r.e.counters.drops(DropReason::FragNeeded), 1);
+
+    let out = r.rx(0, big(false, 40001));
+    assert!(out.is_empty(), "nothing beyond the MTU: {out:?}");
+    assert_eq!(r.e.counters.drops(DropReason::FragNeeded), 2);
+
+    // What fits still goes through.
+    let out = r.rx(0, client_tcp(80, SYN));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, PortId(1));
 }
 
 #[test]
