@@ -83,7 +83,7 @@ fn pair_facts(v: &Value) -> (Value, Value, Value, Value) {
 }
 
 #[test]
-#[ignore = "5-17 min on a 2-CPU machine (three DPDK processes and a niced lvsadm share it): \
+#[ignore = "7-17 min on a 2-CPU machine (three DPDK processes and a niced lvsadm share it): \
             run with `cargo test --test e2e_mgmt_stall_ha -- --ignored`"]
 fn listing_a_full_table_on_the_active_never_makes_the_backup_take_over() {
     if common::need_root() {
