@@ -2,7 +2,6 @@
 //! (`Engine::rx` on `VecFrame`s, snapshot built from a TOML configuration
 //! by the real management code): input packet → output packet, counters and
 //! connection state, re-verified field by field with full checksums.
-use crate::datapath::topology::{self, Registry};
 use crate::datapath::*;
 use crate::frame::{VecAlloc, VecFrame};
 use crate::packet::ethernet::{EtherType, MacAddr};
@@ -97,18 +96,7 @@ impl Rig {
     }
 
     fn with_config(text: &str) -> Rig {
-        let m = crate::config::load(text).expect("config");
-        let snap = topology::build(&m, &[], 1, &mut Registry::default(), &Default::default())
-            .expect("snapshot");
-        let snap = Arc::new(snap);
-        let lb = Lb::new(4096, crate::conn::Timeouts::default(), 7).expect("table");
-        let mut e = Engine::new(
-            neigh::NeighConfig::default(),
-            Arc::new(Counters::default()),
-            64,
-            lb,
-        );
-        e.refresh(&snap);
+        let (snap, e) = super::engine_for(text);
         Rig {
             snap,
             e,

@@ -60,18 +60,7 @@ struct Rig {
 
 impl Rig {
     fn new() -> Rig {
-        let m = crate::config::load(CONFIG).expect("config");
-        let snap = topology::build(&m, &[], 1, &mut Registry::default(), &Default::default())
-            .expect("snapshot");
-        let snap = Arc::new(snap);
-        let lb = Lb::new(4096, crate::conn::Timeouts::default(), 7).expect("table");
-        let mut e = Engine::new(
-            neigh::NeighConfig::default(),
-            Arc::new(Counters::default()),
-            64,
-            lb,
-        );
-        e.refresh(&snap);
+        let (snap, e) = super::engine_for(CONFIG);
         Rig {
             snap,
             e,

@@ -7,6 +7,30 @@ use crate::packet::ethernet::{EtherType, MacAddr};
 use crate::packet::{arp, checksum, icmp, ipv4};
 use std::sync::Arc;
 
+/// The snapshot of config `text` (one worker) and an engine refreshed to it
+/// (4096-entry table, seed 7): the rig of the config-driven case tables.
+fn engine_for(text: &str) -> (Arc<Snapshot>, Engine<VecFrame>) {
+    let m = crate::config::load(text).expect("config");
+    let snap = topology::build(
+        &m,
+        &[],
+        1,
+        &mut topology::Registry::default(),
+        &Default::default(),
+    )
+    .expect("snapshot");
+    let snap = Arc::new(snap);
+    let lb = Lb::new(4096, crate::conn::Timeouts::default(), 7).expect("table");
+    let mut e = Engine::new(
+        neigh::NeighConfig::default(),
+        Arc::new(Counters::default()),
+        64,
+        lb,
+    );
+    e.refresh(&snap);
+    (snap, e)
+}
+
 fn snap() -> Snapshot {
     Snapshot {
         generation: 1,
