@@ -22,6 +22,40 @@ const PERF_CONF: &str = include_str!("../perf/lvsd-perf.toml");
 /// hold its rate (the slots it forfeits fail the first test).
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// lvsd in `ns` on perf/lvsd-perf.toml (memif server socket in the
+/// testbed's directory, no hugepages, the testbed's file prefix, `table` for
+/// the table's capacity line, a control socket of its own: the two tests
+/// of this file must not share the default one), started; returns the
+/// memif socket and the file prefix.
+fn start_lvsd(tb: &mut Testbed, ns: &str, table: &str) -> (String, String) {
+    let sock = tb.dir.join("lvsd.sock").to_string_lossy().to_string();
+    let tag = tb.tag().to_string();
+    let ctl = tb.dir.join("ctl.sock");
+    let conf = PERF_CONF
+        .replace("@SOCK@", &sock)
+        .replace("hugepages = true", "hugepages = false")
+        .replace(
+            "file_prefix = \"lvsd-perf\"",
+            &format!("file_prefix = \"{tag}\""),
+        )
+        .replace("capacity = 2097152", table)
+        + &format!("\n[control]\nsocket = \"{}\"\n", ctl.display());
+    assert!(
+        conf.contains(&sock) && conf.contains(&tag) && conf.contains(table),
+        "{conf}"
+    );
+    let path = tb.dir.join("lvsd.toml");
+    std::fs::write(&path, &conf).unwrap();
+    let path = path.to_string_lossy().to_string();
+    tb.spawn("lvsd", ns, LVSD, &["run", "-c", &path])
+        .expect("spawn lvsd");
+    let up = Testbed::wait_for(Duration::from_secs(30), || {
+        tb.log("lvsd").contains("lvsd running")
+    });
+    assert!(up, "lvsd started: {}", tb.log("lvsd"));
+    (sock, tag)
+}
+
 #[test]
 fn generator_against_lvsd_over_memif_random_order() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -30,30 +64,8 @@ fn generator_against_lvsd_over_memif_random_order() {
     }
     let mut tb = Testbed::new().expect("testbed");
     let ns = tb.netns("perf").expect("netns");
-    let sock = tb.dir.join("lvsd.sock").to_string_lossy().to_string();
-    let tag = tb.tag().to_string();
-    // Without hugepages (EAL --no-huge); one worker on CPU 1 as in the harness.
-    let conf = PERF_CONF
-        .replace("@SOCK@", &sock)
-        .replace("hugepages = true", "hugepages = false")
-        .replace(
-            "file_prefix = \"lvsd-perf\"",
-            &format!("file_prefix = \"{tag}\""),
-        )
-        .replace("capacity = 2097152", "capacity = 65536");
-    assert!(conf.contains(&sock) && conf.contains(&tag), "{conf}");
-    // Its own control socket: the two tests of this file run side by side.
-    let ctl = tb.dir.join("ctl.sock");
-    let conf = conf + &format!("\n[control]\nsocket = \"{}\"\n", ctl.display());
-    let path = tb.dir.join("lvsd.toml");
-    std::fs::write(&path, &conf).unwrap();
-    let path = path.to_string_lossy().to_string();
-    tb.spawn("lvsd", &ns, LVSD, &["run", "-c", &path])
-        .expect("spawn lvsd");
-    let up = Testbed::wait_for(Duration::from_secs(30), || {
-        tb.log("lvsd").contains("lvsd running")
-    });
-    assert!(up, "lvsd started: {}", tb.log("lvsd"));
+    // Without hugepages; one worker on CPU 1 as in the harness.
+    let (sock, tag) = start_lvsd(&mut tb, &ns, "capacity = 65536");
 
     let vdev = format!("net_memif0,role=client,socket={sock},mac=02:00:00:00:00:02");
     let prefix = format!("--file-prefix={tag}g");
@@ -158,29 +170,7 @@ fn syn_flood_spares_established_and_legit_handshakes_over_memif() {
     }
     let mut tb = Testbed::new().expect("testbed");
     let ns = tb.netns("flood").expect("netns");
-    let sock = tb.dir.join("lvsd.sock").to_string_lossy().to_string();
-    let tag = tb.tag().to_string();
-    let conf = PERF_CONF
-        .replace("@SOCK@", &sock)
-        .replace("hugepages = true", "hugepages = false")
-        .replace(
-            "file_prefix = \"lvsd-perf\"",
-            &format!("file_prefix = \"{tag}\""),
-        )
-        .replace("capacity = 2097152", "capacity = 16384\ndefense = \"auto\"");
-    assert!(conf.contains("capacity = 16384"), "{conf}");
-    // Its own control socket: the two tests of this file run side by side.
-    let ctl = tb.dir.join("ctl.sock");
-    let conf = conf + &format!("\n[control]\nsocket = \"{}\"\n", ctl.display());
-    let path = tb.dir.join("lvsd.toml");
-    std::fs::write(&path, &conf).unwrap();
-    let path = path.to_string_lossy().to_string();
-    tb.spawn("lvsd", &ns, LVSD, &["run", "-c", &path])
-        .expect("spawn lvsd");
-    let up = Testbed::wait_for(Duration::from_secs(30), || {
-        tb.log("lvsd").contains("lvsd running")
-    });
-    assert!(up, "lvsd started: {}", tb.log("lvsd"));
+    let (sock, tag) = start_lvsd(&mut tb, &ns, "capacity = 16384\ndefense = \"auto\"");
 
     let vdev = format!("net_memif0,role=client,socket={sock},mac=02:00:00:00:00:02");
     let prefix = format!("--file-prefix={tag}g");
